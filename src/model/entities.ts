@@ -1,0 +1,278 @@
+/**
+ * Resources and entities. A resource is a collection path (`/api/contacts`) with an item
+ * schema; an entity is a resource in the local-first stack, because the spec marks it with
+ * `x-sync` or the config adds it (`sync-patterns add`). Reads the extensions
+ * `x-sync`, `x-rbac`, `x-sync-exclude` and `x-owner-only`.
+ */
+import { error, pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
+import { closest } from "../spec/load.js";
+import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase, sqlIdentifier } from "./naming.js";
+import { pgType } from "./pg-type.js";
+import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";
+import { tsType, type TsTypeContext } from "./ts-type.js";
+import { rawOperations, type RawOperation } from "./operations.js";
+import type { Json } from "../spec/parse.js";
+import type { EndpointRef, Entity, EntityField, Operation, Rbac, Resource, SyncMode } from "./types.js";
+
+/** Postgres truncates identifiers at 63 bytes; `_synced` is the longest suffix we add. */
+const MAX_TABLE_BYTES = 63 - "_synced".length;
+const X_SYNC_KEYS = ["local_first", "table", "key"];
+
+export interface ResourceCandidate extends Resource {
+  pointer: string;
+  itemSchema?: Json;
+  itemSchemaPointer?: string;
+  ops: { list?: RawOperation; create?: RawOperation; get?: RawOperation; update?: RawOperation; delete?: RawOperation };
+  rbacRaw?: Json;
+}
+
+/** Finds CRUD resources: a path without a trailing parameter that lists or creates items. */
+export function findResources(doc: Json, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): ResourceCandidate[] {
+  const raws = rawOperations(doc);
+  const byPath = new Map<string, RawOperation[]>();
+  for (const r of raws) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  const out: ResourceCandidate[] = [];
+  const paths = isObj(doc) && isObj(doc.paths) ? doc.paths : {};
+  for (const path of Object.keys(paths).sort()) {
+    const segments = path.split("/").filter(Boolean);
+    const last = segments[segments.length - 1];
+    if (!last || /^\{.*\}$/.test(last)) continue;
+    const ops = byPath.get(path) ?? [];
+    const list = ops.find((o) => o.method === "get");
+    const create = ops.find((o) => o.method === "post");
+    const pathItem = deref(doc, paths[path]);
+    const pointer = pointerJoin("", "paths", path);
+    const xSync = pathItem?.["x-sync"];
+    const listItem = list ? listItemSchema(doc, list) : undefined;
+    const createBody = create ? requestSchema(doc, create) : undefined;
+    if (!listItem && !createBody && xSync === undefined) continue;
+    const itemPath = Object.keys(paths).find((p) => p.startsWith(path + "/") && /^\/\{[^}/]+\}$/.test(p.slice(path.length)));
+    const itemOps = itemPath ? byPath.get(itemPath) ?? [] : [];
+    const itemSchema = listItem?.schema ?? createBody?.schema;
+    const schemaRef = isObj(itemSchema) && typeof itemSchema.$ref === "string" ? componentName(itemSchema.$ref) : undefined;
+    const name = snakeCase(singularOf(last));
+    const specSync = xSync === undefined || xSync === false ? undefined : readXSync(xSync, `${pointer}/x-sync`, locate, diagnostics);
+    out.push({
+      names: entityNames(name),
+      path,
+      ...(itemPath ? { itemPath } : {}),
+      ...(schemaRef ? { schemaName: schemaRef } : {}),
+      ...(specSync ? { specSync } : {}),
+      pointer,
+      ...(itemSchema !== undefined ? { itemSchema, itemSchemaPointer: listItem?.pointer ?? createBody?.pointer } : {}),
+      ops: {
+        ...(list ? { list } : {}),
+        ...(create ? { create } : {}),
+        ...(pick(itemOps, "get") ? { get: pick(itemOps, "get")! } : {}),
+        ...(pick(itemOps, "patch") ?? pick(itemOps, "put") ? { update: (pick(itemOps, "patch") ?? pick(itemOps, "put"))! } : {}),
+        ...(pick(itemOps, "delete") ? { delete: pick(itemOps, "delete")! } : {}),
+      },
+      ...(pathItem?.["x-rbac"] !== undefined ? { rbacRaw: pathItem["x-rbac"] } : {}),
+    });
+  }
+  return out;
+}
+
+function pick(ops: RawOperation[], method: string): RawOperation | undefined {
+  return ops.find((o) => o.method === method);
+}
+
+function readXSync(value: Json, pointer: string, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): Resource["specSync"] {
+  if (value === true) return { mode: "confirmed" };
+  if (!isObj(value)) {
+    diagnostics.push(error("model/invalid-x-sync", `x-sync must be true or an object, got ${JSON.stringify(value)}.`, locate(pointer), "Use `x-sync: true` or `x-sync: { local_first: true, table: contacts }`."));
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (!X_SYNC_KEYS.includes(key)) {
+      const near = closest(key, X_SYNC_KEYS);
+      diagnostics.push(error("model/invalid-x-sync", `Unknown x-sync setting \`${key}\`.`, locate(`${pointer}/${key}`), near ? `Did you mean \`${near}\`?` : `Known settings: ${X_SYNC_KEYS.join(", ")}.`));
+    }
+  }
+  if (value.local_first !== undefined && typeof value.local_first !== "boolean") {
+    diagnostics.push(error("model/invalid-x-sync", "x-sync.local_first must be true or false.", locate(`${pointer}/local_first`)));
+  }
+  for (const key of ["table", "key"] as const) {
+    if (value[key] !== undefined && (typeof value[key] !== "string" || value[key] === "")) {
+      diagnostics.push(error("model/invalid-x-sync", `x-sync.${key} must be a non-empty string.`, locate(`${pointer}/${key}`)));
+    }
+  }
+  return {
+    mode: value.local_first === true ? "local-first" : "confirmed",
+    ...(typeof value.table === "string" && value.table !== "" ? { table: value.table } : {}),
+    ...(typeof value.key === "string" && value.key !== "" ? { key: value.key } : {}),
+  };
+}
+
+/** The item schema of a list response: an array's items, or the single array property of an envelope. */
+function listItemSchema(doc: Json, op: RawOperation): { schema: Json; pointer: string } | undefined {
+  const responses = isObj(op.op.responses) ? op.op.responses : {};
+  const code = ["200", "2XX", "206"].find((c) => responses[c] !== undefined);
+  if (!code) return undefined;
+  const res = deref(doc, responses[code]);
+  const content = res && isObj(res.content) ? res.content : {};
+  const mt = Object.keys(content).find((m) => m === "application/json" || m.endsWith("+json"));
+  if (!mt) return undefined;
+  const media = content[mt];
+  const raw = isObj(media) ? media.schema : undefined;
+  const schema = deref(doc, raw);
+  const pointer = pointerJoin(op.pointer, "responses", code, "content", mt, "schema");
+  if (!schema) return undefined;
+  if (schema.type === "array" || schema.items !== undefined) return schema.items !== undefined ? { schema: schema.items, pointer: `${pointer}/items` } : undefined;
+  if (isObj(schema.properties)) {
+    const arrays = Object.entries(schema.properties).filter(([, p]) => {
+      const d = deref(doc, p);
+      return d !== undefined && (d.type === "array" || (Array.isArray(d.type) && d.type.includes("array")));
+    });
+    if (arrays.length === 1) {
+      const arr = deref(doc, arrays[0]![1])!;
+      if (arr.items !== undefined) return { schema: arr.items, pointer: `${pointer}/properties/${arrays[0]![0]}/items` };
+    }
+  }
+  return undefined;
+}
+
+function requestSchema(doc: Json, op: RawOperation): { schema: Json; pointer: string } | undefined {
+  const rb = deref(doc, op.op.requestBody);
+  const content = rb && isObj(rb.content) ? rb.content : {};
+  const mt = Object.keys(content).find((m) => m === "application/json" || m.endsWith("+json"));
+  if (!mt) return undefined;
+  const media = content[mt];
+  return isObj(media) && media.schema !== undefined ? { schema: media.schema, pointer: pointerJoin(op.pointer, "requestBody", "content", mt, "schema") } : undefined;
+}
+
+export interface EntityRequest {
+  resource: ResourceCandidate;
+  mode: SyncMode;
+  table?: string;
+  /** Where the request came from, for diagnostics. */
+  origin: SourceLocation;
+}
+
+export function buildEntities(
+  doc: Json,
+  requests: EntityRequest[],
+  ctx: TsTypeContext,
+  operations: Operation[],
+  typeNames: { rowOf: (resource: ResourceCandidate) => { row: string; write: string } | undefined; claim: (name: string, owner: string) => string },
+  locate: (p: string) => SourceLocation,
+  diagnostics: Diagnostic[],
+): Entity[] {
+  const entities: Entity[] = [];
+  const tables = new NameRegistry(true);
+  const fnByRaw = (raw: RawOperation | undefined): EndpointRef | undefined => {
+    if (!raw) return undefined;
+    const op = operations.find((o) => o.method === raw.method && o.path === raw.path);
+    return op ? { method: op.method, path: op.path, operationId: op.id, fnName: op.fnName } : undefined;
+  };
+  for (const req of requests) {
+    const r = req.resource;
+    const where = locate(r.pointer);
+    const item = deref(doc, r.itemSchema);
+    if (!item) {
+      diagnostics.push(error("model/entity-without-schema", `Cannot find the item schema of ${r.path}: neither its GET list response nor its POST body is a JSON object schema.`, where, "Make the list response an array of the item schema (`items: { $ref: '#/components/schemas/Contact' }`) or give POST a JSON request body."));
+      continue;
+    }
+    const table = req.table ?? r.specSync?.table ?? r.names.snakePlural;
+    if (Buffer.byteLength(table) > MAX_TABLE_BYTES) {
+      diagnostics.push(error("model/table-name-too-long", `Table name "${table}" is longer than ${MAX_TABLE_BYTES} bytes; Postgres would truncate "${table}_synced".`, req.origin, "Set a shorter `table` in x-sync or in the config's entities section."));
+      continue;
+    }
+    const claimed = tables.claim(table, r.path);
+    if (claimed.collidedWith !== undefined) {
+      diagnostics.push(error("model/duplicate-table", `Entities ${claimed.collidedWith} and ${r.path} both use table "${table}".`, req.origin, "Give one of them a different `table` in x-sync."));
+      continue;
+    }
+    const raws = flattenProperties(doc, r.itemSchema!);
+    const keyName = r.specSync?.key ?? "id";
+    if (!raws.some((p) => p.name === keyName)) {
+      diagnostics.push(error("model/entity-without-key", `Entity ${r.names.original} (${r.path}) has no key property "${keyName}".`, r.itemSchemaPointer ? locate(r.itemSchemaPointer) : where, `Add an \`${keyName}\` property to the item schema, or name the key with \`x-sync: { key: <property> }\`.`));
+      continue;
+    }
+    const fields = raws.map((p): EntityField => {
+      const s: SchemaObject = deref(doc, p.schema) ?? {};
+      const own: SchemaObject = isObj(p.schema) ? p.schema : {};
+      const flag = (name: string): boolean => own[name] === true || s[name] === true;
+      return {
+        name: p.name,
+        key: propertyKey(p.name),
+        column: sqlIdentifier(p.name),
+        tsType: tsType(p.schema, ctx, "read", r.itemSchemaPointer ?? r.pointer),
+        pgType: pgType(p.schema, doc),
+        nullable: isNullable(own) || isNullable(s),
+        required: p.required,
+        readOnly: flag("readOnly"),
+        writeOnly: flag("writeOnly"),
+        isKey: p.name === keyName,
+        ...(s.default !== undefined ? { default: JSON.stringify(s.default) } : {}),
+        ...(Array.isArray(s.enum) ? { enum: s.enum.filter((v): v is string | number | boolean | null => typeof v !== "object" || v === null) } : {}),
+        doc: docLines(typeof s.description === "string" ? s.description : undefined),
+        syncExclude: flag("x-sync-exclude"),
+        ownerOnly: flag("x-owner-only"),
+      };
+    });
+    const keyField = fields.find((f) => f.isKey)!;
+    if (keyField.syncExclude) {
+      diagnostics.push(error("model/key-excluded", `The key "${keyName}" of ${r.names.original} is marked x-sync-exclude.`, where, "The key must be synced; remove x-sync-exclude from it."));
+      continue;
+    }
+    const rbac = r.rbacRaw !== undefined ? readRbac(r.rbacRaw, new Set(fields.map((f) => f.name)), `${r.pointer}/x-rbac`, locate, diagnostics) : undefined;
+    const rowNames = typeNames.rowOf(r);
+    if (!rowNames) continue;
+    const mode = req.mode;
+    entities.push({
+      names: r.names,
+      table,
+      sql: { table: sqlIdentifier(table), synced: sqlIdentifier(`${table}_synced`), local: sqlIdentifier(`${table}_local`), view: sqlIdentifier(table) },
+      key: keyName,
+      keyField,
+      mode,
+      localFirst: mode === "local-first",
+      path: r.path,
+      ...(r.itemPath ? { itemPath: r.itemPath } : {}),
+      types: { row: rowNames.row, create: typeNames.claim(`${r.names.pascal}Create`, r.path), update: typeNames.claim(`${r.names.pascal}Update`, r.path) },
+      fields,
+      endpoints: {
+        ...(fnByRaw(r.ops.list) ? { list: fnByRaw(r.ops.list)! } : {}),
+        ...(fnByRaw(r.ops.get) ? { get: fnByRaw(r.ops.get)! } : {}),
+        ...(fnByRaw(r.ops.create) ? { create: fnByRaw(r.ops.create)! } : {}),
+        ...(fnByRaw(r.ops.update) ? { update: fnByRaw(r.ops.update)! } : {}),
+        ...(fnByRaw(r.ops.delete) ? { delete: fnByRaw(r.ops.delete)! } : {}),
+      },
+      ...(rbac ? { rbac } : {}),
+      doc: docLines(typeof item.description === "string" ? item.description : undefined),
+    });
+    if (!r.ops.create || !r.ops.update || !r.ops.delete) {
+      const missing = (["create", "update", "delete"] as const).filter((k) => !r.ops[k]);
+      diagnostics.push(warning("model/entity-partial-crud", `Entity ${r.names.original} has no ${missing.join("/")} endpoint; local ${missing.join("/")} writes cannot be sent to the server.`, where, `Add ${missing.map((m) => (m === "create" ? `POST ${r.path}` : `${m === "update" ? "PATCH" : "DELETE"} ${r.itemPath ?? r.path + "/{id}"}`)).join(", ")} to the spec.`));
+    }
+  }
+  return entities;
+}
+
+function readRbac(raw: Json, fields: Set<string>, pointer: string, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): Rbac | undefined {
+  if (!isObj(raw)) {
+    diagnostics.push(error("model/invalid-x-rbac", "x-rbac must be an object with field_groups and role_permissions.", locate(pointer)));
+    return undefined;
+  }
+  const groups = isObj(raw.field_groups) ? raw.field_groups : {};
+  const roles = isObj(raw.role_permissions) ? raw.role_permissions : {};
+  const fieldGroups = Object.entries(groups).map(([name, list]) => {
+    const names = Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
+    for (const [i, f] of names.entries()) {
+      if (!fields.has(f)) {
+        const near = closest(f, [...fields]);
+        diagnostics.push(error("model/rbac-unknown-field", `x-rbac field group "${name}" names "${f}", which is not a field of the entity.`, locate(`${pointer}/field_groups/${name}/${i}`), near ? `Did you mean "${near}"?` : "List only properties of the item schema."));
+      }
+    }
+    return { name, fields: names };
+  });
+  const rolePermissions = Object.entries(roles).map(([role, list]) => {
+    const names = Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
+    for (const [i, g] of names.entries()) {
+      if (!(g in groups)) diagnostics.push(error("model/rbac-unknown-group", `x-rbac role "${role}" names group "${g}", which is not in field_groups.`, locate(`${pointer}/role_permissions/${role}/${i}`), `Known groups: ${Object.keys(groups).join(", ") || "(none)"}.`));
+    }
+    return { role, groups: names };
+  });
+  return { fieldGroups, rolePermissions };
+}

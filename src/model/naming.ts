@@ -1,0 +1,226 @@
+/**
+ * Naming: every identifier the generated code uses is decided here.
+ *
+ * Rules (documented in docs/naming.md):
+ *  1. Words are split on non-alphanumerics and on lower→upper case changes; non-ASCII letters
+ *     are kept when they are valid in identifiers, other characters become word breaks.
+ *  2. A name that starts with a digit is prefixed with `_`.
+ *  3. A name that is a reserved word in TypeScript/JavaScript gets a `_` suffix (`delete_`).
+ *     Type names that would shadow a global type the generated code uses get a `Schema` suffix.
+ *  4. Collisions (two names that map to the same identifier, e.g. `user` and `User`) are
+ *     resolved in a deterministic order (sorted by the original spelling): the first keeps the
+ *     name, later ones get `2`, `3`, … and a warning names both.
+ */
+
+const RESERVED_WORDS = new Set(
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally " +
+    "for function if import in instanceof new null return super switch this throw true try typeof var void " +
+    "while with as implements interface let package private protected public static yield any boolean " +
+    "constructor declare get module require number set string symbol type from of await async never unknown " +
+    "undefined object bigint arguments eval keyof readonly infer is satisfies abstract namespace asserts"
+  ).split(" "),
+);
+
+/** Global types the generated code refers to; a schema must not shadow them. */
+const RESERVED_TYPE_NAMES = new Set(
+  (
+    "Array Blob Boolean Date Error File FormData Headers Map Number Object Omit Partial Pick Promise " +
+    "ReadonlyArray Record Request RequestInit Required Response Set String Symbol URL URLSearchParams " +
+    "AbortSignal ReturnType Exclude Extract NonNullable Readonly Function BigInt JSON Math"
+  ).split(" "),
+);
+
+export function splitWords(input: string): string[] {
+  const spaced = input
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim();
+  return spaced === "" ? [] : spaced.split(/\s+/);
+}
+
+const upperFirst = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase();
+
+function fixLeadingDigit(name: string): string {
+  return /^[0-9]/.test(name) ? `_${name}` : name;
+}
+
+export function pascalCase(input: string): string {
+  const name = splitWords(input).map(upperFirst).join("");
+  return fixLeadingDigit(name === "" ? "Unnamed" : name);
+}
+
+export function camelCase(input: string): string {
+  const p = pascalCase(input);
+  return p.startsWith("_") ? p : p.charAt(0).toLowerCase() + p.slice(1);
+}
+
+export function snakeCase(input: string): string {
+  const name = splitWords(input).map((w) => w.toLowerCase()).join("_");
+  return fixLeadingDigit(name === "" ? "unnamed" : name);
+}
+
+export function kebabCase(input: string): string {
+  const name = splitWords(input).map((w) => w.toLowerCase()).join("-");
+  return name === "" ? "unnamed" : name;
+}
+
+const IRREGULAR: Record<string, string> = {
+  person: "people", child: "children", man: "men", woman: "women", mouse: "mice", goose: "geese",
+  status: "statuses", datum: "data", index: "indices", analysis: "analyses",
+};
+const IRREGULAR_SINGULAR = Object.fromEntries(Object.entries(IRREGULAR).map(([s, p]) => [p, s]));
+const UNCOUNTABLE = new Set(["data", "information", "money", "series", "species", "news", "metadata", "equipment"]);
+
+/** English plural of the last word of a snake/camel name. */
+export function pluralize(word: string): string {
+  const lower = word.toLowerCase();
+  if (UNCOUNTABLE.has(lower)) return word;
+  if (IRREGULAR[lower]) return matchCase(word, IRREGULAR[lower]!);
+  if (/[^aeiou]y$/i.test(word)) return word.slice(0, -1) + "ies";
+  if (/(s|x|z|ch|sh)$/i.test(word)) return word + "es";
+  return word + "s";
+}
+
+/** English singular; a word that already looks singular is returned unchanged. */
+export function singularize(word: string): string {
+  const lower = word.toLowerCase();
+  if (UNCOUNTABLE.has(lower)) return word;
+  if (IRREGULAR_SINGULAR[lower]) return matchCase(word, IRREGULAR_SINGULAR[lower]!);
+  if (/[^aeiou]ies$/i.test(word)) return word.slice(0, -3) + "y";
+  if (/(ss|us|is)$/i.test(word)) return word;
+  if (/(x|z|ch|sh|sses)es$/i.test(word)) return word.slice(0, -2);
+  if (/s$/i.test(word)) return word.slice(0, -1);
+  return word;
+}
+
+function matchCase(model: string, word: string): string {
+  return model.charAt(0) === model.charAt(0).toUpperCase() ? word.charAt(0).toUpperCase() + word.slice(1) : word;
+}
+
+/** Applies an inflection to the last word only: `line_item` → `line_items`. */
+function inflectLast(input: string, inflect: (w: string) => string): string {
+  const words = splitWords(input);
+  if (words.length === 0) return input;
+  words[words.length - 1] = inflect(words[words.length - 1]!);
+  return words.join("_");
+}
+
+export interface NameSet {
+  original: string;
+  pascal: string;
+  camel: string;
+  snake: string;
+  kebab: string;
+  pascalPlural: string;
+  camelPlural: string;
+  snakePlural: string;
+}
+
+/** Names for an entity from its singular form. */
+export function entityNames(singular: string): NameSet {
+  const plural = inflectLast(singular, pluralize);
+  return {
+    original: singular,
+    pascal: safeTypeName(pascalCase(singular)),
+    camel: safeIdentifier(camelCase(singular)),
+    snake: snakeCase(singular),
+    kebab: kebabCase(singular),
+    pascalPlural: safeTypeName(pascalCase(plural)),
+    camelPlural: safeIdentifier(camelCase(plural)),
+    snakePlural: snakeCase(plural),
+  };
+}
+
+export function singularOf(input: string): string {
+  return inflectLast(input, singularize);
+}
+
+export function pluralOf(input: string): string {
+  return inflectLast(input, pluralize);
+}
+
+export function isReservedWord(name: string): boolean {
+  return RESERVED_WORDS.has(name);
+}
+
+/** A value identifier: never a reserved word. */
+export function safeIdentifier(name: string): string {
+  return RESERVED_WORDS.has(name) ? `${name}_` : name;
+}
+
+/** A type identifier: never a reserved word, never a global type the generated code uses. */
+export function safeTypeName(name: string): string {
+  if (RESERVED_TYPE_NAMES.has(name)) return `${name}Schema`;
+  return RESERVED_WORDS.has(name) ? `${name}_` : name;
+}
+
+const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
+
+export function isIdentifier(name: string): boolean {
+  return IDENTIFIER.test(name);
+}
+
+/** A property key: bare when it is a plain identifier, otherwise a JSON string literal. */
+export function propertyKey(name: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
+}
+
+/** A double-quoted SQL identifier with embedded quotes doubled: `order` → `"order"`. */
+export function sqlIdentifier(name: string): string {
+  return `"${name.replace(/\u0000/g, "").replace(/"/g, '""')}"`;
+}
+
+/** A single-quoted SQL string literal. */
+export function sqlString(value: string): string {
+  return `'${value.replace(/\u0000/g, "").replace(/'/g, "''")}'`;
+}
+
+/** A file name segment that cannot escape its folder: `../../x` → `x`. */
+export function safeFileName(input: string): string {
+  return kebabCase(input);
+}
+
+/**
+ * Hands out unique names in the order it is asked. Callers ask in a deterministic order
+ * (sorted by the spec's spelling) so that output never depends on object key order.
+ */
+export class NameRegistry {
+  private readonly taken = new Map<string, string>();
+  constructor(private readonly caseInsensitive = false) {}
+
+  /** Reserve a name; returns the unique name and, if it had to change, the owner it collided with. */
+  claim(wanted: string, owner: string): { name: string; collidedWith?: string } {
+    const norm = (n: string): string => (this.caseInsensitive ? n.toLowerCase() : n);
+    const first = this.taken.get(norm(wanted));
+    if (first === undefined) {
+      this.taken.set(norm(wanted), owner);
+      return { name: wanted };
+    }
+    for (let i = 2; ; i++) {
+      const candidate = `${wanted}${i}`;
+      if (!this.taken.has(norm(candidate))) {
+        this.taken.set(norm(candidate), owner);
+        return { name: candidate, collidedWith: first };
+      }
+    }
+  }
+
+  has(name: string): boolean {
+    return this.taken.has(this.caseInsensitive ? name.toLowerCase() : name);
+  }
+}
+
+/** Makes free text safe inside a JSDoc block: no `*\/`, no control characters. */
+export function docLines(...texts: (string | undefined)[]): string[] {
+  const lines: string[] = [];
+  for (const text of texts) {
+    if (!text) continue;
+    for (const raw of String(text).split(/\r?\n/)) {
+      lines.push(raw.replace(/\*\//g, "*\\/").replace(/[\u0000-\u0008\u000b-\u001f\u2028\u2029]/g, " ").trimEnd());
+    }
+  }
+  while (lines.length && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}

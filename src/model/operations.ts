@@ -1,0 +1,197 @@
+/**
+ * Operations: every `paths.*.<method>` → Operation, with a unique function name, its group
+ * (first tag), parameters, request body and success response typed.
+ */
+import { pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
+import { camelCase, docLines, kebabCase, NameRegistry, pascalCase, propertyKey, safeIdentifier } from "./naming.js";
+import { deref, isObj, type SchemaObject } from "./schema-walk.js";
+import { tsType, type TsTypeContext } from "./ts-type.js";
+import type { Json } from "../spec/parse.js";
+import type { BodyEncoding, HttpMethod, Operation, OperationGroup, Parameter, RequestBody, ResponseEncoding } from "./types.js";
+
+export const HTTP_METHODS: readonly HttpMethod[] = ["get", "put", "post", "patch", "delete", "head", "options", "trace"];
+
+/** Names the generated runtime and module scope already use; operations never take them. */
+const RESERVED_VALUE_NAMES = ["request", "configureClient", "ApiError", "useQuery", "useMutation", "queryOptions", "T", "client", "RequestOptions", "QueryKey"];
+
+export interface RawOperation {
+  path: string;
+  method: HttpMethod;
+  pointer: string;
+  op: SchemaObject;
+  pathItem: SchemaObject;
+}
+
+export function rawOperations(doc: Json): RawOperation[] {
+  const paths = isObj(doc) && isObj(doc.paths) ? doc.paths : {};
+  const out: RawOperation[] = [];
+  for (const [path, rawItem] of Object.entries(paths)) {
+    const pathItem = deref(doc, rawItem);
+    if (!pathItem) continue;
+    for (const method of HTTP_METHODS) {
+      const op = pathItem[method];
+      if (isObj(op)) out.push({ path, method, pointer: pointerJoin("", "paths", path, method), op, pathItem });
+    }
+  }
+  return out;
+}
+
+export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): { operations: Operation[]; groups: OperationGroup[] } {
+  const raws = rawOperations(doc);
+  const ids = raws.map((r) => (typeof r.op.operationId === "string" && r.op.operationId.trim() !== "" ? r.op.operationId : `${r.method} ${r.path}`));
+  // Claim names in a stable order: by id, then method+path, so output never depends on key order.
+  const order = raws.map((_, i) => i).sort((a, b) => cmp(ids[a]!, ids[b]!) || cmp(raws[a]!.path + raws[a]!.method, raws[b]!.path + raws[b]!.method));
+  const registry = new NameRegistry();
+  for (const n of RESERVED_VALUE_NAMES) registry.claim(n, "(generated runtime)");
+  const fnNames = new Array<string>(raws.length);
+  const seenIds = new Map<string, number>();
+  for (const i of order) {
+    const raw = raws[i]!;
+    const id = ids[i]!;
+    const duplicate = seenIds.has(id) && typeof raw.op.operationId === "string";
+    if (duplicate) {
+      const other = raws[seenIds.get(id)!]!;
+      diagnostics.push(warning("model/duplicate-operation-id", `operationId "${id}" is used by ${other.method.toUpperCase()} ${other.path} and ${raw.method.toUpperCase()} ${raw.path}.`, locate(`${raw.pointer}/operationId`), "operationIds must be unique; rename one to choose its function name."));
+    }
+    seenIds.set(id, i);
+    const { name, collidedWith } = registry.claim(safeIdentifier(camelCase(id)), id);
+    if (collidedWith !== undefined && !duplicate) {
+      diagnostics.push(warning("model/name-collision", `Operations "${collidedWith}" and "${id}" map to the same function name; "${id}" is named ${name}.`, locate(raw.pointer), "Give the operations operationIds that differ in more than case or punctuation."));
+    }
+    fnNames[i] = name;
+  }
+
+  const groupFiles = new NameRegistry(true);
+  const groupFileOf = new Map<string, string>();
+  const groupNames = [...new Set(raws.map((r) => groupOf(r.op)))].sort(cmp);
+  for (const g of groupNames) groupFileOf.set(g, groupFiles.claim(kebabCase(g), g).name);
+
+  const operations = raws.map((raw, i) => buildOperation(doc, raw, ids[i]!, fnNames[i]!, groupOf(raw.op), groupFileOf.get(groupOf(raw.op))!, ctx, locate, diagnostics));
+  operations.sort((a, b) => cmp(a.group, b.group) || cmp(a.fnName, b.fnName));
+  const groups = groupNames.map((name) => ({ name, file: groupFileOf.get(name)!, operations: operations.filter((o) => o.group === name) }));
+  return { operations, groups };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function groupOf(op: SchemaObject): string {
+  const tags = Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === "string" && t.trim() !== "") : [];
+  return tags[0] ?? "default";
+}
+
+function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string, group: string, groupFile: string, ctx: TsTypeContext, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): Operation {
+  const params = mergeParameters(doc, raw, ctx);
+  const pathParams = params.filter((p) => p.in === "path").map((p) => ({ ...p, required: true }));
+  const queryParams = params.filter((p) => p.in === "query");
+  const headerParams = params.filter((p) => p.in === "header");
+  for (const name of [...raw.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)) {
+    if (!pathParams.some((p) => p.name === name)) {
+      diagnostics.push(warning("model/undeclared-path-param", `Path parameter {${name}} of ${raw.path} is not declared; it is typed as string.`, locate(raw.pointer), `Add a parameter with \`name: ${name}, in: path, required: true\`.`));
+      pathParams.push({ name, key: propertyKey(name), in: "path", tsType: "string", required: true, style: "simple", explode: false, doc: [] });
+    }
+  }
+  const body = requestBody(doc, raw, ctx);
+  const { type: responseType, encoding: responseEncoding } = successResponse(doc, raw, ctx);
+  const isQuery = raw.method === "get" || raw.method === "head";
+  const argsRequired = pathParams.length > 0 || queryParams.some((p) => p.required) || headerParams.some((p) => p.required) || body?.required === true;
+  const hasArgs = pathParams.length + queryParams.length + headerParams.length > 0 || body !== undefined;
+  return {
+    id,
+    fnName,
+    pascal: pascalCase(fnName),
+    method: raw.method,
+    path: raw.path,
+    group,
+    groupFile,
+    doc: docLines(
+      typeof raw.op.summary === "string" ? raw.op.summary : undefined,
+      typeof raw.op.description === "string" && raw.op.description !== raw.op.summary ? raw.op.description : undefined,
+      `${raw.method.toUpperCase()} ${raw.path}`,
+      raw.op.deprecated === true ? "@deprecated" : undefined,
+    ),
+    deprecated: raw.op.deprecated === true,
+    pathParams,
+    queryParams,
+    headerParams,
+    ...(body ? { body } : {}),
+    responseType,
+    responseEncoding,
+    isQuery,
+    argsRequired,
+    hasArgs,
+  };
+}
+
+function mergeParameters(doc: Json, raw: RawOperation, ctx: TsTypeContext): Parameter[] {
+  const byKey = new Map<string, Parameter>();
+  const lists: [Json | undefined, string][] = [
+    [raw.pathItem.parameters, pointerJoin("", "paths", raw.path, "parameters")],
+    [raw.op.parameters, `${raw.pointer}/parameters`],
+  ];
+  for (const [list, ptr] of lists) {
+    if (!Array.isArray(list)) continue;
+    list.forEach((entry, i) => {
+      const p = deref(doc, entry);
+      if (!p || typeof p.name !== "string" || typeof p.in !== "string") return;
+      if (!["path", "query", "header", "cookie"].includes(p.in)) return;
+      let schema: Json | undefined = p.schema;
+      if (schema === undefined && isObj(p.content)) schema = Object.values(p.content).map((m) => (isObj(m) ? m.schema : undefined))[0];
+      const location = p.in as Parameter["in"];
+      byKey.set(`${location}:${p.name}`, {
+        name: p.name,
+        key: propertyKey(p.name),
+        in: location,
+        tsType: tsType(schema, ctx, "write", `${ptr}/${i}/schema`),
+        required: p.required === true,
+        style: typeof p.style === "string" ? p.style : location === "query" || location === "cookie" ? "form" : "simple",
+        explode: typeof p.explode === "boolean" ? p.explode : (typeof p.style !== "string" || p.style === "form") && location !== "path" && location !== "header",
+        doc: docLines(typeof p.description === "string" ? p.description : undefined),
+      });
+    });
+  }
+  return [...byKey.values()].filter((p) => p.in !== "cookie");
+}
+
+function mediaTypeEncoding(mediaType: string): BodyEncoding {
+  const mt = mediaType.toLowerCase();
+  if (mt === "application/json" || /\+json$/.test(mt) || mt === "*/*" || mt === "application/*") return "json";
+  if (mt === "application/x-www-form-urlencoded") return "form";
+  if (mt.startsWith("multipart/")) return "multipart";
+  if (mt.startsWith("text/")) return "text";
+  return "binary";
+}
+
+const ENCODING_PREFERENCE: BodyEncoding[] = ["json", "form", "multipart", "text", "binary"];
+
+function requestBody(doc: Json, raw: RawOperation, ctx: TsTypeContext): RequestBody | undefined {
+  const rb = deref(doc, raw.op.requestBody);
+  if (!rb || !isObj(rb.content)) return undefined;
+  const entries = Object.entries(rb.content).map(([mediaType, m]) => ({ mediaType, media: isObj(m) ? m : {}, encoding: mediaTypeEncoding(mediaType) }));
+  entries.sort((a, b) => ENCODING_PREFERENCE.indexOf(a.encoding) - ENCODING_PREFERENCE.indexOf(b.encoding));
+  const chosen = entries[0];
+  if (!chosen) return undefined;
+  const ptr = pointerJoin(raw.pointer, "requestBody", "content", chosen.mediaType, "schema");
+  const type =
+    chosen.encoding === "multipart" ? `FormData | ${tsType(chosen.media.schema, ctx, "write", ptr)}` :
+    chosen.encoding === "binary" ? "Blob" :
+    chosen.encoding === "text" ? "string" :
+    tsType(chosen.media.schema, ctx, "write", ptr);
+  return { tsType: type, required: rb.required === true, mediaType: chosen.mediaType, encoding: chosen.encoding };
+}
+
+function successResponse(doc: Json, raw: RawOperation, ctx: TsTypeContext): { type: string; encoding: ResponseEncoding } {
+  const responses = isObj(raw.op.responses) ? raw.op.responses : {};
+  const codes = Object.keys(responses).filter((c) => /^2(\d\d|XX)$/i.test(c)).sort();
+  for (const code of codes) {
+    const r = deref(doc, responses[code]);
+    if (!r || !isObj(r.content)) continue;
+    const entries = Object.entries(r.content).map(([mt, m]) => ({ mt, media: isObj(m) ? m : {}, enc: mediaTypeEncoding(mt) }));
+    const json = entries.find((e) => e.enc === "json");
+    if (json) return { type: tsType(json.media.schema, ctx, "read", pointerJoin(raw.pointer, "responses", code, "content", json.mt, "schema")), encoding: "json" };
+    if (entries.some((e) => e.enc === "text")) return { type: "string", encoding: "text" };
+    if (entries.length) return { type: "Blob", encoding: "blob" };
+  }
+  return { type: "void", encoding: "none" };
+}

@@ -1,0 +1,66 @@
+/**
+ * The one place where a JSON Schema becomes a Postgres column type (for synced entities).
+ *
+ * | schema                                      | Postgres           |
+ * |---------------------------------------------|--------------------|
+ * | string, format uuid                         | `uuid`             |
+ * | string, format date-time                    | `timestamptz`      |
+ * | string, format date / time                  | `date` / `time`    |
+ * | string, format decimal or number            | `numeric`          |
+ * | string, format int64                        | `bigint`           |
+ * | string, format binary                       | `bytea`            |
+ * | any other string, string enum               | `text`             |
+ * | integer, format int64                       | `bigint`           |
+ * | integer (int32 or no format)                | `integer`          |
+ * | number, format float                        | `real`             |
+ * | number (double or no format)                | `double precision` |
+ * | number, format decimal                      | `numeric`          |
+ * | boolean                                     | `boolean`          |
+ * | array, object, oneOf/anyOf/allOf, unknown   | `jsonb`            |
+ */
+import { deref, isObj, schemaTypes } from "./schema-walk.js";
+import type { Json } from "../spec/parse.js";
+
+const STRING_FORMATS: Record<string, string> = {
+  uuid: "uuid",
+  "date-time": "timestamptz",
+  date: "date",
+  time: "time",
+  decimal: "numeric",
+  number: "numeric",
+  int64: "bigint",
+  binary: "bytea",
+};
+
+export function pgType(schema: Json | undefined, doc: Json): string {
+  const s = deref(doc, schema);
+  if (!s) return "jsonb";
+  // `allOf: [$ref]` wrappers (3.0 idiom for a nullable or documented ref) take the ref's type.
+  if (Array.isArray(s.allOf) && s.allOf.length === 1 && !isObj(s.properties)) return pgType(s.allOf[0], doc);
+  for (const key of ["oneOf", "anyOf"] as const) {
+    const members = s[key];
+    if (Array.isArray(members)) {
+      const nonNull = members.filter((m) => !(isObj(m) && m.type === "null"));
+      if (nonNull.length === 1) return pgType(nonNull[0], doc);
+      return "jsonb";
+    }
+  }
+  const types = schemaTypes(s);
+  if (types.length !== 1) {
+    if (types.length === 0 && Array.isArray(s.enum) && s.enum.every((v) => typeof v === "string" || v === null)) return "text";
+    return "jsonb";
+  }
+  const format = typeof s.format === "string" ? s.format : "";
+  switch (types[0]) {
+    case "string":
+      return STRING_FORMATS[format] ?? "text";
+    case "integer":
+      return format === "int64" ? "bigint" : "integer";
+    case "number":
+      return format === "float" ? "real" : format === "decimal" ? "numeric" : format === "int64" ? "bigint" : format === "int32" ? "integer" : "double precision";
+    case "boolean":
+      return "boolean";
+    default:
+      return "jsonb";
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Small readers over raw JSON Schema objects of an OpenAPI document: `$ref` resolution,
+ * nullability across 3.0 (`nullable`) and 3.1 (type arrays), and object property listing.
+ * Shared by the TypeScript and Postgres type mappers.
+ */
+import { pointerSegments } from "../diagnostics/diagnostic.js";
+import type { Json } from "../spec/parse.js";
+
+export type SchemaObject = { [key: string]: Json };
+
+export const COMPONENT_SCHEMA_PREFIX = "#/components/schemas/";
+
+export function isObj(value: unknown): value is SchemaObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `#/components/schemas/Contact` → `Contact`; deeper pointers and other refs → undefined. */
+export function componentName(ref: string): string | undefined {
+  if (!ref.startsWith(COMPONENT_SCHEMA_PREFIX)) return undefined;
+  const segs = pointerSegments(ref.slice(1));
+  return segs.length === 3 ? segs[2] : undefined;
+}
+
+export function resolveRef(doc: Json, ref: string): Json | undefined {
+  if (!ref.startsWith("#")) return undefined;
+  let node: Json | undefined = doc;
+  for (const seg of pointerSegments(ref.slice(1))) {
+    if (Array.isArray(node)) node = node[Number(seg)];
+    else if (isObj(node)) node = Object.prototype.hasOwnProperty.call(node, seg) ? node[seg] : undefined;
+    else return undefined;
+  }
+  return node;
+}
+
+/** Follows `$ref` chains (bounded) to a schema object; undefined for dangling or cyclic chains. */
+export function deref(doc: Json, schema: Json | undefined, limit = 32): SchemaObject | undefined {
+  let node = schema;
+  for (let i = 0; i < limit && isObj(node); i++) {
+    if (typeof node.$ref !== "string") return node;
+    node = resolveRef(doc, node.$ref);
+  }
+  return isObj(node) && typeof node.$ref !== "string" ? node : undefined;
+}
+
+/** The schema's declared types, without `null`. */
+export function schemaTypes(schema: SchemaObject): string[] {
+  const t = schema.type;
+  if (typeof t === "string") return t === "null" ? [] : [t];
+  if (Array.isArray(t)) return t.filter((x): x is string => typeof x === "string" && x !== "null");
+  return [];
+}
+
+export function isNullable(schema: SchemaObject): boolean {
+  if (schema.nullable === true) return true;
+  const t = schema.type;
+  if (t === "null" || (Array.isArray(t) && t.includes("null"))) return true;
+  if (Array.isArray(schema.enum) && schema.enum.includes(null)) return true;
+  for (const key of ["oneOf", "anyOf"] as const) {
+    const members = schema[key];
+    if (Array.isArray(members) && members.some((m) => isObj(m) && (m.type === "null" || (m.enum !== undefined && Array.isArray(m.enum) && m.enum.length === 1 && m.enum[0] === null)))) return true;
+  }
+  return false;
+}
+
+export interface RawProperty {
+  name: string;
+  schema: Json;
+  required: boolean;
+}
+
+/**
+ * Properties of an object schema, with `allOf` members merged in (in order, later wins) and
+ * `$ref`s followed. Used where a flat field list is needed (entities).
+ */
+export function flattenProperties(doc: Json, schema: Json, seen = new Set<SchemaObject>()): RawProperty[] {
+  const s = deref(doc, schema);
+  if (!s || seen.has(s)) return [];
+  seen.add(s);
+  const byName = new Map<string, RawProperty>();
+  const add = (p: RawProperty): void => {
+    const prev = byName.get(p.name);
+    byName.set(p.name, prev ? { ...p, required: p.required || prev.required } : p);
+  };
+  if (Array.isArray(s.allOf)) for (const m of s.allOf) for (const p of flattenProperties(doc, m, seen)) add(p);
+  const required = new Set(Array.isArray(s.required) ? s.required.filter((x): x is string => typeof x === "string") : []);
+  if (isObj(s.properties)) {
+    for (const [name, prop] of Object.entries(s.properties)) add({ name, schema: prop, required: required.has(name) });
+  }
+  for (const name of required) {
+    const p = byName.get(name);
+    if (p) byName.set(name, { ...p, required: true });
+  }
+  return [...byName.values()];
+}

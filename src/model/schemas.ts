@@ -1,0 +1,93 @@
+/**
+ * Named schemas: `components.schemas` (and inline entity items) → NamedSchema[] with unique
+ * TypeScript names, read and write forms.
+ */
+import { warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
+import { docLines, NameRegistry, pascalCase, safeTypeName } from "./naming.js";
+import { isObj, type SchemaObject } from "./schema-walk.js";
+import { hasVisibilitySplit, indexSignatureType, objectMembers, tsType, type TsTypeContext, type TypeNames } from "./ts-type.js";
+import type { Json } from "../spec/parse.js";
+import type { NamedSchema, SchemaProperty } from "./types.js";
+
+export interface SchemaNaming extends TypeNames {
+  /** Every claimed type name, so later stages (entities) can add more without collisions. */
+  registry: NameRegistry;
+}
+
+/** Names every component schema (sorted by spelling, so collisions resolve the same way every run). */
+export function nameSchemas(doc: Json, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): SchemaNaming {
+  const registry = new NameRegistry();
+  const byComponent = new Map<string, { name: string; writeName?: string }>();
+  const components = componentSchemas(doc);
+  const names = Object.keys(components).sort();
+  for (const original of names) {
+    const { name, collidedWith } = registry.claim(safeTypeName(pascalCase(original)), original);
+    if (collidedWith !== undefined) {
+      diagnostics.push(
+        warning("model/name-collision", `Schemas "${collidedWith}" and "${original}" map to the same TypeScript name; "${original}" is named ${name}.`, locate(`/components/schemas/${original}`), "Rename one of the schemas in the spec to choose the names yourself."),
+      );
+    }
+    byComponent.set(original, { name });
+  }
+  // Write forms second, so a spec's own `ContactWrite` keeps its name.
+  for (const original of names) {
+    if (!hasVisibilitySplit(components[original])) continue;
+    const entry = byComponent.get(original)!;
+    entry.writeName = registry.claim(`${entry.name}Write`, original).name;
+  }
+  return { registry, get: (component) => byComponent.get(component) };
+}
+
+export function componentSchemas(doc: Json): Record<string, Json> {
+  const comps = isObj(doc) && isObj(doc.components) ? doc.components : undefined;
+  return comps && isObj(comps.schemas) ? comps.schemas : {};
+}
+
+export function buildNamedSchema(original: string, schema: Json, naming: TypeNames & { get: TypeNames["get"] }, ctx: TsTypeContext, pointer: string): NamedSchema {
+  const names = naming.get(original)!;
+  const s: SchemaObject = isObj(schema) ? schema : {};
+  const doc = docLines(typeof s.title === "string" && s.title !== original ? s.title : undefined, typeof s.description === "string" ? s.description : undefined, s.deprecated === true ? "@deprecated" : undefined);
+  const index = isObj(s.properties) ? indexSignatureType(s, ctx, "read", pointer) : undefined;
+  const plainObject =
+    typeof s.$ref !== "string" && isObj(s.properties) && !s.allOf && !s.oneOf && !s.anyOf && !Array.isArray(s.enum) && !("const" in s) &&
+    (s.type === undefined || s.type === "object") && s.nullable !== true && (index === undefined || index === "unknown");
+  if (plainObject) {
+    const props = s.properties as Record<string, Json>;
+    const toProperties = (visibility: "read" | "write"): SchemaProperty[] =>
+      objectMembers(s, ctx, visibility, pointer).map((m) => {
+        const p = isObj(props[m.name]) ? (props[m.name] as SchemaObject) : {};
+        return {
+          name: m.name,
+          key: m.key,
+          tsType: m.type,
+          optional: m.optional,
+          readOnly: p.readOnly === true,
+          writeOnly: p.writeOnly === true,
+          doc: docLines(typeof p.description === "string" ? p.description : undefined, p.deprecated === true ? "@deprecated" : undefined),
+        };
+      });
+    return {
+      original,
+      name: names.name,
+      ...(names.writeName ? { writeName: names.writeName } : {}),
+      doc,
+      kind: "interface",
+      properties: toProperties("read"),
+      writeProperties: names.writeName ? toProperties("write") : [],
+      ...(index ? { indexType: index } : {}),
+      tsType: "",
+      tsWriteType: "",
+    };
+  }
+  return {
+    original,
+    name: names.name,
+    ...(names.writeName ? { writeName: names.writeName } : {}),
+    doc,
+    kind: "alias",
+    properties: [],
+    writeProperties: [],
+    tsType: tsType(schema, ctx, "read", pointer),
+    tsWriteType: tsType(schema, ctx, "write", pointer),
+  };
+}

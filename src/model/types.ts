@@ -1,0 +1,220 @@
+/**
+ * The SpecModel: the one normalized, data-only view of an OpenAPI document that templates
+ * see. Every value a template prints is decided here (names in each case, TypeScript and
+ * Postgres types, endpoints), so templates contain no OpenAPI lookups and no logic.
+ *
+ * Bump MODEL_VERSION when a field is removed or changes meaning; ejected templates declare
+ * the version they were written for.
+ */
+
+export const MODEL_VERSION = 1;
+
+/** One identifier spelled in every case a template needs. */
+export interface Names {
+  /** As written in the spec, e.g. `contacts` or `Contact`. */
+  original: string;
+  /** `Contact` */
+  pascal: string;
+  /** `contact` */
+  camel: string;
+  /** `contact` */
+  snake: string;
+  /** `contact` (file names) */
+  kebab: string;
+  /** `Contacts` */
+  pascalPlural: string;
+  /** `contacts` */
+  camelPlural: string;
+  /** `contacts` */
+  snakePlural: string;
+}
+
+/** A documentation comment, already made safe to place inside `/** … *\/`. */
+export type DocComment = string[];
+
+export interface SchemaProperty {
+  /** Property name as it travels on the wire. */
+  name: string;
+  /** The name as a TypeScript property key: bare when it is an identifier, quoted otherwise. */
+  key: string;
+  /** TypeScript type expression (in the form of the list it is in: read or write). */
+  tsType: string;
+  optional: boolean;
+  readOnly: boolean;
+  writeOnly: boolean;
+  doc: DocComment;
+}
+
+/** A named schema from `components.schemas`, rendered as a type in `types/`. */
+export interface NamedSchema {
+  /** Schema name as written in the spec. */
+  original: string;
+  /** Unique TypeScript type name. */
+  name: string;
+  /** Name of the request (write) form, when it differs from the read form. */
+  writeName?: string;
+  doc: DocComment;
+  /** `interface` when the schema is a plain object with properties, `alias` otherwise. */
+  kind: "interface" | "alias";
+  /** Properties of the read form (no writeOnly ones). */
+  properties: SchemaProperty[];
+  /** Properties of the write form (no readOnly ones); used when `writeName` is set. */
+  writeProperties: SchemaProperty[];
+  /** Index signature value type for `additionalProperties`, on interfaces. */
+  indexType?: string;
+  /** The aliased type (read form) for `alias`. */
+  tsType: string;
+  /** The aliased type (write form) for `alias`. */
+  tsWriteType: string;
+}
+
+export type HttpMethod = "get" | "put" | "post" | "patch" | "delete" | "head" | "options" | "trace";
+
+export interface Parameter {
+  name: string;
+  key: string;
+  in: "path" | "query" | "header" | "cookie";
+  tsType: string;
+  required: boolean;
+  /** Query serialization: `form` (default) or `deepObject`; explode as in the spec. */
+  style: string;
+  explode: boolean;
+  doc: DocComment;
+}
+
+export type BodyEncoding = "json" | "form" | "multipart" | "binary" | "text";
+
+export interface RequestBody {
+  tsType: string;
+  required: boolean;
+  mediaType: string;
+  encoding: BodyEncoding;
+}
+
+export type ResponseEncoding = "json" | "text" | "blob" | "none";
+
+export interface Operation {
+  /** operationId as written, or derived from method and path when the spec has none. */
+  id: string;
+  /** Function name (camelCase, unique, never a reserved word). */
+  fnName: string;
+  /** `Contact` style name used for hooks: `use${pascal}`. */
+  pascal: string;
+  method: HttpMethod;
+  /** Path template as in the spec: `/api/contacts/{id}`. */
+  path: string;
+  /** Group (first tag, or `default`), and the file it lands in. */
+  group: string;
+  groupFile: string;
+  doc: DocComment;
+  deprecated: boolean;
+  pathParams: Parameter[];
+  queryParams: Parameter[];
+  headerParams: Parameter[];
+  body?: RequestBody;
+  /** TypeScript type of the success response body. */
+  responseType: string;
+  responseEncoding: ResponseEncoding;
+  /** True for GET/HEAD: generated as a query hook; everything else is a mutation hook. */
+  isQuery: boolean;
+  /** True when the caller must pass an argument object (any required parameter or body). */
+  argsRequired: boolean;
+  /** True when the operation takes any argument at all. */
+  hasArgs: boolean;
+}
+
+export interface OperationGroup {
+  name: string;
+  file: string;
+  operations: Operation[];
+}
+
+export type SyncMode = "local-first" | "confirmed";
+
+export interface EntityField {
+  name: string;
+  key: string;
+  /** SQL identifier, always double-quoted and escaped: `"order"`. */
+  column: string;
+  tsType: string;
+  pgType: string;
+  nullable: boolean;
+  required: boolean;
+  readOnly: boolean;
+  writeOnly: boolean;
+  isKey: boolean;
+  /** JSON text of the default value, when the spec gives one. */
+  default?: string;
+  enum?: (string | number | boolean | null)[];
+  doc: DocComment;
+  /** `x-sync-exclude`: lives only on this device, never sent, never synced. */
+  syncExclude: boolean;
+  /** `x-owner-only`: only the owner role may edit it (metadata, not enforced). */
+  ownerOnly: boolean;
+}
+
+export interface EntityEndpoints {
+  list?: EndpointRef;
+  get?: EndpointRef;
+  create?: EndpointRef;
+  update?: EndpointRef;
+  delete?: EndpointRef;
+}
+
+export interface EndpointRef {
+  method: HttpMethod;
+  path: string;
+  operationId: string;
+  fnName: string;
+}
+
+export interface Rbac {
+  fieldGroups: { name: string; fields: string[] }[];
+  rolePermissions: { role: string; groups: string[] }[];
+}
+
+/** A CRUD resource of the spec: a collection path with an item schema. */
+export interface Resource {
+  names: Names;
+  /** Collection path, e.g. `/api/contacts`. */
+  path: string;
+  itemPath?: string;
+  /** Named schema of the item, when the item is a `$ref`. */
+  schemaName?: string;
+  /** What the spec says about syncing this resource (`x-sync`), before config overrides. */
+  specSync?: { mode: SyncMode; table?: string; key?: string };
+}
+
+/** A resource in the local-first stack. */
+export interface Entity {
+  names: Names;
+  /** Postgres table base name (unquoted), e.g. `contacts`. */
+  table: string;
+  /** Quoted SQL identifiers derived from `table`. */
+  sql: { synced: string; local: string; view: string; table: string };
+  key: string;
+  keyField: EntityField;
+  mode: SyncMode;
+  localFirst: boolean;
+  path: string;
+  itemPath?: string;
+  /** TypeScript names of the row, create and update types. */
+  types: { row: string; create: string; update: string };
+  fields: EntityField[];
+  endpoints: EntityEndpoints;
+  rbac?: Rbac;
+  doc: DocComment;
+}
+
+export interface SpecModel {
+  modelVersion: number;
+  title: string;
+  version: string;
+  /** First server URL, when the spec has one. */
+  serverUrl?: string;
+  schemas: NamedSchema[];
+  operations: Operation[];
+  groups: OperationGroup[];
+  resources: Resource[];
+  entities: Entity[];
+}

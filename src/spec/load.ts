@@ -1,0 +1,253 @@
+/**
+ * Stage 1: load + validate. A spec location (file or URL) becomes one OpenAPI 3.x document
+ * (external `$ref`s bundled in, Swagger 2.0 upgraded), or every problem found, each located
+ * as file:line:col plus a JSON pointer. This module is the only adapter over
+ * @scalar/openapi-parser and @scalar/json-magic, so either can be swapped later.
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { upgrade, validate } from "@scalar/openapi-parser";
+import { bundle } from "@scalar/json-magic/bundle";
+import { fetchUrls, parseJson, parseYaml, readFiles } from "@scalar/json-magic/bundle/plugins/node";
+import { error, fail, ok, pointerJoin, pointerSegments, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
+import { parseSpecText, PositionIndex, type Json } from "./parse.js";
+import { readSpecSource } from "./source.js";
+
+export interface LoadedSpec {
+  /** The OpenAPI 3.x document: plain JSON data, `$ref`s kept (not dereferenced). */
+  document: Record<string, Json>;
+  /** `3.0`, `3.1`, or `2.0` for an upgraded Swagger document. */
+  sourceVersion: string;
+  /** Display name of the root file. */
+  file: string;
+  /** Absolute location (file path or URL). */
+  location: string;
+  /** Locates a pointer of the document as a diagnostic location. */
+  locate: (pointer: string) => SourceLocation;
+  /** External documents bundled in: `x-ext` key → their location. */
+  externals: Record<string, string>;
+}
+
+const CASCADE_NOISE = [/must match "(then|else)" schema/, /must match exactly one schema in oneOf/, /must match a schema in anyOf/];
+
+export async function loadSpec(specLocation: string, cwd: string): Promise<Result<LoadedSpec>> {
+  const source = await readSpecSource(specLocation, cwd);
+  if (!source.ok) return source;
+  const { display, text, location } = source.value;
+  const parsed = parseSpecText(text, display);
+  if (!parsed.ok) return parsed;
+  let document = parsed.value;
+  if (!isObject(document)) {
+    return fail([error("spec/not-an-object", "The spec must be an object with `openapi` (or `swagger`) at the top.", { file: display, line: 1, column: 1 })]);
+  }
+  const positions = new PositionIndex(text);
+  const externals: Record<string, string> = {};
+  const locate = (pointer: string): SourceLocation => {
+    const ext = /^\/x-ext\/([^/]+)/.exec(pointer);
+    if (ext && externals[ext[1]!]) return { file: externals[ext[1]!]!, pointer: pointer.slice(ext[0].length) || "/" };
+    const pos = positions.locate(pointer);
+    return { file: display, pointer, ...(pos ? { line: pos.line, column: pos.column } : {}) };
+  };
+
+  const versionCheck = checkVersion(document, display);
+  if (versionCheck) return fail([{ ...versionCheck, location: locate(versionCheck.location?.pointer ?? "") }]);
+  const sourceVersion = typeof document.swagger === "string" ? "2.0" : String(document.openapi).slice(0, 3);
+
+  // External $refs: bundle them into /x-ext/<key> so the rest of the pipeline sees one document.
+  if (hasExternalRefs(document)) {
+    const base = source.value.isUrl ? location : pathToFileURL(location).href;
+    const bundled = await bundleExternals(document, location, base);
+    if (!bundled.ok) return bundled;
+    document = bundled.value.document;
+    for (const [key, url] of Object.entries(bundled.value.urls)) externals[key] = displayExternal(url, cwd);
+  }
+
+  if (sourceVersion === "2.0") {
+    document = upgrade(document as never).specification as unknown as Json;
+  }
+  const doc = document as Record<string, Json>;
+
+  const diagnostics: Diagnostic[] = [];
+  // Our own checks run first: the validator may fill in defaults on the object it is given.
+  diagnostics.push(...checkRequiredFields(doc, locate));
+  diagnostics.push(...checkRefs(doc, locate));
+  diagnostics.push(...(await validateDocument(structuredClone(doc), locate, sourceVersion === "2.0")));
+  if (diagnostics.some((d) => d.severity === "error")) return fail(diagnostics);
+  return ok({ document: doc, sourceVersion, file: display, location, locate, externals }, diagnostics);
+}
+
+function isObject(value: unknown): value is Record<string, Json> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function checkVersion(doc: Record<string, Json>, file: string): Diagnostic | undefined {
+  const hint = "Start the document with `openapi: 3.1.0` (3.0.x and Swagger 2.0 are read too).";
+  if (typeof doc.swagger === "string") {
+    return doc.swagger.startsWith("2.") ? undefined : error("spec/unsupported-version", `Swagger ${doc.swagger} is not supported.`, { file, pointer: "/swagger" }, hint);
+  }
+  if (doc.openapi === undefined) return error("spec/missing-version", "The document has no `openapi` field, so it is not an OpenAPI document.", { file, pointer: "" }, hint);
+  if (typeof doc.openapi !== "string" || !/^3\.[01]\./.test(doc.openapi + ".")) {
+    return error("spec/unsupported-version", `OpenAPI version ${JSON.stringify(doc.openapi)} is not supported.`, { file, pointer: "/openapi" }, hint);
+  }
+  return undefined;
+}
+
+function hasExternalRefs(node: Json): boolean {
+  const stack: Json[] = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (Array.isArray(n)) stack.push(...n);
+    else if (isObject(n)) {
+      if (typeof n.$ref === "string" && !n.$ref.startsWith("#")) return true;
+      for (const v of Object.values(n)) if (typeof v === "object" && v !== null) stack.push(v);
+    }
+  }
+  return false;
+}
+
+async function bundleExternals(document: Json, location: string, base: string): Promise<Result<{ document: Json; urls: Record<string, string> }>> {
+  const quiet = silenceConsole();
+  try {
+    const out = (await bundle(structuredClone(document) as never, {
+      plugins: [readFiles(), fetchUrls(), parseYaml(), parseJson()],
+      treeShake: false,
+      urlMap: true,
+      origin: base,
+    } as never)) as Record<string, Json>;
+    const urls = (out["x-ext-urls"] ?? {}) as Record<string, string>;
+    delete out["x-ext-urls"];
+    return ok({ document: out, urls: Object.fromEntries(Object.entries(urls).map(([url, key]) => [key, url])) });
+  } catch (e) {
+    return fail([error("spec/bundle-failed", `Cannot load an external $ref: ${(e as Error).message}`, { file: location }, "Check that every external $ref points at a readable file or URL.")]);
+  } finally {
+    quiet();
+  }
+}
+
+function displayExternal(url: string, cwd: string): string {
+  if (url.startsWith("file:")) return path.relative(cwd, new URL(url).pathname) || url;
+  if (/^https?:/.test(url)) return url;
+  return path.relative(cwd, path.resolve(cwd, url)) || url;
+}
+
+/** Every `$ref` must resolve. A dangling one is an error at the `$ref`, never a silent `unknown`. */
+function checkRefs(doc: Record<string, Json>, locate: (p: string) => SourceLocation): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const walk = (node: Json, pointer: string): void => {
+    if (Array.isArray(node)) node.forEach((v, i) => typeof v === "object" && v !== null && walk(v, `${pointer}/${i}`));
+    else if (isObject(node)) {
+      for (const [k, v] of Object.entries(node)) {
+        const child = pointerJoin(pointer, k);
+        if (k === "$ref" && typeof v === "string") {
+          if (!v.startsWith("#")) {
+            out.push(error("spec/unresolved-ref", `External $ref could not be loaded: ${v}`, locate(child), "Check the path of the referenced file (relative to the file that references it)."));
+          } else if (resolvePointer(doc, v.slice(1)) === undefined) {
+            out.push(error("spec/unresolved-ref", `$ref points at nothing: ${v}`, locate(child), suggestRef(doc, v)));
+          }
+        } else if (typeof v === "object" && v !== null) walk(v, child);
+      }
+    }
+  };
+  walk(doc, "");
+  return out;
+}
+
+function suggestRef(doc: Record<string, Json>, ref: string): string {
+  const segs = pointerSegments(ref.slice(1));
+  const parent = resolvePointer(doc, segs.slice(0, -1).map((s) => "/" + s.replace(/~/g, "~0").replace(/\//g, "~1")).join(""));
+  const last = segs[segs.length - 1] ?? "";
+  if (isObject(parent)) {
+    const names = Object.keys(parent);
+    const close = closest(last, names);
+    if (close) return `Did you mean ${JSON.stringify("#" + pointerJoin("", ...segs.slice(0, -1), close))}?`;
+  }
+  return "Define the referenced component, or fix the $ref.";
+}
+
+export function resolvePointer(doc: Json, pointer: string): Json | undefined {
+  let node: Json | undefined = doc;
+  for (const seg of pointerSegments(pointer)) {
+    if (Array.isArray(node)) node = node[Number(seg)];
+    else if (isObject(node)) node = Object.prototype.hasOwnProperty.call(node, seg) ? node[seg] : undefined;
+    else return undefined;
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+async function validateDocument(doc: Record<string, Json>, locate: (p: string) => SourceLocation, upgraded: boolean): Promise<Diagnostic[]> {
+  const quiet = silenceConsole();
+  let result: { valid: boolean; errors?: { message: string; path?: unknown; code?: string }[] };
+  try {
+    result = (await validate(doc as never)) as typeof result;
+  } catch (e) {
+    return [error("spec/invalid", `The validator stopped: ${(e as Error).message}`, locate(""))];
+  } finally {
+    quiet();
+  }
+  if (result.valid) return [];
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const e of result.errors ?? []) {
+    // Reference problems are reported by checkRefs with a location.
+    if (e.code === "INVALID_REFERENCE" || e.code === "EXTERNAL_REFERENCE_NOT_FOUND") continue;
+    if (CASCADE_NOISE.some((re) => re.test(e.message))) continue;
+    const pointer = Array.isArray(e.path) ? pointerJoin("", ...(e.path as string[])) : typeof e.path === "string" ? e.path : "";
+    const key = `${pointer} ${e.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(
+      error(
+        "spec/invalid",
+        e.message,
+        upgraded ? { file: locate("").file, pointer } : locate(pointer),
+        "Fix this part of the document so it follows the OpenAPI specification (https://spec.openapis.org/oas/v3.1.0).",
+      ),
+    );
+  }
+  return out;
+}
+
+/** Fields the validator accepts as missing but that we rely on. */
+function checkRequiredFields(doc: Record<string, Json>, locate: (p: string) => SourceLocation): Diagnostic[] {
+  const info = doc.info;
+  if (isObject(info) && typeof info.version !== "string") {
+    return [error("spec/missing-info-version", "info.version is missing.", locate("/info"), "Add `version: 1.0.0` (any string) under `info`.")];
+  }
+  return [];
+}
+
+/** The 0.24 validator prints stack traces of its own on some inputs; keep the terminal clean. */
+function silenceConsole(): () => void {
+  const saved = { error: console.error, warn: console.warn, log: console.log };
+  console.error = console.warn = console.log = () => {};
+  return () => Object.assign(console, saved);
+}
+
+export function closest(input: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  const a = input.toLowerCase();
+  for (const c of candidates) {
+    const d = levenshtein(a, c.toLowerCase());
+    if (d < bestScore) {
+      bestScore = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestScore <= Math.max(2, Math.floor(a.length / 3)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
