@@ -165,7 +165,7 @@ export function parseConfig(text: string, root: string, file: string): Result<Re
 /** The config file text for `init`. */
 export function renderConfig(cfg: { spec: string; output: string; apiUrl?: string; electricUrl?: string }): string {
   const lines = [
-    "# sync-patterns configuration. Docs: https://github.com/sync-patterns/sync-patterns/blob/main/docs/config.md",
+    "# sync-patterns configuration (docs/config.md in the sync-patterns package). Regenerate with `npx sync-patterns generate`.",
     `spec: ${JSON.stringify(cfg.spec)}`,
     `output: ${JSON.stringify(cfg.output)}`,
   ];

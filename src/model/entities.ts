@@ -45,8 +45,9 @@ export function findResources(doc: Json, locate: (p: string) => SourceLocation, 
     const xSync = pathItem?.["x-sync"];
     const listItem = list ? listItemSchema(doc, list) : undefined;
     const createBody = create ? requestSchema(doc, create) : undefined;
-    if (!listItem && !createBody && xSync === undefined) continue;
     const itemPath = Object.keys(paths).find((p) => p.startsWith(path + "/") && /^\/\{[^}/]+\}$/.test(p.slice(path.length)));
+    // A resource lists or creates items and addresses each one at `<path>/{key}`; x-sync makes any path a candidate.
+    if (xSync === undefined && (!itemPath || (!listItem && !createBody))) continue;
     const itemOps = itemPath ? byPath.get(itemPath) ?? [] : [];
     const itemSchema = listItem?.schema ?? createBody?.schema;
     const schemaRef = isObj(itemSchema) && typeof itemSchema.$ref === "string" ? componentName(itemSchema.$ref) : undefined;
@@ -230,7 +231,7 @@ export function buildEntities(
       localFirst: mode === "local-first",
       path: r.path,
       ...(r.itemPath ? { itemPath: r.itemPath } : {}),
-      types: { row: rowNames.row, create: typeNames.claim(`${r.names.pascal}Create`, r.path), update: typeNames.claim(`${r.names.pascal}Update`, r.path) },
+      types: { row: rowNames.row, write: rowNames.write, create: typeNames.claim(`${r.names.pascal}Create`, r.path), update: typeNames.claim(`${r.names.pascal}Update`, r.path) },
       fields,
       endpoints: {
         ...(fnByRaw(r.ops.list) ? { list: fnByRaw(r.ops.list)! } : {}),

@@ -68,7 +68,17 @@ export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: strin
 
   const operations = raws.map((raw, i) => buildOperation(doc, raw, ids[i]!, fnNames[i]!, groupOf(raw.op), groupFileOf.get(groupOf(raw.op))!, ctx, locate, diagnostics));
   operations.sort((a, b) => cmp(a.group, b.group) || cmp(a.fnName, b.fnName));
-  const groups = groupNames.map((name) => ({ name, file: groupFileOf.get(name)!, operations: operations.filter((o) => o.group === name) }));
+  const groups = groupNames.map((name): OperationGroup => {
+    const ops = operations.filter((o) => o.group === name);
+    return {
+      name,
+      file: groupFileOf.get(name)!,
+      operations: ops,
+      hasQueries: ops.some((o) => o.isQuery),
+      hasMutations: ops.some((o) => !o.isQuery),
+      usesSchemaTypes: ops.some((o) => /\bT\./.test(o.argsType + " " + o.responseType)),
+    };
+  });
   return { operations, groups };
 }
 
@@ -97,6 +107,7 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
   const isQuery = raw.method === "get" || raw.method === "head";
   const argsRequired = pathParams.length > 0 || queryParams.some((p) => p.required) || headerParams.some((p) => p.required) || body?.required === true;
   const hasArgs = pathParams.length + queryParams.length + headerParams.length > 0 || body !== undefined;
+  const styled = queryParams.filter((p) => p.style !== "form" || !p.explode);
   return {
     id,
     fnName,
@@ -121,7 +132,22 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
     isQuery,
     argsRequired,
     hasArgs,
+    argsType: argsType(pathParams, queryParams, headerParams, body),
+    queryStyles: styled.length ? `{ ${styled.map((p) => `${p.key}: { style: ${JSON.stringify(p.style)}, explode: ${p.explode} }`).join(", ")} }` : "",
   };
+}
+
+function paramsObject(params: Parameter[]): string {
+  return `{ ${params.map((p) => `${p.key}${p.required ? "" : "?"}: ${p.tsType}`).join("; ")} }`;
+}
+
+function argsType(path: Parameter[], query: Parameter[], headers: Parameter[], body: RequestBody | undefined): string {
+  const members: string[] = [];
+  if (path.length) members.push(`path: ${paramsObject(path)}`);
+  if (query.length) members.push(`query${query.some((p) => p.required) ? "" : "?"}: ${paramsObject(query)}`);
+  if (headers.length) members.push(`headers${headers.some((p) => p.required) ? "" : "?"}: ${paramsObject(headers)}`);
+  if (body) members.push(`body${body.required ? "" : "?"}: ${body.tsType}`);
+  return members.length ? `{ ${members.join("; ")} }` : "";
 }
 
 function mergeParameters(doc: Json, raw: RawOperation, ctx: TsTypeContext): Parameter[] {

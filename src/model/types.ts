@@ -121,12 +121,20 @@ export interface Operation {
   argsRequired: boolean;
   /** True when the operation takes any argument at all. */
   hasArgs: boolean;
+  /** TypeScript type of the argument object: `{ path: { id: string }; body: T.ContactWrite }`; empty when none. */
+  argsType: string;
+  /** Query parameters serialized differently from `form` + explode, as a JSON object literal; empty when none. */
+  queryStyles: string;
 }
 
 export interface OperationGroup {
   name: string;
   file: string;
   operations: Operation[];
+  /** Whether any operation is a query / a mutation / refers to a named schema type (imports). */
+  hasQueries: boolean;
+  hasMutations: boolean;
+  usesSchemaTypes: boolean;
 }
 
 export type SyncMode = "local-first" | "confirmed";
@@ -198,8 +206,8 @@ export interface Entity {
   localFirst: boolean;
   path: string;
   itemPath?: string;
-  /** TypeScript names of the row, create and update types. */
-  types: { row: string; create: string; update: string };
+  /** TypeScript names of the row type, its write form (the row itself when there is no split), and the create/update payloads. */
+  types: { row: string; write: string; create: string; update: string };
   fields: EntityField[];
   endpoints: EntityEndpoints;
   rbac?: Rbac;

@@ -1,0 +1,51 @@
+/** `sync-patterns generate [--check] [--dry-run]`: regenerate everything from spec + config. */
+import path from "node:path";
+import { loadConfig, type ResolvedConfig } from "../../config/config.js";
+import { generate, type GenerateMode } from "../../generate.js";
+import { planIsEmpty, type WritePlan } from "../../write/write-plan.js";
+import type { Report } from "../report.js";
+
+export interface GenerateFlags {
+  check?: boolean;
+  dryRun?: boolean;
+}
+
+export async function runGenerate(cwd: string, flags: GenerateFlags, report: Report, config?: ResolvedConfig): Promise<void> {
+  const cfg = config ?? (await loadConfig(cwd));
+  if ("ok" in cfg && !cfg.ok) {
+    report.diagnostics.push(...cfg.diagnostics);
+    return;
+  }
+  const resolved = "ok" in cfg ? cfg.value : cfg;
+  const mode: GenerateMode = flags.check ? "check" : flags.dryRun ? "dry-run" : "write";
+  const result = await generate(resolved, mode, cwd);
+  report.diagnostics.push(...result.diagnostics);
+  if (!result.ok) return;
+  const { plan, model } = result.value;
+  const out = path.relative(cwd, plan.outDir) || ".";
+  if (mode === "check") {
+    if (planIsEmpty(plan)) report.lines.push(`${out} is up to date (${plan.unchanged.length} files).`);
+    else {
+      report.lines.push(`${out} is out of date; \`npx sync-patterns generate\` would change:`, ...describePlan(plan, out));
+      report.exitCode = 1;
+    }
+    return;
+  }
+  if (mode === "dry-run") {
+    report.lines.push(planIsEmpty(plan) ? `Nothing to change in ${out}.` : `Would write to ${out}:`, ...describePlan(plan, out));
+    return;
+  }
+  const changed = plan.create.length + plan.update.length + plan.remove.length;
+  report.lines.push(...describePlan(plan, out));
+  report.lines.push(
+    `${changed === 0 ? "Up to date" : "Generated"}: ${model.schemas.length} types, ${model.operations.length} operations, ${model.entities.length} synced entities → ${out} (${plan.create.length} created, ${plan.update.length} updated, ${plan.remove.length} removed, ${plan.unchanged.length} unchanged).`,
+  );
+}
+
+export function describePlan(plan: WritePlan, out: string): string[] {
+  return [
+    ...plan.create.map((f) => `  create  ${path.posix.join(out, f.path)}`),
+    ...plan.update.map((f) => `  update  ${path.posix.join(out, f.path)}`),
+    ...plan.remove.map((f) => `  delete  ${path.posix.join(out, f)}`),
+  ];
+}

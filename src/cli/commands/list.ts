@@ -1,0 +1,36 @@
+/** `sync-patterns list`: the entities and operations found in the spec. */
+import { loadConfig } from "../../config/config.js";
+import { loadModel } from "../../generate.js";
+import type { Report } from "../report.js";
+
+export async function runList(cwd: string, report: Report, json = false): Promise<void> {
+  const config = await loadConfig(cwd);
+  if (!config.ok) {
+    report.diagnostics.push(...config.diagnostics);
+    return;
+  }
+  const loaded = await loadModel(config.value, cwd);
+  report.diagnostics.push(...loaded.diagnostics);
+  if (!loaded.ok) return;
+  const { model } = loaded.value;
+  if (json) {
+    report.lines.push(JSON.stringify({ entities: model.entities, resources: model.resources, operations: model.operations.map(({ id, fnName, method, path, group }) => ({ id, fnName, method, path, group })) }, null, 2));
+    return;
+  }
+  report.lines.push(`${model.title} ${model.version}`.trim(), "");
+  report.lines.push(`Synced entities (${model.entities.length}):`);
+  for (const e of model.entities) {
+    report.lines.push(`  ${e.names.original}  ${e.mode}  table ${e.table}  key ${e.key}  ${e.path}`);
+    const flagged = e.fields.filter((f) => f.syncExclude || f.ownerOnly);
+    for (const f of flagged) report.lines.push(`      ${f.name}: ${[f.syncExclude ? "x-sync-exclude" : "", f.ownerOnly ? "x-owner-only" : ""].filter(Boolean).join(", ")}`);
+  }
+  const others = model.resources.filter((r) => !model.entities.some((e) => e.path === r.path));
+  if (others.length) {
+    report.lines.push("", `Other resources (add one with \`npx sync-patterns add <name>\`):`);
+    for (const r of others) report.lines.push(`  ${r.names.original}  ${r.path}${r.schemaName ? `  (${r.schemaName})` : ""}`);
+  }
+  report.lines.push("", `Operations (${model.operations.length}):`);
+  for (const g of model.groups) {
+    for (const op of g.operations) report.lines.push(`  ${op.method.toUpperCase().padEnd(7)} ${op.path}  ${op.fnName}  [${g.name}]`);
+  }
+}

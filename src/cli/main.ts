@@ -1,0 +1,217 @@
+/**
+ * The CLI: argv → command → exit code. The only place that prints, prompts or decides exit
+ * codes: 0 success, 1 user error (a located message with a hint), 2 usage error.
+ * Commands run as plop generators (plopfile.ts); `list` only reads and runs directly.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { formatDiagnostics } from "../diagnostics/format.js";
+import type { GeneratorAnswers } from "../../plopfile.js";
+import { findSpec } from "./commands/init.js";
+import { runList } from "./commands/list.js";
+import { createReport, exitCodeOf, UsageError, type Report } from "./report.js";
+import { watchAndGenerate } from "./watch.js";
+import { VERSION } from "../version.js";
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  cwd: string;
+  /** Whether prompts may be shown (stdin is a terminal). */
+  interactive: boolean;
+}
+
+const HELP: Record<string, string> = {
+  main: `sync-patterns ${VERSION}: a typed, local-first React client from an OpenAPI spec
+
+Usage: sync-patterns <command> [options]
+
+Commands:
+  init              write sync-patterns.config.yaml and generate the client
+  generate          regenerate everything from the spec and the config
+  add <entity>      add one resource of the spec to the local-first stack
+  list              show the entities and operations found in the spec
+  eject templates   copy built-in templates into the project to customise them
+
+Options:
+  --cwd <dir>       run as if started in <dir>
+  -h, --help        show help (also: sync-patterns <command> --help)
+  -v, --version     show the version
+
+Exit codes: 0 success, 1 error in the spec/config/templates, 2 wrong usage.`,
+  init: `Usage: sync-patterns init [options]
+
+Writes sync-patterns.config.yaml, generates the client, and prints the npm packages it needs.
+Asks for what is missing when run in a terminal; otherwise uses flags and defaults.
+
+Options:
+  --spec <path|url>       OpenAPI 3.x / Swagger 2.0 spec, YAML or JSON (default: ./openapi.yaml if present)
+  --out <dir>             output folder (default: src/generated)
+  --api-url <url>         REST API base URL (default: the spec's first server)
+  --electric-url <url>    Electric shape endpoint, e.g. http://localhost:3000/v1/shape
+  -y, --yes               do not ask; use flags and defaults
+  --force                 replace an existing sync-patterns.config.yaml
+  --install               install the packages the client needs (npm, pnpm or yarn)`,
+  generate: `Usage: sync-patterns generate [options]
+
+Regenerates the client from the spec and sync-patterns.config.yaml. Writes only changed files,
+removes files it generated earlier that are no longer produced, never touches other files.
+
+Options:
+  --check      write nothing; exit 1 and list the files that would change (for CI)
+  --dry-run    write nothing; print the write plan
+  --watch      regenerate when the spec, the config or an ejected template changes`,
+  add: `Usage: sync-patterns add <entity> [--local-first | --confirmed]
+
+Adds a resource of the spec to the local-first stack, records it in the config and generates
+its files. <entity> may be the singular or plural name (contact, contacts), the collection
+path (/api/contacts) or the schema name (Contact).
+
+Options:
+  --local-first   optimistic writes: resolve after the local write
+  --confirmed     confirmed writes: resolve after the server accepted (default)`,
+  list: `Usage: sync-patterns list [--json]
+
+Shows the synced entities (mode, table, key, fields flagged x-sync-exclude / x-owner-only),
+the other resources that \`add\` can sync, and every operation.
+
+Options:
+  --json   print the data as JSON`,
+  eject: `Usage: sync-patterns eject templates [name…] [--force]
+
+Copies built-in templates (all, or the named ones: a file like api/group.ts.eta, a folder like
+api, or a file name like group.ts.eta) into the project's template folder (config \`templates\`,
+default sync-patterns/templates). Later generations use your copy where one exists.
+
+Options:
+  --force   overwrite copies you already ejected`,
+};
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+const COMMON: Options = { help: { type: "boolean", short: "h" }, cwd: { type: "string" } };
+const OPTIONS: Record<string, Options> = {
+  init: { spec: { type: "string" }, out: { type: "string" }, "api-url": { type: "string" }, "electric-url": { type: "string" }, yes: { type: "boolean", short: "y" }, force: { type: "boolean" }, install: { type: "boolean" } },
+  generate: { check: { type: "boolean" }, "dry-run": { type: "boolean" }, watch: { type: "boolean" } },
+  add: { "local-first": { type: "boolean" }, confirmed: { type: "boolean" } },
+  list: { json: { type: "boolean" } },
+  eject: { force: { type: "boolean" } },
+};
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`error: ${e.message}\n\n${HELP[e.command ?? "main"]}`);
+      return 2;
+    }
+    io.stderr(`internal error: ${(e as Error).stack ?? String(e)}\nThis is a bug in sync-patterns ${VERSION}; please report it with the command you ran.`);
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
+  const command = argv[0];
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    io.stdout(HELP[argv[1] ?? "main"] ?? HELP.main!);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "-v" || command === "--version") {
+    io.stdout(VERSION);
+    return 0;
+  }
+  const options = OPTIONS[command];
+  if (!options) throw new UsageError(`unknown command "${command}"`);
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv.slice(1), options: { ...COMMON, ...options }, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^TypeError \[\w+\]: /, ""), command);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(HELP[command]!);
+    return 0;
+  }
+  const cwd = path.resolve(io.cwd, (values.cwd as string | undefined) ?? ".");
+  if (!fs.existsSync(cwd)) throw new UsageError(`--cwd ${values.cwd}: no such folder`, command);
+  const report = createReport();
+  const answers: GeneratorAnswers = { cwd, report };
+
+  switch (command) {
+    case "init": {
+      if (positionals.length) throw new UsageError(`init takes no arguments (got "${positionals[0]}")`, command);
+      const given = { spec: values.spec as string | undefined, out: values.out as string | undefined, apiUrl: values["api-url"] as string | undefined, electricUrl: values["electric-url"] as string | undefined };
+      Object.assign(answers, given, { force: values.force === true, install: values.install === true });
+      const ask = io.interactive && !values.yes && Object.values(given).some((v) => v === undefined);
+      if (!ask && answers.spec === undefined) {
+        answers.spec = await findSpec(cwd);
+        if (answers.spec === undefined) throw new UsageError("no spec given and none found (openapi.yaml, openapi.json, …): pass --spec <path|url>", command);
+      }
+      return runGenerator("init", answers, io, ask ? [given.spec, given.out, given.apiUrl, given.electricUrl] : undefined);
+    }
+    case "generate": {
+      if (positionals.length) throw new UsageError(`generate takes no arguments (got "${positionals[0]}")`, command);
+      if ([values.check, values["dry-run"], values.watch].filter(Boolean).length > 1) throw new UsageError("use only one of --check, --dry-run and --watch", command);
+      if (values.watch) return watchAndGenerate(cwd, io);
+      Object.assign(answers, { check: values.check === true, dryRun: values["dry-run"] === true });
+      return runGenerator("generate", answers, io);
+    }
+    case "add": {
+      if (positionals.length !== 1) throw new UsageError(positionals.length ? "add takes one entity name" : "which entity? e.g. `sync-patterns add contact`", command);
+      if (values["local-first"] && values.confirmed) throw new UsageError("use either --local-first or --confirmed", command);
+      Object.assign(answers, { entity: positionals[0], ...(values["local-first"] ? { mode: "local-first" } : values.confirmed ? { mode: "confirmed" } : {}) });
+      return runGenerator("add", answers, io);
+    }
+    case "list": {
+      if (positionals.length) throw new UsageError(`list takes no arguments (got "${positionals[0]}")`, command);
+      await runList(cwd, report, values.json === true);
+      return finish(report, io);
+    }
+    case "eject": {
+      if (positionals[0] !== "templates") throw new UsageError(`say what to eject: \`sync-patterns eject templates [name…]\``, command);
+      Object.assign(answers, { what: "templates", names: positionals.slice(1), force: values.force === true });
+      return runGenerator("eject", answers, io);
+    }
+  }
+  throw new UsageError(`unknown command "${command}"`);
+}
+
+/** Where plopfile is: next to src/ in a checkout (plopfile.ts), next to dist/src when built (plopfile.js). */
+function plopfilePath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const js = path.resolve(here, "../../plopfile.js");
+  return fs.existsSync(js) ? js : path.resolve(here, "../../plopfile.ts");
+}
+
+async function runGenerator(name: string, answers: GeneratorAnswers, io: Io, promptDefaults?: (string | undefined)[]): Promise<number> {
+  const { default: nodePlop } = await import("node-plop");
+  const plop = await nodePlop(undefined, { destBasePath: answers.cwd ?? io.cwd, force: false });
+  const file = plopfilePath();
+  plop.setPlopfilePath(file);
+  const mod = (await import(pathToFileURL(file).href)) as { default: (p: typeof plop) => void };
+  mod.default(plop);
+  const generator = plop.getGenerator(name);
+  let all: GeneratorAnswers = answers;
+  if (promptDefaults) {
+    const prompted = (await generator.runPrompts(promptDefaults.map((v) => v ?? "_"))) as GeneratorAnswers;
+    all = { ...answers, ...Object.fromEntries(Object.entries(prompted).filter(([, v]) => v !== "")) };
+  }
+  const report = all.report!;
+  const { failures } = await generator.runActions(all as never);
+  for (const f of failures) {
+    // Our actions report through `report`; a failure without diagnostics is plop's own.
+    if (!report.diagnostics.some((d) => d.severity === "error") && f.error && !/Aborted due to previous/.test(f.error)) {
+      report.diagnostics.push({ code: "cli/action-failed", severity: "error", message: f.error });
+    }
+  }
+  return finish(report, io);
+}
+
+export function finish(report: Report, io: Io): number {
+  if (report.diagnostics.length) io.stderr(formatDiagnostics(report.diagnostics));
+  if (report.lines.length) io.stdout(report.lines.join("\n"));
+  return exitCodeOf(report);
+}

@@ -1,0 +1,50 @@
+/**
+ * Stage 3: plan. SpecModel + settings → the list of artifacts to render. Pure.
+ * An artifact names a template (a logical name, resolved later through the ejected folder
+ * first), the output path relative to the output folder, and the data the template gets.
+ */
+import type { Entity, OperationGroup, SpecModel } from "../model/types.js";
+
+export interface Artifact {
+  /** Logical template name, e.g. `api/group.ts.eta`, or a runtime file copied as is. */
+  template: string;
+  /** Output path relative to the output folder, with `/` separators. */
+  output: string;
+  /** `eta` renders the template; `copy` copies a plain TypeScript runtime file verbatim. */
+  kind: "eta" | "copy";
+  data: TemplateData;
+}
+
+/** What every template receives as `it`. */
+export interface TemplateData {
+  model: SpecModel;
+  settings: PlanSettings;
+  /** Set for per-entity templates. */
+  entity?: Entity;
+  /** Set for per-group API templates. */
+  group?: OperationGroup;
+}
+
+export interface PlanSettings {
+  /** Base URL of the REST API the client calls by default. */
+  apiUrl: string;
+  /** Electric shape endpoint, when configured. */
+  electricUrl?: string;
+}
+
+export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifact[] {
+  const base = { model, settings };
+  const artifacts: Artifact[] = [
+    { template: "types/schemas.ts.eta", output: "types/schemas.ts", kind: "eta", data: base },
+    { template: "runtime/client.ts", output: "api/client.ts", kind: "copy", data: base },
+    { template: "api/defaults.ts.eta", output: "api/defaults.ts", kind: "eta", data: base },
+    { template: "index.ts.eta", output: "index.ts", kind: "eta", data: base },
+  ];
+  for (const group of model.groups) {
+    artifacts.push({ template: "api/group.ts.eta", output: `api/${group.file}.ts`, kind: "eta", data: { ...base, group } });
+  }
+  for (const entity of model.entities) {
+    artifacts.push({ template: "types/entity.ts.eta", output: `types/${entity.names.kebab}.ts`, kind: "eta", data: { ...base, entity } });
+  }
+  return artifacts;
+}

@@ -1,0 +1,85 @@
+/**
+ * Stage 4: render. Artifact[] → RenderedFile[] (path + text) in memory; nothing is written
+ * here, so a template error leaves the previous output untouched. Each file gets the
+ * "generated, do not edit" header.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { EtaError, EtaRuntimeError } from "eta";
+import { error, fail, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
+import type { Artifact } from "../plan/artifacts.js";
+import { LayeredEta } from "./templates.js";
+
+export interface RenderedFile {
+  /** Relative to the output folder, `/` separators. */
+  path: string;
+  content: string;
+}
+
+export interface RenderInput {
+  artifacts: Artifact[];
+  /** Template folders in priority order: the project's ejected templates, then the built-ins. */
+  roots: string[];
+  /** First line(s) of every file, without comment markers. */
+  banner: string[];
+}
+
+const CONFLICT_MARKER = /^(<{7}|>{7}|={7})( |$)/m;
+
+export function renderArtifacts(input: RenderInput): Result<RenderedFile[]> {
+  const eta = new LayeredEta(input.roots);
+  const header = input.banner.map((l) => `// ${l.replace(/[\r\n\u2028\u2029]+/g, " ")}`).join("\n") + "\n\n";
+  const files: RenderedFile[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const checked = new Set<string>();
+  for (const artifact of input.artifacts) {
+    const located = eta.locate(artifact.template);
+    if (!located) {
+      diagnostics.push(error("template/not-found", `Template ${artifact.template} not found.`, { file: artifact.template }, "Restore it from the package with `sync-patterns eject templates --force " + artifact.template + "`, or delete your copy to use the built-in."));
+      continue;
+    }
+    if (located.ejected && !checked.has(located.file)) {
+      checked.add(located.file);
+      const text = fs.readFileSync(located.file, "utf8");
+      const marker = CONFLICT_MARKER.exec(text);
+      if (marker) {
+        const line = text.slice(0, marker.index).split("\n").length;
+        diagnostics.push(error("template/conflict-markers", `Template ${artifact.template} still has merge conflict markers.`, { file: located.file, line, column: 1 }, "Resolve the conflict (keep the lines you want, delete the markers), then generate again."));
+        continue;
+      }
+    }
+    try {
+      const body = artifact.kind === "copy" ? fs.readFileSync(located.file, "utf8") : eta.render(artifact.template, artifact.data);
+      files.push({ path: artifact.output, content: header + normalize(body) });
+    } catch (e) {
+      diagnostics.push(templateError(e, located.file, artifact.template));
+    }
+  }
+  if (diagnostics.length) return fail(diagnostics);
+  return ok(files);
+}
+
+/** One trailing newline, no trailing spaces, no runs of more than one blank line. */
+function normalize(text: string): string {
+  return (
+    text
+      .replace(/\r\n/g, "\n")
+      .replace(/[ \t]+$/gm, "")
+      .replace(/\n{3,}/g, "\n\n")
+      .replace(/^\n+/, "")
+      .replace(/\n*$/, "\n")
+  );
+}
+
+function templateError(e: unknown, file: string, name: string): Diagnostic {
+  const err = e as Error;
+  const hint = "Fix the template (or delete your ejected copy to go back to the built-in).";
+  if (e instanceof EtaRuntimeError || (e instanceof EtaError && /:\d+\n/.test(err.message))) {
+    // Eta's debug message starts with `<file>:<line>` and shows the lines around it.
+    const m = /^(.*?):(\d+)\n/.exec(err.message);
+    const cause = (err as { cause?: Error }).cause?.message ?? err.message.split("\n").pop();
+    return error("template/runtime-error", `Template ${name} failed: ${cause}`, { file: m?.[1] ?? file, ...(m ? { line: Number(m[2]), column: 1 } : {}) }, hint);
+  }
+  const pos = /line (\d+)(?: col (\d+))?/.exec(err.message);
+  return error("template/syntax-error", `Template ${name} cannot be compiled: ${err.message.split("\n")[0]}`, { file: path.resolve(file), ...(pos ? { line: Number(pos[1]), column: Number(pos[2] ?? 1) } : {}) }, hint);
+}
