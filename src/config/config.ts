@@ -14,7 +14,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { isMap, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { error, fail, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import { closest } from "../spec/load.js";
 import type { SyncMode } from "../model/types.js";
@@ -72,7 +72,10 @@ export function parseConfig(text: string, root: string, file: string): Result<Re
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   const at = (keyPath: (string | number)[]): { file: string; pointer: string; line?: number; column?: number } => {
-    const node = doc.getIn(keyPath, true) as { range?: [number, number] } | undefined;
+    // Point at the key of the setting: that is where a reader looks.
+    const parent = keyPath.length > 1 ? doc.getIn(keyPath.slice(0, -1), true) : doc.contents;
+    const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(keyPath.at(-1))) : undefined;
+    const node = (pair?.key ?? doc.getIn(keyPath, true)) as { range?: [number, number] } | undefined;
     const pointer = "/" + keyPath.join("/");
     const pos = node?.range ? lc.linePos(node.range[0]) : undefined;
     return { file, pointer, ...(pos ? { line: pos.line, column: pos.col } : {}) };

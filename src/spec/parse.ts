@@ -21,7 +21,7 @@ export function parseSpecText(text: string, file: string): Result<Json> {
     }
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return fail(
       doc.errors.map((e) => {
