@@ -110,7 +110,7 @@ export function parseConfig(text: string, root: string, file: string): Result<Re
   const inside = (key: string, value: string): string | undefined => {
     const resolved = path.resolve(root, value);
     const rel = path.relative(root, resolved);
-    if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel)) {
+    if (rel === "" || rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) {
       diags.push(error("config/path-outside-project", `\`${key}: ${value}\` is outside the project folder.`, at([key]), `Use a folder inside ${root}, such as \`${key === "output" ? DEFAULTS.output : DEFAULTS.templates}\`.`));
       return undefined;
     }

@@ -72,5 +72,15 @@ export function pointerSegments(pointer: string): string[] {
     .replace(/^#/, "")
     .split("/")
     .slice(1)
-    .map((s) => decodeURIComponent(s).replace(/~1/g, "/").replace(/~0/g, "~"));
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+/** The JSON pointer of a local `$ref` (a URI fragment, so percent-encoding is decoded). */
+export function refPointer(ref: string): string {
+  const fragment = ref.startsWith("#") ? ref.slice(1) : ref;
+  try {
+    return decodeURIComponent(fragment);
+  } catch {
+    return fragment;
+  }
 }

@@ -90,7 +90,7 @@ export function singularize(word: string): string {
   if (IRREGULAR_SINGULAR[lower]) return matchCase(word, IRREGULAR_SINGULAR[lower]!);
   if (/[^aeiou]ies$/i.test(word)) return word.slice(0, -3) + "y";
   if (/(ss|us|is)$/i.test(word)) return word;
-  if (/(x|z|ch|sh|sses)es$/i.test(word)) return word.slice(0, -2);
+  if (/(ss|x|z|ch|sh)es$/i.test(word)) return word.slice(0, -2);
   if (/s$/i.test(word)) return word.slice(0, -1);
   return word;
 }

@@ -18,7 +18,7 @@
  * | boolean                                     | `boolean`          |
  * | array, object, oneOf/anyOf/allOf, unknown   | `jsonb`            |
  */
-import { deref, isObj, schemaTypes } from "./schema-walk.js";
+import { deref, isNullSchema, isObj, schemaTypes } from "./schema-walk.js";
 import type { Json } from "../spec/parse.js";
 
 const STRING_FORMATS: Record<string, string> = {
@@ -40,7 +40,7 @@ export function pgType(schema: Json | undefined, doc: Json): string {
   for (const key of ["oneOf", "anyOf"] as const) {
     const members = s[key];
     if (Array.isArray(members)) {
-      const nonNull = members.filter((m) => !(isObj(m) && m.type === "null"));
+      const nonNull = members.filter((m) => !isNullSchema(m));
       if (nonNull.length === 1) return pgType(nonNull[0], doc);
       return "jsonb";
     }

@@ -3,7 +3,7 @@
  * nullability across 3.0 (`nullable`) and 3.1 (type arrays), and object property listing.
  * Shared by the TypeScript and Postgres type mappers.
  */
-import { pointerSegments } from "../diagnostics/diagnostic.js";
+import { pointerSegments, refPointer } from "../diagnostics/diagnostic.js";
 import type { Json } from "../spec/parse.js";
 
 export type SchemaObject = { [key: string]: Json };
@@ -17,14 +17,14 @@ export function isObj(value: unknown): value is SchemaObject {
 /** `#/components/schemas/Contact` → `Contact`; deeper pointers and other refs → undefined. */
 export function componentName(ref: string): string | undefined {
   if (!ref.startsWith(COMPONENT_SCHEMA_PREFIX)) return undefined;
-  const segs = pointerSegments(ref.slice(1));
+  const segs = pointerSegments(refPointer(ref));
   return segs.length === 3 ? segs[2] : undefined;
 }
 
 export function resolveRef(doc: Json, ref: string): Json | undefined {
   if (!ref.startsWith("#")) return undefined;
   let node: Json | undefined = doc;
-  for (const seg of pointerSegments(ref.slice(1))) {
+  for (const seg of pointerSegments(refPointer(ref))) {
     if (Array.isArray(node)) node = node[Number(seg)];
     else if (isObj(node)) node = Object.prototype.hasOwnProperty.call(node, seg) ? node[seg] : undefined;
     else return undefined;
@@ -57,9 +57,14 @@ export function isNullable(schema: SchemaObject): boolean {
   if (Array.isArray(schema.enum) && schema.enum.includes(null)) return true;
   for (const key of ["oneOf", "anyOf"] as const) {
     const members = schema[key];
-    if (Array.isArray(members) && members.some((m) => isObj(m) && (m.type === "null" || (m.enum !== undefined && Array.isArray(m.enum) && m.enum.length === 1 && m.enum[0] === null)))) return true;
+    if (Array.isArray(members) && members.some(isNullSchema)) return true;
   }
   return false;
+}
+
+/** `{ type: "null" }` or `{ enum: [null] }`: a union member that only adds null. */
+export function isNullSchema(m: Json): boolean {
+  return isObj(m) && (m.type === "null" || (Array.isArray(m.enum) && m.enum.length === 1 && m.enum[0] === null));
 }
 
 export interface RawProperty {

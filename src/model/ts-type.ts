@@ -21,7 +21,7 @@
  * quoted with JSON.stringify when they are not identifiers; literals always are).
  */
 import { propertyKey } from "./naming.js";
-import { componentName, isNullable, isObj, resolveRef, schemaTypes, type SchemaObject } from "./schema-walk.js";
+import { componentName, isNullable, isNullSchema, isObj, resolveRef, schemaTypes, type SchemaObject } from "./schema-walk.js";
 import type { Json } from "../spec/parse.js";
 
 export type Visibility = "read" | "write";
@@ -62,7 +62,7 @@ function baseType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: str
   for (const key of ["oneOf", "anyOf"] as const) {
     const members = s[key];
     if (!Array.isArray(members)) continue;
-    const nonNull = members.filter((m) => !(isObj(m) && (m.type === "null")));
+    const nonNull = members.filter((m) => !isNullSchema(m));
     parts.push(union(nonNull.map((m, i) => discriminated(s, m, ctx, vis, `${ptr}/${key}/${i}`, inlining))));
   }
   const types = schemaTypes(s);
@@ -77,7 +77,7 @@ function baseType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: str
   } else if (s.items !== undefined) {
     parts.push(primitive("array", s, ctx, vis, ptr, inlining));
   }
-  if (parts.length === 0) return "unknown";
+  if (parts.length === 0) return isNullable(s) && (s.type === "null" || Array.isArray(s.type)) ? "null" : "unknown";
   return intersection(parts);
 }
 

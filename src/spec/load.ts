@@ -55,11 +55,12 @@ export async function loadSpec(specLocation: string, cwd: string): Promise<Resul
 
   // External $refs: bundle them into /x-ext/<key> so the rest of the pipeline sees one document.
   if (hasExternalRefs(document)) {
-    const base = source.value.isUrl ? location : pathToFileURL(location).href;
-    const bundled = await bundleExternals(document, location, base);
+    const bundled = await bundleExternals(document, location);
     if (!bundled.ok) return bundled;
     document = bundled.value.document;
-    for (const [key, url] of Object.entries(bundled.value.urls)) externals[key] = displayExternal(url, cwd);
+    // The bundler records each external document relative to the root spec.
+    const base = source.value.isUrl ? location : pathToFileURL(location).href;
+    for (const [key, url] of Object.entries(bundled.value.urls)) externals[key] = displayExternal(new URL(url, base).href, cwd);
   }
 
   if (sourceVersion === "2.0") {
@@ -105,18 +106,18 @@ function hasExternalRefs(node: Json): boolean {
   return false;
 }
 
-async function bundleExternals(document: Json, location: string, base: string): Promise<Result<{ document: Json; urls: Record<string, string> }>> {
+async function bundleExternals(document: Json, location: string): Promise<Result<{ document: Json; urls: Record<string, string> }>> {
   const quiet = silenceConsole();
   try {
     const out = (await bundle(structuredClone(document) as never, {
       plugins: [readFiles(), fetchUrls(), parseYaml(), parseJson()],
       treeShake: false,
       urlMap: true,
-      origin: base,
+      origin: location,
     } as never)) as Record<string, Json>;
     const urls = (out["x-ext-urls"] ?? {}) as Record<string, string>;
     delete out["x-ext-urls"];
-    return ok({ document: out, urls: Object.fromEntries(Object.entries(urls).map(([url, key]) => [key, url])) });
+    return ok({ document: out, urls });
   } catch (e) {
     return fail([error("spec/bundle-failed", `Cannot load an external $ref: ${(e as Error).message}`, { file: location }, "Check that every external $ref points at a readable file or URL.")]);
   } finally {

@@ -61,9 +61,9 @@ export function snapshotTree(dir: string): Record<string, string> {
  * turn on), resolving packages from this repository's node_modules.
  */
 export async function typecheck(generatedDir: string): Promise<{ ok: boolean; output: string }> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "sp-tsc-"));
-  made.push(root);
-  fs.symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"));
+  // tsconfig and node_modules next to the code: module resolution walks up from each file.
+  const root = generatedDir;
+  if (!fs.existsSync(path.join(root, "node_modules"))) fs.symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"));
   fs.writeFileSync(
     path.join(root, "tsconfig.json"),
     JSON.stringify({
@@ -81,7 +81,8 @@ export async function typecheck(generatedDir: string): Promise<{ ok: boolean; ou
         exactOptionalPropertyTypes: true,
         types: [],
       },
-      include: [path.join(generatedDir, "**/*.ts")],
+      include: ["**/*.ts"],
+      exclude: ["node_modules"],
     }),
   );
   const r = await execa("node", ["--max-old-space-size=4096", TSC, "-p", root], { reject: false });

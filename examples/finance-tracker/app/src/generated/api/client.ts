@@ -16,9 +16,9 @@ export interface ClientConfig {
 }
 
 export interface RequestOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Extra headers for this request. */
-  headers?: HeadersInit;
+  headers?: HeadersInit | undefined;
 }
 
 let config: ClientConfig = { baseUrl: DEFAULT_BASE_URL };
@@ -64,14 +64,14 @@ export interface RequestSpec {
   method: string;
   /** Path template, e.g. `/api/contacts/{id}`. */
   path: string;
-  pathParams?: Record<string, unknown>;
-  query?: Record<string, QueryValue>;
+  pathParams?: Record<string, unknown> | undefined;
+  query?: Record<string, QueryValue> | undefined;
   /** Query parameters not serialized as `form` + explode (the OpenAPI default). */
-  queryStyles?: Record<string, { style: string; explode: boolean }>;
-  headers?: Record<string, unknown>;
+  queryStyles?: Record<string, { style: string; explode: boolean }> | undefined;
+  headers?: Record<string, unknown> | undefined;
   body?: unknown;
-  bodyEncoding?: "json" | "form" | "multipart" | "binary" | "text";
-  mediaType?: string;
+  bodyEncoding?: "json" | "form" | "multipart" | "binary" | "text" | undefined;
+  mediaType?: string | undefined;
   responseEncoding: "json" | "text" | "blob" | "none";
 }
 

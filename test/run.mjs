@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm test`: build, (in CI or with SLOW=1) install the real-world specs for the slow suite,
+// run vitest, and end with a plain `N passed, N failed` line.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { cwd: repo, stdio: "inherit", ...opts }).status ?? 1;
+
+if (run("npm", ["run", "--silent", "build"]) !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+if (process.env.CI || process.env.SLOW) {
+  if (run("bash", ["test/slow/install-specs.sh"]) !== 0) console.error("could not install the real-world specs; the slow suite will fail");
+}
+const results = path.join(repo, ".vitest-results.json");
+fs.rmSync(results, { force: true });
+const code = run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile=${results}`, ...process.argv.slice(2)]);
+let passed = 0;
+let failed = 0;
+try {
+  const r = JSON.parse(fs.readFileSync(results, "utf8"));
+  passed = r.numPassedTests;
+  failed = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
+  if (code !== 0 && failed === 0) failed = 1;
+} catch {
+  failed = 1;
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(code);
