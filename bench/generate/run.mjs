@@ -51,7 +51,8 @@ if (!HAVE_TIME) console.log(`${TIME} not found: measuring wall time only (rss n/
 // bin/sync-patterns.js falls back to the TypeScript sources through tsx when dist/src/cli/bin.js is
 // missing or SYNC_PATTERNS_FROM_SOURCE is set (the same test as in bin/sync-patterns.js)
 const SP_COMPILED = path.join(path.dirname(SP_BIN), '../dist/src/cli/bin.js');
-const SP_FROM_SOURCE = !existsSync(SP_COMPILED) || !!process.env.SYNC_PATTERNS_FROM_SOURCE;
+// (unknown, null, for a SYNC_PATTERNS_BIN that is not a bin/sync-patterns.js of a checkout or package)
+const SP_FROM_SOURCE = path.basename(SP_BIN) !== 'sync-patterns.js' ? null : !existsSync(SP_COMPILED) || !!process.env.SYNC_PATTERNS_FROM_SOURCE;
 if (tools.includes('sync-patterns') && SP_FROM_SOURCE) {
   console.log('warning: sync-patterns runs from source through tsx (slower): run npm run build first and unset SYNC_PATTERNS_FROM_SOURCE');
 }
@@ -207,7 +208,8 @@ for (const spec of specs) {
   const runs = runsFor(spec);
   for (const tool of specTools) {
     const dir = mkdtempSync(path.join(os.tmpdir(), `bench-gen-${tool}-${spec}-`));
-    const r = { spec, tool, ok: true, runs: [] };
+    // 1-minute load average before the cell: a high value means something else was using the CPUs
+    const r = { spec, tool, ok: true, runs: [], loadAvgBefore: +os.loadavg()[0].toFixed(2) };
     if (STRESS[spec]) r.stress = true;
     results.push(r);
     try {

@@ -6,7 +6,7 @@
  */
 import { error, pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { closest } from "../spec/load.js";
-import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase, sqlIdentifier } from "./naming.js";
+import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase, sqlIdentifier, sqlString } from "./naming.js";
 import { pgType } from "./pg-type.js";
 import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";
 import { tsType, type TsTypeContext } from "./ts-type.js";
@@ -14,9 +14,15 @@ import { rawOperations, type RawOperation } from "./operations.js";
 import type { Json } from "../spec/parse.js";
 import type { EndpointRef, Entity, EntityField, Operation, Rbac, Resource, SyncMode } from "./types.js";
 
-/** Postgres truncates identifiers at 63 bytes; `_synced` is the longest suffix we add. */
-const MAX_TABLE_BYTES = 63 - "_synced".length;
-const X_SYNC_KEYS = ["local_first", "table", "key"];
+/** Postgres truncates identifiers at 63 bytes; `_rebuild` is the longest suffix we add. */
+const MAX_TABLE_BYTES = 63 - "_rebuild".length;
+/** Names the local database uses itself; an entity may not use them as a table or column. */
+export const RESERVED_TABLES = ["_changes", "_sync_feed", "_sync_schema", "_sync_shapes"];
+export const SYNC_STATUS_COLUMN = "_sync_status";
+const RESERVED_COLUMN = /^(_sync_status|_sp_.*)$/;
+/** The dollar-quote tag of generated plpgsql bodies; no name may contain it. */
+export const DOLLAR_TAG = "$sp$";
+const X_SYNC_KEYS = ["local_first", "table", "key", "write_id"];
 
 export interface ResourceCandidate extends Resource {
   pointer: string;
@@ -93,7 +99,7 @@ function readXSync(value: Json, pointer: string, locate: (p: string) => SourceLo
   if (value.local_first !== undefined && typeof value.local_first !== "boolean") {
     diagnostics.push(error("model/invalid-x-sync", "x-sync.local_first must be true or false.", locate(`${pointer}/local_first`)));
   }
-  for (const key of ["table", "key"] as const) {
+  for (const key of ["table", "key", "write_id"] as const) {
     if (value[key] !== undefined && (typeof value[key] !== "string" || value[key] === "")) {
       diagnostics.push(error("model/invalid-x-sync", `x-sync.${key} must be a non-empty string.`, locate(`${pointer}/${key}`)));
     }
@@ -102,6 +108,7 @@ function readXSync(value: Json, pointer: string, locate: (p: string) => SourceLo
     mode: value.local_first === true ? "local-first" : "confirmed",
     ...(typeof value.table === "string" && value.table !== "" ? { table: value.table } : {}),
     ...(typeof value.key === "string" && value.key !== "" ? { key: value.key } : {}),
+    ...(typeof value.write_id === "string" && value.write_id !== "" ? { writeId: value.write_id } : {}),
   };
 }
 
@@ -179,6 +186,10 @@ export function buildEntities(
       diagnostics.push(error("model/table-name-too-long", `Table name "${table}" is longer than ${MAX_TABLE_BYTES} bytes; Postgres would truncate "${table}_synced".`, req.origin, "Set a shorter `table` in x-sync or in the config's entities section."));
       continue;
     }
+    if (RESERVED_TABLES.includes(table) || table.includes(DOLLAR_TAG)) {
+      diagnostics.push(error("model/reserved-table", `Table name "${table}" is reserved by the local database.`, req.origin, "Set another `table` in x-sync."));
+      continue;
+    }
     const claimed = tables.claim(table, r.path);
     if (claimed.collidedWith !== undefined) {
       diagnostics.push(error("model/duplicate-table", `Entities ${claimed.collidedWith} and ${r.path} both use table "${table}".`, req.origin, "Give one of them a different `table` in x-sync."));
@@ -190,6 +201,11 @@ export function buildEntities(
       diagnostics.push(error("model/entity-without-key", `Entity ${r.names.original} (${r.path}) has no key property "${keyName}".`, r.itemSchemaPointer ? locate(r.itemSchemaPointer) : where, `Add an \`${keyName}\` property to the item schema, or name the key with \`x-sync: { key: <property> }\`.`));
       continue;
     }
+    const badColumns = raws.filter((p) => RESERVED_COLUMN.test(p.name) || p.name.includes(DOLLAR_TAG));
+    if (badColumns.length) {
+      diagnostics.push(error("model/reserved-column", `Entity ${r.names.original} has properties the local database reserves: ${badColumns.map((p) => p.name).join(", ")}.`, r.itemSchemaPointer ? locate(r.itemSchemaPointer) : where, `Rename them in the spec (names starting with _sp_, ${SYNC_STATUS_COLUMN}, and names containing ${DOLLAR_TAG} are reserved).`));
+      continue;
+    }
     const fields = raws.map((p): EntityField => {
       const s: SchemaObject = deref(doc, p.schema) ?? {};
       const own: SchemaObject = isObj(p.schema) ? p.schema : {};
@@ -198,6 +214,7 @@ export function buildEntities(
         name: p.name,
         key: propertyKey(p.name),
         column: sqlIdentifier(p.name),
+        literal: sqlString(p.name),
         tsType: tsType(p.schema, ctx, "read", r.itemSchemaPointer ?? r.pointer),
         pgType: pgType(p.schema, doc),
         nullable: isNullable(own) || isNullable(s),
@@ -213,6 +230,11 @@ export function buildEntities(
       };
     });
     const keyField = fields.find((f) => f.isKey)!;
+    const writeIdField = r.specSync?.writeId !== undefined ? fields.find((f) => f.name === r.specSync!.writeId) : undefined;
+    if (r.specSync?.writeId !== undefined && (!writeIdField || writeIdField.syncExclude || writeIdField.isKey)) {
+      diagnostics.push(error("model/invalid-x-sync", `x-sync.write_id names "${r.specSync.writeId}", which is not a synced, non-key property of ${r.names.original}.`, locate(`${r.pointer}/x-sync/write_id`), "Name the property in which the server stores the client's change id (the Idempotency-Key it received), e.g. `write_id`."));
+      continue;
+    }
     if (keyField.syncExclude) {
       diagnostics.push(error("model/key-excluded", `The key "${keyName}" of ${r.names.original} is marked x-sync-exclude.`, where, "The key must be synced; remove x-sync-exclude from it."));
       continue;
@@ -224,7 +246,19 @@ export function buildEntities(
     entities.push({
       names: r.names,
       table,
-      sql: { table: sqlIdentifier(table), synced: sqlIdentifier(`${table}_synced`), local: sqlIdentifier(`${table}_local`), view: sqlIdentifier(table) },
+      sql: {
+        table: sqlIdentifier(table),
+        synced: sqlIdentifier(`${table}_synced`),
+        local: sqlIdentifier(`${table}_local`),
+        view: sqlIdentifier(table),
+        literal: sqlString(table),
+        rebuild: sqlIdentifier(`${table}_rebuild`),
+        onInsert: sqlIdentifier(`${table}_ins`),
+        onUpdate: sqlIdentifier(`${table}_upd`),
+        onDelete: sqlIdentifier(`${table}_del`),
+        feed: sqlIdentifier(`${table}_feed`),
+        ack: sqlIdentifier(`${table}_ack`),
+      },
       key: keyName,
       keyField,
       mode,
@@ -233,6 +267,11 @@ export function buildEntities(
       ...(r.itemPath ? { itemPath: r.itemPath } : {}),
       types: { row: rowNames.row, write: rowNames.write, create: typeNames.claim(`${r.names.pascal}Create`, r.path), update: typeNames.claim(`${r.names.pascal}Update`, r.path) },
       fields,
+      syncedFields: fields.filter((f) => !f.syncExclude),
+      dataFields: fields.filter((f) => !f.syncExclude && !f.isKey),
+      deviceFields: fields.filter((f) => f.syncExclude),
+      writableFields: fields.filter((f) => !f.syncExclude && !f.isKey && !f.readOnly),
+      ...(writeIdField ? { writeIdField } : {}),
       endpoints: {
         ...(fnByRaw(r.ops.list) ? { list: fnByRaw(r.ops.list)! } : {}),
         ...(fnByRaw(r.ops.get) ? { get: fnByRaw(r.ops.get)! } : {}),

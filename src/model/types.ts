@@ -144,6 +144,8 @@ export interface EntityField {
   key: string;
   /** SQL identifier, always double-quoted and escaped: `"order"`. */
   column: string;
+  /** The name as a SQL string literal: `'order'`. */
+  literal: string;
   tsType: string;
   pgType: string;
   nullable: boolean;
@@ -159,6 +161,22 @@ export interface EntityField {
   syncExclude: boolean;
   /** `x-owner-only`: only the owner role may edit it (metadata, not enforced). */
   ownerOnly: boolean;
+}
+
+export interface EntitySql {
+  table: string;
+  synced: string;
+  local: string;
+  view: string;
+  /** `'contacts'`: the entity's name in `_changes.entity` and the change feed. */
+  literal: string;
+  /** plpgsql functions: fold pending changes into the overlay; view triggers; change feed. */
+  rebuild: string;
+  onInsert: string;
+  onUpdate: string;
+  onDelete: string;
+  feed: string;
+  ack: string;
 }
 
 export interface EntityEndpoints {
@@ -190,7 +208,7 @@ export interface Resource {
   /** Named schema of the item, when the item is a `$ref`. */
   schemaName?: string;
   /** What the spec says about syncing this resource (`x-sync`), before config overrides. */
-  specSync?: { mode: SyncMode; table?: string; key?: string };
+  specSync?: { mode: SyncMode; table?: string; key?: string; writeId?: string };
 }
 
 /** A resource in the local-first stack. */
@@ -198,8 +216,8 @@ export interface Entity {
   names: Names;
   /** Postgres table base name (unquoted), e.g. `contacts`. */
   table: string;
-  /** Quoted SQL identifiers derived from `table`. */
-  sql: { synced: string; local: string; view: string; table: string };
+  /** Quoted SQL identifiers derived from `table`, and the table name as a string literal. */
+  sql: EntitySql;
   key: string;
   keyField: EntityField;
   mode: SyncMode;
@@ -209,6 +227,16 @@ export interface Entity {
   /** TypeScript names of the row type, its write form (the row itself when there is no split), and the create/update payloads. */
   types: { row: string; write: string; create: string; update: string };
   fields: EntityField[];
+  /** Fields that travel to and from the server (not `x-sync-exclude`), key included. */
+  syncedFields: EntityField[];
+  /** Synced fields other than the key. */
+  dataFields: EntityField[];
+  /** `x-sync-exclude` fields: stored only on this device. */
+  deviceFields: EntityField[];
+  /** Data fields a client may set (not readOnly): what a local insert overlays until the server row arrives. */
+  writableFields: EntityField[];
+  /** `x-sync.write_id`: a server column that echoes the id of the client change that last wrote the row. */
+  writeIdField?: EntityField;
   endpoints: EntityEndpoints;
   rbac?: Rbac;
   doc: DocComment;

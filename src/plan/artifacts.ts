@@ -45,6 +45,15 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
   }
   for (const entity of model.entities) {
     artifacts.push({ template: "types/entity.ts.eta", output: `types/${entity.names.kebab}.ts`, kind: "eta", data: { ...base, entity } });
+    artifacts.push({ template: "schema/entity.sql.eta", output: `schema/${entity.names.kebab}.sql`, kind: "eta", data: { ...base, entity } });
+  }
+  if (model.entities.length > 0) {
+    artifacts.push(
+      { template: "schema/shared.sql.eta", output: "schema/_shared.sql", kind: "eta", data: base },
+      { template: "db/schema.ts.eta", output: "db/schema.ts", kind: "eta", data: base },
+      { template: "db/init.ts.eta", output: "db/init.ts", kind: "eta", data: base },
+      { template: "runtime/local-db.ts", output: "db/local-db.ts", kind: "copy", data: base },
+    );
   }
   return artifacts;
 }

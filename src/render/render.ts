@@ -28,7 +28,11 @@ const CONFLICT_MARKER = /^(<{7}|>{7}|={7})( |$)/m;
 
 export function renderArtifacts(input: RenderInput): Result<RenderedFile[]> {
   const eta = new LayeredEta(input.roots);
-  const header = input.banner.map((l) => `// ${l.replace(/[\r\n\u2028\u2029]+/g, " ")}`).join("\n") + "\n\n";
+  const banner = input.banner.map((l) => l.replace(/[\r\n\u2028\u2029]+/g, " "));
+  const header = (output: string): string => {
+    const prefix = output.endsWith(".sql") ? "-- " : "// ";
+    return banner.map((l) => prefix + l).join("\n") + "\n\n";
+  };
   const files: RenderedFile[] = [];
   const diagnostics: Diagnostic[] = [];
   const checked = new Set<string>();
@@ -50,7 +54,7 @@ export function renderArtifacts(input: RenderInput): Result<RenderedFile[]> {
     }
     try {
       const body = artifact.kind === "copy" ? fs.readFileSync(located.file, "utf8") : eta.render(artifact.template, artifact.data);
-      files.push({ path: artifact.output, content: header + normalize(body) });
+      files.push({ path: artifact.output, content: header(artifact.output) + normalize(body) });
     } catch (e) {
       diagnostics.push(templateError(e, located.file, artifact.template));
     }

@@ -11,3 +11,5 @@ export * from "./api/categories.js";
 export * from "./api/contacts.js";
 export * from "./api/reports.js";
 export * from "./api/transactions.js";
+export { createDatabase, ENTITY_TABLES, type CreateDatabaseOptions, type EntityTable, type LocalDatabase } from "./db/init.js";
+export type { FeedBatch, MigrationReport } from "./db/local-db.js";
