@@ -6,7 +6,8 @@
  *    since local-first clients generate their ids;
  *  - `x-sync-exclude` properties ignored (device-only data is never stored on the server);
  *  - any other unknown property rejected (`additionalProperties: false`);
- *  - `required` kept on create (minus the readOnly properties), dropped on update (PATCH).
+ *  - `required` kept on create (minus readOnly properties and properties with a `default`, which
+ *    the database fills in), dropped on update (PATCH).
  * Parameters: path and query parameters against their schemas, query strings coerced.
  */
 import type { ErrorObject, ValidateFunction } from "ajv";
@@ -59,8 +60,13 @@ export function requestSchema(component: JsonObject, mode: BodyMode): RequestSch
     if (deviceOnly || (readOnly && !(mode === "create" && name === "id"))) ignored.add(name);
     else kept[name] = clean(p);
   }
+  // A required property with a `default` may be left out: the database applies the default.
+  const hasDefault = (name: string): boolean => {
+    const p = props[name];
+    return isObject(p) && "default" in p;
+  };
   const required = Array.isArray(component.required)
-    ? component.required.filter((r): r is string => typeof r === "string" && r in kept && r !== "id")
+    ? component.required.filter((r): r is string => typeof r === "string" && r in kept && r !== "id" && !hasDefault(r))
     : [];
   const schema: JsonObject = { type: "object", properties: kept, additionalProperties: false };
   if (mode === "create" && required.length > 0) schema.required = required;

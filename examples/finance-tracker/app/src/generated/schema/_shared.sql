@@ -93,6 +93,10 @@ DECLARE
   missing text[];
 BEGIN
   FOR c IN SELECT "seq", "value" FROM "_changes" WHERE "entity" = ent AND "status" IN ('pending', 'sent') ORDER BY "seq" LOOP
+    -- A column that no longer exists is harmless when the change only set it to NULL: drop it.
+    UPDATE "_changes" SET "value" = "value" - ARRAY(
+      SELECT k FROM jsonb_each(c."value") AS e(k, v) WHERE NOT (k = ANY (cols)) AND v = 'null'::jsonb)
+    WHERE "seq" = c."seq" RETURNING "value" INTO c."value";
     SELECT array_agg(k ORDER BY k) INTO missing FROM jsonb_object_keys(c."value") AS k WHERE NOT (k = ANY (cols));
     IF missing IS NOT NULL THEN
       UPDATE "_changes" SET "status" = 'failed', "last_error" = format('The client''s schema changed: %s no longer exist(s) in %s, so this change cannot be sent.', array_to_string(missing, ', '), ent) WHERE "seq" = c."seq";

@@ -1,0 +1,77 @@
+/** `createServer`: apply the schema, build the app from the spec, listen on loopback. */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import { createApp } from "./app.js";
+import { applySchema, createPool, type Db } from "./db.js";
+import { Faults } from "./faults.js";
+import { DEFAULT_SPEC_PATH, loadSpec } from "./spec.js";
+
+export interface ServerOptions {
+  /** postgres://… of a database the server may create its tables in. */
+  databaseUrl: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Loopback only: 127.0.0.1 (default), ::1 or localhost. */
+  host?: string;
+  /** Enables the fault hooks: `server.faults` and the /__faults endpoint. */
+  faults?: boolean;
+  /** The OpenAPI document to serve; defaults to examples/finance-tracker/openapi.yaml. */
+  specPath?: string;
+  log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  /** http://127.0.0.1:<port>, without a trailing slash. */
+  url: string;
+  /** The fault hooks, or null unless created with `faults: true`. */
+  faults: Faults | null;
+  /** Stops accepting requests, drops open connections and closes the pool. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+export async function createServer(options: ServerOptions): Promise<RunningServer> {
+  const host = options.host ?? "127.0.0.1";
+  if (!LOOPBACK.has(host)) throw new Error(`host must be a loopback address, got ${host}`);
+  const log = options.log ?? ((message: string) => console.error(`[finance-tracker] ${message}`));
+  const spec = loadSpec(options.specPath ?? DEFAULT_SPEC_PATH);
+  const db = createPool(options.databaseUrl);
+  db.on("error", (err) => log(`idle client error: ${err.message}`));
+  try {
+    await applySchema(db);
+  } catch (err) {
+    await db.end();
+    throw err;
+  }
+  const faults = options.faults ? new Faults() : null;
+  const app = createApp({ spec, db, faults, log });
+  const server = http.createServer(getRequestListener(app.fetch));
+  await listen(server, options.port ?? 0, host);
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host === "::1" ? "[::1]" : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    faults,
+    close: () => close(server, db),
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+async function close(server: http.Server, db: Db): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+  await db.end();
+}
