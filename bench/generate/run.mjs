@@ -57,12 +57,24 @@ if (tools.includes('sync-patterns') && SP_FROM_SOURCE) {
   console.log('warning: sync-patterns runs from source through tsx (slower): run npm run build first and unset SYNC_PATTERNS_FROM_SOURCE');
 }
 
-// Runs a command; with /usr/bin/time -v around it when available. Resolves { code, seconds, rssMb, out }.
+// Busy CPU seconds of the whole machine so far (all cores), from /proc/stat; null where it is absent.
+function machineBusyS() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0); // idle + iowait
+    return (f.reduce((a, b) => a + b, 0) - idle) / 100; // USER_HZ = 100 on Linux
+  } catch { return null; }
+}
+
+// Runs a command; with /usr/bin/time -v around it when available. Resolves { code, seconds, rssMb,
+// cpuS, otherCpuS, out }: cpuS is the command's user + system time, otherCpuS the CPU time the rest
+// of the machine used meanwhile (other processes; a few hundredths come from this script itself).
 function run(cmd, args, { cwd, timeoutS = Number(opt.timeout), timed = true } = {}) {
   const timeFile = path.join(cwd, '.time-v.txt');
   const [file, argv] = timed && HAVE_TIME ? [TIME, ['-v', '-o', timeFile, cmd, ...args]] : [cmd, args];
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
+    const busy0 = machineBusyS();
     const child = spawn(file, argv, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const keepTail = (d) => { out = (out + d).slice(-20_000); };
@@ -73,13 +85,18 @@ function run(cmd, args, { cwd, timeoutS = Number(opt.timeout), timed = true } = 
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      let rssMb = null;
+      const busy = busy0 == null ? null : machineBusyS() - busy0;
+      let rssMb = null, cpuS = null;
       if (timed && HAVE_TIME && existsSync(timeFile)) {
-        const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
+        const tv = readFileSync(timeFile, 'utf8');
+        const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(tv);
         if (kb) rssMb = Math.round(Number(kb[1]) / 1024);
+        const user = /User time \(seconds\): ([\d.]+)/.exec(tv), sys = /System time \(seconds\): ([\d.]+)/.exec(tv);
+        if (user && sys) cpuS = Number(user[1]) + Number(sys[1]);
         rmSync(timeFile);
       }
-      resolve({ code: code ?? signal, seconds, rssMb, out });
+      const otherCpuS = busy != null && cpuS != null ? Math.max(0, busy - cpuS) : null;
+      resolve({ code: code ?? signal, seconds, rssMb, cpuS, otherCpuS, out });
     });
   });
 }
@@ -219,10 +236,14 @@ for (const spec of specs) {
         if (existsSync(out)) throw new Error(`could not delete ${out}`);
         const res = await run(cmd, args, { cwd });
         const written = listFiles(out);
-        const row = { run: i, exit: res.code, seconds: +res.seconds.toFixed(3), rssMb: res.rssMb, filesWritten: written.length };
+        const row = { run: i, exit: res.code, seconds: +res.seconds.toFixed(3), rssMb: res.rssMb, filesWritten: written.length,
+          cpuS: res.cpuS == null ? null : +res.cpuS.toFixed(2), otherCpuS: res.otherCpuS == null ? null : +res.otherCpuS.toFixed(2) };
+        // another process busy for more than 10 % of the run's wall time on this 2-core box: the time is suspect
+        if (row.otherCpuS != null && row.otherCpuS > 0.1 * row.seconds + 0.05) { row.disturbed = true; r.disturbedRuns = (r.disturbedRuns ?? 0) + 1; }
         r.runs.push(row);
         console.log(`${spec.padEnd(12)} ${tool.padEnd(14)} run ${i}/${runs}: ${res.code === 0 ? 'ok' : `FAILED (exit ${res.code})`}` +
-          ` ${row.seconds.toFixed(2)} s, rss ${row.rssMb != null ? `${row.rssMb} MB` : 'n/a'}, ${written.length} files`);
+          ` ${row.seconds.toFixed(2)} s, rss ${row.rssMb != null ? `${row.rssMb} MB` : 'n/a'}, ${written.length} files` +
+          (row.disturbed ? `  [disturbed: other processes used ${row.otherCpuS} CPU s meanwhile]` : ''));
         if (res.code !== 0) throw new Error(`exit ${res.code}\n${res.out}`);
         // the run must have written the whole output again, not a part of it
         if (written.join('\n') !== expected.join('\n')) {
@@ -259,7 +280,12 @@ const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).le
 console.log('');
 for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd());
 console.log('(ratio > 1: sync-patterns is that many times faster than the anchor; < 1: slower;');
-console.log(` files and lines do not count sync-patterns' ${MANIFEST})\n`);
+console.log(` files and lines do not count sync-patterns' ${MANIFEST})`);
+const disturbed = results.filter((x) => x.disturbedRuns);
+if (disturbed.length) {
+  console.log(`warning: other processes used the CPUs during ${disturbed.map((x) => `${x.spec}/${x.tool} (${x.disturbedRuns} run${x.disturbedRuns > 1 ? 's' : ''})`).join(', ')}: those times are too high; rerun on a quiet machine`);
+}
+console.log('');
 
 const report = {
   date: new Date().toISOString(),

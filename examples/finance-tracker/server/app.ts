@@ -33,7 +33,7 @@ export function createApp({ spec, db, faults, log }: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
   const handlers = buildHandlers(spec);
 
-  app.use("*", cors({ origin: "*", exposeHeaders: ["X-Txid", "Retry-After"], maxAge: 600 }));
+  app.use("*", cors({ origin: "*", exposeHeaders: ["X-Txid", "Retry-After", "Idempotent-Replayed"], maxAge: 600 }));
   if (faults) {
     app.use("/api/*", async (c, next) => {
       await next();

@@ -77,6 +77,24 @@ BEGIN
 END
 $sp$;
 
+-- Wake the change writer on new changes, and tell waiters (confirmed writes, the error store)
+-- when a change's status moves.
+CREATE OR REPLACE FUNCTION "_changes_notify"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM pg_notify('_changes', '');
+  ELSE
+    PERFORM pg_notify('_changes_status', NEW."change_id"::text || ' ' || NEW."status");
+  END IF;
+  RETURN NULL;
+END
+$sp$;
+DROP TRIGGER IF EXISTS "notify_insert" ON "_changes";
+CREATE TRIGGER "notify_insert" AFTER INSERT ON "_changes" FOR EACH STATEMENT EXECUTE FUNCTION "_changes_notify"();
+DROP TRIGGER IF EXISTS "notify_status" ON "_changes";
+CREATE TRIGGER "notify_status" AFTER UPDATE OF "status" ON "_changes"
+  FOR EACH ROW WHEN (OLD."status" IS DISTINCT FROM NEW."status") EXECUTE FUNCTION "_changes_notify"();
+
 -- A TRUNCATE (shape re-fetch) fires no row triggers: tell the feed to reload the entity.
 CREATE OR REPLACE FUNCTION "_sync_feed_reset"() RETURNS trigger LANGUAGE plpgsql AS $sp$
 BEGIN

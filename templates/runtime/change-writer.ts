@@ -1,0 +1,372 @@
+// The change writer: drains `_changes` to the REST API, in order. Plain TypeScript, copied as
+// is into the generated output (sync/change-writer.ts); eject it to change it.
+//
+// Invariants (docs/sync-engine.md):
+//  W1 Changes are sent one at a time in `seq` order; a change waiting for a retry blocks the
+//     ones after it, so the server sees them in the order they were made.
+//  W2 Every request carries the change id as `Idempotency-Key`: a change re-sent after a crash
+//     or a lost response is applied once by the server.
+//  W3 2xx → `sent` with the server's txid (the shape stream then marks it `synced`); without a
+//     txid and without a write-id echo, `synced` at once.
+//  W4 4xx (but 408/429) → `failed` with the server's error; the database rolls back that
+//     change's effect only. Later changes of a row whose create was rejected fail too, with
+//     that reason (they could never apply).
+//  W5 Network error, 5xx, 408, 429 → retried with exponential backoff and full jitter, never
+//     sooner than `Retry-After`; the attempt count and error are recorded.
+//  W6 Status lives in the database only, so a restart resumes where it stopped.
+import type { PGliteInterface } from "@electric-sql/pglite";
+
+export interface Endpoint {
+  method: string;
+  /** Path template with the key's parameter, e.g. `/api/contacts/{id}`. */
+  path: string;
+}
+
+export interface SyncEntity {
+  table: string;
+  key: string;
+  localFirst: boolean;
+  /** Never sent (readOnly in the spec); the key is still sent on create. */
+  readOnly: string[];
+  /** `x-sync-exclude`: never sent. */
+  device: string[];
+  create?: Endpoint;
+  update?: Endpoint;
+  remove?: Endpoint;
+  /** A server column echoing the change id (x-sync.write_id); acknowledgement then comes from it. */
+  writeId?: string;
+}
+
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  multiplier: number;
+}
+
+/** 500 ms doubling up to 30 s, forever: clients go offline and come back. */
+export const BACKOFF_DEFAULTS: BackoffOptions = { initialMs: 500, maxMs: 30_000, multiplier: 2 };
+
+export interface ChangeWriterOptions {
+  pg: PGliteInterface;
+  entities: SyncEntity[];
+  baseUrl: string;
+  /** Headers for every request (auth goes here); may be computed per request. */
+  headers?: () => HeadersInit | Promise<HeadersInit>;
+  fetch?: typeof fetch;
+  backoff?: Partial<BackoffOptions>;
+  /** Response header carrying the write's txid (default `x-txid`); a JSON body `txid` works too. */
+  txidHeader?: string;
+}
+
+export interface ChangeRow {
+  seq: number;
+  change_id: string;
+  entity: string;
+  op: "insert" | "update" | "delete";
+  row_key: string;
+  value: Record<string, unknown>;
+  status: ChangeStatus;
+  attempts: number;
+  last_error: string | null;
+  txid: number | null;
+  created_at: string;
+}
+
+export type ChangeStatus = "pending" | "sent" | "synced" | "failed" | "discarded";
+
+export interface WriterStatus {
+  /** False after a network failure, until a request gets through again. */
+  online: boolean;
+  /** Changes not yet confirmed by the server (pending + sent). */
+  queued: number;
+  failed: number;
+  lastError: string | null;
+}
+
+/** A server rejection of a change, as stored in `_changes.last_error`. */
+export class ChangeRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly changeId: string,
+    readonly status?: number,
+    readonly body?: unknown,
+  ) {
+    super(message);
+    this.name = "ChangeRejectedError";
+  }
+}
+
+export class ChangeTimeoutError extends Error {
+  constructor(readonly changeId: string, timeoutMs: number) {
+    super(`Change ${changeId} was not confirmed within ${timeoutMs} ms; it stays queued.`);
+    this.name = "ChangeTimeoutError";
+  }
+}
+
+type Outcome = { kind: "ok"; txid: number | null } | { kind: "rejected"; error: string; status: number } | { kind: "retry"; error: string; retryAfterMs: number; network: boolean };
+
+export class ChangeWriter {
+  private readonly backoff: BackoffOptions;
+  private readonly fetchFn: typeof fetch;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = true;
+  private online = true;
+  private lastError: string | null = null;
+  private readonly listeners = new Set<(status: WriterStatus) => void>();
+  private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
+  private unlisten: (() => Promise<void>)[] = [];
+
+  constructor(private readonly options: ChangeWriterOptions) {
+    this.backoff = { ...BACKOFF_DEFAULTS, ...options.backoff };
+    this.fetchFn = options.fetch ?? ((...args) => fetch(...args));
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.unlisten.push(await this.options.pg.listen("_changes", () => this.kick()));
+    this.unlisten.push(
+      await this.options.pg.listen("_changes_status", (payload) => {
+        const [changeId, status] = payload.split(" ") as [string, ChangeStatus];
+        void this.notifyWaiters(changeId, status);
+        void this.emit();
+      }),
+    );
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const u of this.unlisten.splice(0)) await u();
+    await this.running;
+  }
+
+  /** Sends what can be sent now; resolves when the queue is empty or waiting for a retry. */
+  async flush(): Promise<void> {
+    this.kick();
+    while (this.running) await this.running;
+  }
+
+  /** Runs the drain loop now (also after a retry timer or coming back online). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.drain();
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  async status(): Promise<WriterStatus> {
+    const r = await this.options.pg.query<{ queued: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE "status" IN ('pending', 'sent'))::int AS queued, count(*) FILTER (WHERE "status" = 'failed')::int AS failed FROM "_changes"`,
+    );
+    return { online: this.online, queued: r.rows[0]?.queued ?? 0, failed: r.rows[0]?.failed ?? 0, lastError: this.lastError };
+  }
+
+  subscribe(listener: (status: WriterStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Failed changes, oldest first: the error store a UI lists with retry / discard. */
+  async failedChanges(): Promise<ChangeRow[]> {
+    return (await this.options.pg.query<ChangeRow>(`SELECT * FROM "_changes" WHERE "status" = 'failed' ORDER BY "seq"`)).rows;
+  }
+
+  /** Queues a failed change again (its effect comes back in the view). */
+  async retry(changeId: string): Promise<void> {
+    await this.options.pg.query(`UPDATE "_changes" SET "status" = 'pending', "attempts" = 0, "next_attempt_at" = NULL WHERE "change_id" = $1 AND "status" = 'failed'`, [changeId]);
+    this.kick();
+  }
+
+  /** Gives up a failed change for good (the row shows the server's state). */
+  async discard(changeId: string): Promise<void> {
+    await this.options.pg.query(`UPDATE "_changes" SET "status" = 'discarded' WHERE "change_id" = $1 AND "status" = 'failed'`, [changeId]);
+  }
+
+  /**
+   * Resolves when the change is confirmed: the server accepted it and its txid came back
+   * through the shape stream (`synced`). Rejects with ChangeRejectedError when the server
+   * rejected it, and with ChangeTimeoutError after `timeoutMs` (the change stays queued).
+   */
+  async waitForChange(changeId: string, timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const set = this.waiters.get(changeId) ?? new Set();
+      const done = (status: ChangeStatus, error: string | null): void => {
+        if (status === "synced") resolve();
+        else if (status === "failed" || status === "discarded") reject(new ChangeRejectedError(error ?? `Change ${changeId} was ${status}.`, changeId));
+        else return;
+        clearTimeout(timer);
+        set.delete(done);
+      };
+      set.add(done);
+      this.waiters.set(changeId, set);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          set.delete(done);
+          reject(new ChangeTimeoutError(changeId, timeoutMs));
+        }, timeoutMs);
+      }
+      void this.notifyWaiters(changeId);
+    });
+  }
+
+  private async notifyWaiters(changeId: string, status?: ChangeStatus): Promise<void> {
+    const set = this.waiters.get(changeId);
+    if (!set?.size) return;
+    const row = (await this.options.pg.query<{ status: ChangeStatus; last_error: string | null }>(`SELECT "status", "last_error" FROM "_changes" WHERE "change_id" = $1`, [changeId])).rows[0];
+    const current = row?.status ?? status;
+    if (!current) return;
+    for (const done of [...set]) done(current, row?.last_error ?? null);
+    if (!set.size) this.waiters.delete(changeId);
+  }
+
+  private async emit(): Promise<void> {
+    if (!this.listeners.size) return;
+    const s = await this.status();
+    for (const l of this.listeners) l(s);
+  }
+
+  private async drain(): Promise<void> {
+    const { pg } = this.options;
+    while (!this.stopped) {
+      const next = (await pg.query<ChangeRow & { wait_ms: number | null }>(
+        `SELECT *, (extract(epoch FROM ("next_attempt_at" - now())) * 1000)::int AS wait_ms FROM "_changes" WHERE "status" = 'pending' ORDER BY "seq" LIMIT 1`,
+      )).rows[0];
+      if (!next) break;
+      if (next.wait_ms !== null && next.wait_ms > 0) {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.kick(), next.wait_ms);
+        break;
+      }
+      const outcome = await this.send(next);
+      if (outcome.kind === "ok") {
+        const entity = this.entity(next.entity);
+        const awaitsEcho = outcome.txid !== null || entity?.writeId !== undefined;
+        await pg.query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
+          next.seq,
+          awaitsEcho ? "sent" : "synced",
+          outcome.txid,
+        ]);
+        this.online = true;
+      } else if (outcome.kind === "rejected") {
+        await pg.transaction(async (tx) => {
+          await tx.query(`UPDATE "_changes" SET "status" = 'failed', "attempts" = "attempts" + 1, "last_error" = $2 WHERE "seq" = $1`, [next.seq, outcome.error]);
+          if (next.op === "insert") {
+            await tx.query(
+              `UPDATE "_changes" SET "status" = 'failed', "last_error" = $4 WHERE "entity" = $1 AND "row_key" = $2 AND "seq" > $3 AND "status" = 'pending'`,
+              [next.entity, next.row_key, next.seq, `Not sent: the create of this row was rejected (${outcome.error})`],
+            );
+          }
+        });
+        this.lastError = outcome.error;
+        this.online = true;
+      } else {
+        const delay = Math.max(outcome.retryAfterMs, this.delayFor(next.attempts));
+        await pg.query(`UPDATE "_changes" SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3::float8 / 1000) WHERE "seq" = $1`, [next.seq, outcome.error, delay]);
+        this.lastError = outcome.error;
+        this.online = !outcome.network;
+        await this.emit();
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.kick(), delay);
+        break;
+      }
+      await this.emit();
+    }
+  }
+
+  /** Full jitter: a random delay up to the exponential bound. */
+  private delayFor(attempts: number): number {
+    const bound = Math.min(this.backoff.maxMs, this.backoff.initialMs * this.backoff.multiplier ** attempts);
+    return Math.round(Math.random() * bound);
+  }
+
+  private entity(table: string): SyncEntity | undefined {
+    return this.options.entities.find((e) => e.table === table);
+  }
+
+  private async send(change: ChangeRow): Promise<Outcome> {
+    const entity = this.entity(change.entity);
+    const endpoint = !entity ? undefined : change.op === "insert" ? entity.create : change.op === "update" ? entity.update : entity.remove;
+    if (!entity || !endpoint) {
+      return { kind: "rejected", status: 0, error: `The API has no ${change.op} endpoint for ${change.entity}; the change cannot be sent.` };
+    }
+    const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => change.op !== "insert" || c !== entity.key)]);
+    let body: Record<string, unknown> | undefined;
+    if (change.op === "insert") body = strip(change.value, omit);
+    else if (change.op === "update") {
+      const changed = strip(change.value, new Set([...omit, entity.key]));
+      if (endpoint.method.toUpperCase() === "PUT") {
+        // No PATCH in the spec: send the whole row as this client sees it now.
+        const row = (await this.options.pg.query<Record<string, unknown>>(`SELECT * FROM "${entity.table.replace(/"/g, '""')}" WHERE "${entity.key.replace(/"/g, '""')}"::text = $1`, [change.row_key])).rows[0];
+        body = { ...strip(row ?? {}, new Set([...omit, "_sync_status"])), ...changed };
+      } else body = changed;
+    }
+    const url = this.options.baseUrl.replace(/\/$/, "") + endpoint.path.replace(/\{[^}]+\}/, encodeURIComponent(change.row_key));
+    const headers = new Headers(await this.options.headers?.());
+    headers.set("idempotency-key", change.change_id);
+    headers.set("x-change-id", change.change_id);
+    if (body) headers.set("content-type", "application/json");
+    let response: Response;
+    try {
+      response = await this.fetchFn(url, { method: endpoint.method.toUpperCase(), headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+    } catch (error) {
+      return { kind: "retry", network: true, retryAfterMs: 0, error: `Network error: ${(error as Error).message}` };
+    }
+    const text = await response.text().catch(() => "");
+    if (response.ok) {
+      const header = response.headers.get(this.options.txidHeader ?? "x-txid");
+      let txid = header !== null && header !== "" ? Number(header) : NaN;
+      if (Number.isNaN(txid) && text) {
+        try {
+          const parsed = JSON.parse(text) as { txid?: unknown };
+          if (parsed && typeof parsed.txid !== "undefined") txid = Number(parsed.txid);
+        } catch {
+          // Not JSON: no txid in the body.
+        }
+      }
+      return { kind: "ok", txid: Number.isFinite(txid) ? txid : null };
+    }
+    const summary = `${response.status} ${describeError(text) ?? response.statusText}`.trim();
+    if (response.status >= 500 || response.status === 408 || response.status === 429) {
+      return { kind: "retry", network: false, retryAfterMs: retryAfter(response.headers.get("retry-after")), error: summary };
+    }
+    return { kind: "rejected", status: response.status, error: summary };
+  }
+}
+
+function strip(value: Record<string, unknown>, omit: Set<string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([k]) => !omit.has(k)));
+}
+
+/** A short text for a problem+json or other error body. */
+function describeError(text: string): string | undefined {
+  if (!text) return undefined;
+  try {
+    const body = JSON.parse(text) as { detail?: unknown; title?: unknown; message?: unknown; errors?: unknown };
+    const head = [body.title, body.detail ?? body.message].filter((x) => typeof x === "string").join(": ");
+    const fields = body.errors && typeof body.errors === "object" ? ` ${JSON.stringify(body.errors)}` : "";
+    return (head || text.slice(0, 200)) + fields;
+  } catch {
+    return text.slice(0, 200);
+  }
+}
+
+/** `Retry-After` in seconds or as an HTTP date, clamped to an hour. */
+export function retryAfter(header: string | null): number {
+  if (!header) return 0;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), 3_600_000) : 0;
+}

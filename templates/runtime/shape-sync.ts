@@ -1,0 +1,155 @@
+// Shape sync: Electric shapes into `<table>_synced`. Plain TypeScript, copied as is into the
+// generated output (sync/shape-sync.ts); eject it to change it.
+//
+// Why not @electric-sql/pglite-sync: it ignores the txids on change messages, which confirmed
+// writes need, and clears the table with DELETE on a re-fetch. This applies the
+// @electric-sql/client ShapeStream itself:
+//  - messages are buffered until an up-to-date control message (a consistent point), then
+//    applied in ONE PGlite transaction together with (a) the acknowledgement of local changes
+//    whose server txid arrived and (b) the stream's handle + offset, so a restart resumes
+//    exactly where the data is, never twice and never with a gap;
+//  - must-refetch drops the buffer and TRUNCATEs the synced table in the next commit (no row
+//    triggers, so local work in the overlay is untouched);
+//  - only the synced columns the client knows are written; unknown server columns are ignored.
+import { isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
+import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
+import { quoteIdent, type EntitySchema } from "../db/local-db.js";
+
+export interface ShapeSyncOptions {
+  pg: PGliteInterface;
+  entity: EntitySchema;
+  /** Electric's shape endpoint, e.g. `http://localhost:3000/v1/shape`. */
+  url: string;
+  /** Extra shape params (`table` defaults to the entity's table). */
+  params?: Record<string, string>;
+  headers?: Record<string, string | (() => string | Promise<string>)>;
+  fetchClient?: typeof fetch;
+  /** Called after each commit with the txids it acknowledged. */
+  onCommit?: (info: { rows: number; txids: number[]; refetched: boolean }) => void;
+  onError?: (error: Error) => void;
+}
+
+export interface ShapeSync {
+  /** Resolves when the shape has caught up with the server once. */
+  readonly ready: Promise<void>;
+  readonly isUpToDate: boolean;
+  stop(): Promise<void>;
+}
+
+// Keep scalar values in Postgres text form (the synced table's column types parse them); JSON is parsed.
+const AS_TEXT = (value: string): string => value;
+const TEXT_PARSER = Object.fromEntries(["int2", "int4", "int8", "float4", "float8", "bool", "numeric", "oid"].map((t) => [t, AS_TEXT]));
+
+export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSync> {
+  const { pg, entity } = options;
+  const synced = quoteIdent(`${entity.table}_synced`);
+  const columns = entity.columns.filter((c) => !c.device).map((c) => c.name);
+  const key = entity.key;
+  const saved = (await pg.query<{ handle: string | null; offset: string }>(`SELECT "handle", "offset" FROM "_sync_shapes" WHERE "entity" = $1`, [entity.table])).rows[0];
+  const abort = new AbortController();
+  const stream = new ShapeStream<Row>({
+    url: options.url,
+    params: { table: entity.table, ...options.params },
+    ...(saved && saved.offset !== "-1" && saved.handle ? { offset: saved.offset as `${number}_${number}`, handle: saved.handle } : {}),
+    ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.fetchClient ? { fetchClient: options.fetchClient } : {}),
+    parser: TEXT_PARSER,
+    signal: abort.signal,
+  });
+
+  let buffer: ChangeMessage<Row>[] = [];
+  let refetch = false;
+  let upToDate = false;
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  let applying = Promise.resolve();
+
+  const commit = async (): Promise<void> => {
+    const batch = buffer;
+    const wasRefetch = refetch;
+    buffer = [];
+    refetch = false;
+    const txids = new Set<number>();
+    await pg.transaction(async (tx) => {
+      if (wasRefetch) await tx.exec(`TRUNCATE ${synced}`);
+      await applyChanges(tx, synced, key, columns, batch);
+      for (const m of batch) for (const t of m.headers.txids ?? []) txids.add(t);
+      if (txids.size) await tx.query(`SELECT "_sync_acknowledge"($1::bigint[], NULL)`, [[...txids]]);
+      await tx.query(
+        `INSERT INTO "_sync_shapes" ("entity", "handle", "offset") VALUES ($1, $2, $3)
+         ON CONFLICT ("entity") DO UPDATE SET "handle" = $2, "offset" = $3`,
+        [entity.table, stream.shapeHandle ?? null, stream.lastOffset],
+      );
+    });
+    options.onCommit?.({ rows: batch.length, txids: [...txids], refetched: wasRefetch });
+  };
+
+  const onMessages = (messages: Message<Row>[]): Promise<void> => {
+    for (const m of messages) {
+      if (isChangeMessage(m)) buffer.push(m);
+      else if (isControlMessage(m) && m.headers.control === "must-refetch") {
+        buffer = [];
+        refetch = true;
+      }
+    }
+    const last = messages[messages.length - 1];
+    if (last && isControlMessage(last) && last.headers.control === "up-to-date") {
+      applying = applying.then(commit).then(
+        () => {
+          upToDate = true;
+          resolveReady();
+        },
+        (error: unknown) => options.onError?.(error as Error),
+      );
+      return applying;
+    }
+    return Promise.resolve();
+  };
+
+  const unsubscribe = stream.subscribe(onMessages, (error) => options.onError?.(error));
+  return {
+    ready,
+    get isUpToDate() {
+      return upToDate;
+    },
+    async stop() {
+      unsubscribe();
+      abort.abort();
+      await applying;
+    },
+  };
+}
+
+/** Applies change messages in order: runs of inserts as one statement, updates and deletes one by one. */
+async function applyChanges(tx: Transaction, synced: string, key: string, columns: string[], batch: ChangeMessage<Row>[]): Promise<void> {
+  const known = new Set(columns);
+  const pick = (value: Row): Record<string, unknown> => Object.fromEntries(Object.entries(value).filter(([c]) => known.has(c)));
+  const cols = columns.map(quoteIdent).join(", ");
+  const updates = columns.filter((c) => c !== key).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
+  const upsert = `INSERT INTO ${synced} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${synced}, $1::json)
+    ON CONFLICT (${quoteIdent(key)}) ${updates.length ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING"}`;
+  let inserts: Record<string, unknown>[] = [];
+  const flushInserts = async (): Promise<void> => {
+    if (!inserts.length) return;
+    await tx.query(upsert, [JSON.stringify(inserts)]);
+    inserts = [];
+  };
+  for (const m of batch) {
+    const op = m.headers.operation;
+    if (op === "insert") {
+      inserts.push(pick(m.value));
+      continue;
+    }
+    await flushInserts();
+    const keyValue = m.value[key];
+    if (op === "delete") {
+      await tx.query(`DELETE FROM ${synced} WHERE ${quoteIdent(key)} = $1`, [keyValue]);
+    } else {
+      const changed = Object.keys(pick(m.value)).filter((c) => c !== key);
+      if (!changed.length) continue;
+      const sets = changed.map((c, i) => `${quoteIdent(c)} = $${i + 2}`).join(", ");
+      await tx.query(`UPDATE ${synced} SET ${sets} WHERE ${quoteIdent(key)} = $1`, [keyValue, ...changed.map((c) => m.value[c])]);
+    }
+  }
+  await flushInserts();
+}
