@@ -183,6 +183,8 @@ export interface FeedBatch<TRow> {
 
 export type FeedListener<TRow> = (batch: FeedBatch<TRow>) => void;
 
+const VACUUM_AFTER_ROWS = 1000;
+
 /**
  * The per-entity change feed. One drain loop per entity, shared by all its subscribers: it
  * takes the keys triggers logged, reads just those rows from the view, and hands them out.
@@ -201,6 +203,7 @@ export class ChangeFeed {
   /** Starts listening; keys logged before this call are dropped (subscribers start from a full read). */
   async start(): Promise<void> {
     await this.pg.query(`DELETE FROM "_sync_feed"`);
+    await this.pg.exec(`VACUUM "_sync_feed"`);
     this.unlisten = await this.pg.listen("_sync_feed", (entity) => this.schedule(entity));
   }
 
@@ -241,6 +244,9 @@ export class ChangeFeed {
     if (!entity) return;
     const logged = await this.pg.query<{ row_key: string | null }>(`DELETE FROM "_sync_feed" WHERE "entity" = $1 RETURNING "row_key"`, [table]);
     if (logged.rows.length === 0) return;
+    // PGlite has no autovacuum: after a bulk batch (an initial sync), reclaim the dead feed rows
+    // so that later drains stay fast.
+    if (logged.rows.length >= VACUUM_AFTER_ROWS) await this.pg.exec(`VACUUM "_sync_feed"`);
     const listeners = this.listeners.get(table);
     if (!listeners?.size) return;
     const view = quoteIdent(entity.table);

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS "_sync_feed" (
   "entity" text NOT NULL,
   "row_key" text
 );
+CREATE INDEX IF NOT EXISTS "_sync_feed_entity" ON "_sync_feed" ("entity");
 
 -- The schema version each entity's tables were created with (see db/local-db.ts).
 CREATE TABLE IF NOT EXISTS "_sync_schema" (

@@ -128,6 +128,8 @@ export class ChangeWriter {
 
   async start(): Promise<void> {
     this.stopped = false;
+    // Changes that reached their end long ago are history; the fold never reads them.
+    await this.options.pg.query(`DELETE FROM "_changes" WHERE "status" IN ('synced', 'discarded') AND "created_at" < now() - interval '1 day'`);
     this.unlisten.push(await this.options.pg.listen("_changes", () => this.kick()));
     this.unlisten.push(
       await this.options.pg.listen("_changes_status", (payload) => {
