@@ -50,6 +50,9 @@ const results: Record<string, unknown> = { date: new Date().toISOString(), node:
       raw.push(r);
     }
   }
+  // Sanity: every view write went through the trigger path (overlay + change log).
+  const logged = (await db.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM "_changes" WHERE "op" = 'insert'`)).rows[0]!.n;
+  if (logged !== WRITES + 200) throw new Error(`expected ${WRITES + 200} logged changes, found ${logged}`);
   const w = { viewP50: pct(view, 50), viewP99: pct(view, 99), rawP50: pct(raw, 50), rawP99: pct(raw, 99) };
   results.writes = { n: WRITES, ...w, ratioP50: w.viewP50 / w.rawP50, ratioP99: w.viewP99 / w.rawP99 };
   console.log(`\nWrites (${WRITES}, interleaved, in-memory PGlite)`);
