@@ -52,7 +52,7 @@ function action(step: Step) {
 
 export default function plopfile(plop: NodePlopAPI): void {
   plop.setActionType("sync-patterns:init", action((cwd, a, r) => runInit(cwd, a as InitAnswers, r)));
-  plop.setActionType("sync-patterns:generate", action((cwd, a, r) => runGenerate(cwd, { ...(a.check ? { check: true } : {}), ...(a.dryRun ? { dryRun: true } : {}) }, r)));
+  plop.setActionType("sync-patterns:generate", action(async (cwd, a, r) => void (await runGenerate(cwd, { ...(a.check ? { check: true } : {}), ...(a.dryRun ? { dryRun: true } : {}) }, r))));
   plop.setActionType("sync-patterns:add", action((cwd, a, r) => runAdd(cwd, a.entity ?? "", a.mode, r)));
   plop.setActionType("sync-patterns:eject", action((cwd, a, r) => runEject(cwd, a.names ?? [], a.force === true, r)));
 

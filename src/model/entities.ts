@@ -265,7 +265,14 @@ export function buildEntities(
       localFirst: mode === "local-first",
       path: r.path,
       ...(r.itemPath ? { itemPath: r.itemPath } : {}),
-      types: { row: rowNames.row, write: rowNames.write, create: typeNames.claim(`${r.names.pascal}Create`, r.path), update: typeNames.claim(`${r.names.pascal}Update`, r.path) },
+      types: {
+        row: rowNames.row,
+        write: rowNames.write,
+        create: typeNames.claim(`${r.names.pascal}Create`, r.path),
+        update: typeNames.claim(`${r.names.pascal}Update`, r.path),
+        local: typeNames.claim(`${r.names.pascal}Row`, r.path),
+      },
+      hooks: entityHooks(r.names, operations, locate(r.pointer), diagnostics),
       fields,
       syncedFields: fields.filter((f) => !f.syncExclude),
       dataFields: fields.filter((f) => !f.syncExclude && !f.isKey),
@@ -288,6 +295,24 @@ export function buildEntities(
     }
   }
   return entities;
+}
+
+/** Hook names of an entity; `Local` is appended when an API operation's hook already has the name. */
+function entityHooks(names: ResourceCandidate["names"], operations: Operation[], where: SourceLocation, diagnostics: Diagnostic[]): Entity["hooks"] {
+  const taken = new Set(operations.flatMap((o) => [`use${o.pascal}`, `use${o.pascal}Mutation`, o.fnName]));
+  const pick = (name: string): string => {
+    if (!taken.has(name)) return name;
+    diagnostics.push(warning("model/name-collision", `The hook ${name} of entity ${names.original} collides with an API operation; it is named ${name}Local.`, where, "Rename the operation (operationId) to keep the plain name."));
+    return `${name}Local`;
+  };
+  return {
+    list: pick(`use${names.pascalPlural}`),
+    get: pick(`use${names.pascal}`),
+    create: pick(`useCreate${names.pascal}`),
+    update: pick(`useUpdate${names.pascal}`),
+    remove: pick(`useDelete${names.pascal}`),
+    collection: `${names.camelPlural}Collection`,
+  };
 }
 
 function readRbac(raw: Json, fields: Set<string>, pointer: string, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): Rbac | undefined {

@@ -4,7 +4,7 @@
  */
 import { warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { docLines, NameRegistry, pascalCase, safeTypeName } from "./naming.js";
-import { isObj, type SchemaObject } from "./schema-walk.js";
+import { componentName, isObj, type SchemaObject } from "./schema-walk.js";
 import { hasVisibilitySplit, indexSignatureType, objectMembers, tsType, type TsTypeContext, type TypeNames } from "./ts-type.js";
 import type { Json } from "../spec/parse.js";
 import type { NamedSchema, SchemaProperty } from "./types.js";
@@ -29,13 +29,43 @@ export function nameSchemas(doc: Json, locate: (p: string) => SourceLocation, di
     }
     byComponent.set(original, { name });
   }
-  // Write forms second, so a spec's own `ContactWrite` keeps its name.
+  // Write forms second, so a spec's own `ContactWrite` keeps its name. A schema needs one when
+  // its own properties differ between read and write, or when it refers to a schema that does.
+  const needsWrite = new Set(names.filter((n) => hasVisibilitySplit(components[n])));
+  const refs = new Map(names.map((n) => [n, componentRefs(components[n])]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of names) {
+      if (!needsWrite.has(n) && [...refs.get(n)!].some((r) => needsWrite.has(r))) {
+        needsWrite.add(n);
+        changed = true;
+      }
+    }
+  }
   for (const original of names) {
-    if (!hasVisibilitySplit(components[original])) continue;
+    if (!needsWrite.has(original)) continue;
     const entry = byComponent.get(original)!;
     entry.writeName = registry.claim(`${entry.name}Write`, original).name;
   }
   return { registry, get: (component) => byComponent.get(component) };
+}
+
+/** Names of the component schemas a schema refers to directly (not through other components). */
+function componentRefs(schema: Json | undefined): Set<string> {
+  const out = new Set<string>();
+  const walk = (node: Json | undefined): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (isObj(node)) {
+      if (typeof node.$ref === "string") {
+        const name = componentName(node.$ref);
+        if (name !== undefined) out.add(name);
+        return;
+      }
+      for (const v of Object.values(node)) if (typeof v === "object" && v !== null) walk(v);
+    }
+  };
+  walk(schema);
+  return out;
 }
 
 export function componentSchemas(doc: Json): Record<string, Json> {

@@ -161,7 +161,8 @@ export function objectMembers(s: SchemaObject, ctx: TsTypeContext, vis: Visibili
   for (const [name, prop] of Object.entries(s.properties)) {
     const p = isObj(prop) ? prop : {};
     if (vis === "read" && p.writeOnly === true) continue;
-    if (vis === "write" && p.readOnly === true) continue;
+    // readOnly and device-only (x-sync-exclude) properties are never sent.
+    if (vis === "write" && (p.readOnly === true || p["x-sync-exclude"] === true)) continue;
     out.push({
       name,
       key: propertyKey(name),
@@ -185,7 +186,7 @@ export function indexSignatureType(s: SchemaObject, ctx: TsTypeContext, vis: Vis
 /** Whether a schema's own properties differ between read and write (readOnly / writeOnly present). */
 export function hasVisibilitySplit(s: Json | undefined): boolean {
   if (!isObj(s) || !isObj(s.properties)) return false;
-  return Object.values(s.properties).some((p) => isObj(p) && (p.readOnly === true || p.writeOnly === true));
+  return Object.values(s.properties).some((p) => isObj(p) && (p.readOnly === true || p.writeOnly === true || p["x-sync-exclude"] === true));
 }
 
 export function literal(value: Json): string {

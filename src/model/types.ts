@@ -224,8 +224,10 @@ export interface Entity {
   localFirst: boolean;
   path: string;
   itemPath?: string;
-  /** TypeScript names of the row type, its write form (the row itself when there is no split), and the create/update payloads. */
-  types: { row: string; write: string; create: string; update: string };
+  /** TypeScript names of the row type, its write form (the row itself when there is no split), the create/update payloads, and the local row (row + `_sync_status`). */
+  types: { row: string; write: string; create: string; update: string; local: string };
+  /** React hook and collection names: `useContacts`, `useContact`, `useCreateContact`, … */
+  hooks: { list: string; get: string; create: string; update: string; remove: string; collection: string };
   fields: EntityField[];
   /** Fields that travel to and from the server (not `x-sync-exclude`), key included. */
   syncedFields: EntityField[];

@@ -57,7 +57,16 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
       { template: "runtime/change-writer.ts", output: "sync/change-writer.ts", kind: "copy", data: base },
       { template: "sync/entities.ts.eta", output: "sync/entities.ts", kind: "eta", data: base },
       { template: "sync/engine.ts.eta", output: "sync/engine.ts", kind: "eta", data: base },
+      { template: "runtime/collection.ts", output: "collections/pglite-collection.ts", kind: "copy", data: base },
+      { template: "hooks/sync.ts.eta", output: "hooks/sync.ts", kind: "eta", data: base },
+      { template: "permissions.ts.eta", output: "permissions.ts", kind: "eta", data: base },
     );
+    for (const entity of model.entities) {
+      artifacts.push(
+        { template: "collections/entity.ts.eta", output: `collections/${entity.names.kebab}.ts`, kind: "eta", data: { ...base, entity } },
+        { template: "hooks/entity.ts.eta", output: `hooks/${entity.names.kebab}.ts`, kind: "eta", data: { ...base, entity } },
+      );
+    }
   }
   return artifacts;
 }

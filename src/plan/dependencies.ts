@@ -2,9 +2,18 @@
  * The npm packages the generated client imports, with ranges that resolve to one consistent
  * set (checked by the packaging test, which installs exactly these).
  */
-export function clientDependencies(): Record<string, string> {
-  return {
+import type { SpecModel } from "../model/types.js";
+
+export function clientDependencies(model: SpecModel): Record<string, string> {
+  const deps: Record<string, string> = {
     "@tanstack/react-query": "^5.108.0",
     react: "^19.0.0",
   };
+  if (model.entities.length > 0) {
+    // @tanstack/react-db pins @tanstack/db exactly; never list @tanstack/db next to it.
+    deps["@electric-sql/pglite"] = "^0.5.16";
+    deps["@electric-sql/client"] = "^1.5.28";
+    deps["@tanstack/react-db"] = "0.5.11";
+  }
+  return deps;
 }

@@ -35,22 +35,12 @@ export function renderArtifacts(input: RenderInput): Result<RenderedFile[]> {
   };
   const files: RenderedFile[] = [];
   const diagnostics: Diagnostic[] = [];
-  const checked = new Set<string>();
+  diagnostics.push(...conflictMarkers(input.roots.slice(0, -1)));
   for (const artifact of input.artifacts) {
     const located = eta.locate(artifact.template);
     if (!located) {
       diagnostics.push(error("template/not-found", `Template ${artifact.template} not found.`, { file: artifact.template }, "Restore it from the package with `sync-patterns eject templates --force " + artifact.template + "`, or delete your copy to use the built-in."));
       continue;
-    }
-    if (located.ejected && !checked.has(located.file)) {
-      checked.add(located.file);
-      const text = fs.readFileSync(located.file, "utf8");
-      const marker = CONFLICT_MARKER.exec(text);
-      if (marker) {
-        const line = text.slice(0, marker.index).split("\n").length;
-        diagnostics.push(error("template/conflict-markers", `Template ${artifact.template} still has merge conflict markers.`, { file: located.file, line, column: 1 }, "Resolve the conflict (keep the lines you want, delete the markers), then generate again."));
-        continue;
-      }
     }
     try {
       const body = artifact.kind === "copy" ? fs.readFileSync(located.file, "utf8") : eta.render(artifact.template, artifact.data);
@@ -61,6 +51,30 @@ export function renderArtifacts(input: RenderInput): Result<RenderedFile[]> {
   }
   if (diagnostics.length) return fail(diagnostics);
   return ok(files);
+}
+
+/** Every ejected template or partial that still has merge conflict markers. */
+function conflictMarkers(ejectedRoots: string[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const walk = (dir: string): void => {
+    if (!fs.existsSync(dir)) return;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== ".base") walk(file);
+        continue;
+      }
+      if (!entry.name.endsWith(".eta") && !entry.name.endsWith(".ts")) continue;
+      const text = fs.readFileSync(file, "utf8");
+      const marker = CONFLICT_MARKER.exec(text);
+      if (marker) {
+        const line = text.slice(0, marker.index).split("\n").length;
+        out.push(error("template/conflict-markers", `Template ${path.basename(file)} still has merge conflict markers.`, { file, line, column: 1 }, "Resolve the conflict (keep the lines you want, delete the markers), then generate again."));
+      }
+    }
+  };
+  for (const root of ejectedRoots) walk(root);
+  return out;
 }
 
 /** One trailing newline, no trailing spaces, no runs of more than one blank line. */

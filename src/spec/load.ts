@@ -45,8 +45,20 @@ export async function loadSpec(specLocation: string, cwd: string): Promise<Resul
   const locate = (pointer: string): SourceLocation => {
     const ext = /^\/x-ext\/([^/]+)/.exec(pointer);
     if (ext && externals[ext[1]!]) return { file: externals[ext[1]!]!, pointer: pointer.slice(ext[0].length) || "/" };
-    const pos = positions.locate(pointer);
-    return { file: display, pointer, ...(pos ? { line: pos.line, column: pos.column } : {}) };
+    // Line and column are computed on first read: the position index (a second parse of the
+    // text) is only built when a diagnostic is actually printed.
+    let pos: { line: number; column: number } | undefined | null = null;
+    const at = (): { line: number; column: number } | undefined => (pos === null ? (pos = positions.locate(pointer)) : pos);
+    return {
+      file: display,
+      pointer,
+      get line() {
+        return at()?.line;
+      },
+      get column() {
+        return at()?.column;
+      },
+    } as SourceLocation;
   };
 
   const versionCheck = checkVersion(document, display);

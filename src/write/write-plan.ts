@@ -64,6 +64,7 @@ export async function planWrites(outDir: string, files: RenderedFile[], version:
   for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     const rel = file.path;
     if (rel.startsWith("/") || rel.split("/").includes("..")) throw new Error(`internal: output path escapes the output folder: ${rel}`);
+    if (wanted.has(rel)) throw new Error(`internal: two artifacts write ${rel}`);
     wanted.add(rel);
     plan.manifest.files[rel] = sha256(file.content);
     const current = await readIfExists(path.join(outDir, rel));
@@ -103,12 +104,13 @@ export async function applyWritePlan(plan: WritePlan): Promise<void> {
       staged.push({ target, temp });
     }
     for (const s of staged) {
+      // Recorded before the first rename, so a failure between the two still restores the original.
+      swapped.push(s);
       if (await exists(s.target)) {
         s.backup = `${s.target}.${stamp}.bak`;
         await fs.rename(s.target, s.backup);
       }
       await fs.rename(s.temp, s.target);
-      swapped.push(s);
     }
     for (const rel of plan.remove) {
       const target = path.join(plan.outDir, rel);
@@ -124,7 +126,7 @@ export async function applyWritePlan(plan: WritePlan): Promise<void> {
     for (const r of removed.reverse()) await fs.rename(r.backup, r.target).catch(() => {});
     for (const s of swapped.reverse()) {
       if (s.backup) await fs.rename(s.backup, s.target).catch(() => {});
-      else await fs.rm(s.target, { force: true });
+      else if (!(await exists(s.temp))) await fs.rm(s.target, { force: true });
     }
     for (const s of staged) await fs.rm(s.temp, { force: true });
     throw e;

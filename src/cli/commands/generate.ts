@@ -3,6 +3,7 @@ import path from "node:path";
 import { loadConfig, type ResolvedConfig } from "../../config/config.js";
 import { generate, type GenerateMode } from "../../generate.js";
 import { planIsEmpty, type WritePlan } from "../../write/write-plan.js";
+import type { SpecModel } from "../../model/types.js";
 import type { Report } from "../report.js";
 
 export interface GenerateFlags {
@@ -10,17 +11,18 @@ export interface GenerateFlags {
   dryRun?: boolean;
 }
 
-export async function runGenerate(cwd: string, flags: GenerateFlags, report: Report, config?: ResolvedConfig): Promise<void> {
+/** Runs a generation into `report`; returns the model when it succeeded. */
+export async function runGenerate(cwd: string, flags: GenerateFlags, report: Report, config?: ResolvedConfig): Promise<SpecModel | undefined> {
   const cfg = config ?? (await loadConfig(cwd));
   if ("ok" in cfg && !cfg.ok) {
     report.diagnostics.push(...cfg.diagnostics);
-    return;
+    return undefined;
   }
   const resolved = "ok" in cfg ? cfg.value : cfg;
   const mode: GenerateMode = flags.check ? "check" : flags.dryRun ? "dry-run" : "write";
   const result = await generate(resolved, mode, cwd);
   report.diagnostics.push(...result.diagnostics);
-  if (!result.ok) return;
+  if (!result.ok) return undefined;
   const { plan, model } = result.value;
   const out = path.relative(cwd, plan.outDir) || ".";
   if (mode === "check") {
@@ -29,17 +31,18 @@ export async function runGenerate(cwd: string, flags: GenerateFlags, report: Rep
       report.lines.push(`${out} is out of date; \`npx sync-patterns generate\` would change:`, ...describePlan(plan, out));
       report.exitCode = 1;
     }
-    return;
+    return model;
   }
   if (mode === "dry-run") {
     report.lines.push(planIsEmpty(plan) ? `Nothing to change in ${out}.` : `Would write to ${out}:`, ...describePlan(plan, out));
-    return;
+    return model;
   }
   const changed = plan.create.length + plan.update.length + plan.remove.length;
   report.lines.push(...describePlan(plan, out));
   report.lines.push(
     `${changed === 0 ? "Up to date" : "Generated"}: ${model.schemas.length} types, ${model.operations.length} operations, ${model.entities.length} synced entities → ${out} (${plan.create.length} created, ${plan.update.length} updated, ${plan.remove.length} removed, ${plan.unchanged.length} unchanged).`,
   );
+  return model;
 }
 
 export function describePlan(plan: WritePlan, out: string): string[] {

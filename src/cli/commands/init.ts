@@ -48,12 +48,12 @@ export async function runInit(cwd: string, answers: InitAnswers, report: Report)
     report.diagnostics.push(...config.diagnostics.map((d) => ({ ...d, hint: d.hint ?? "Check the flags given to init." })));
     return;
   }
-  await runGenerate(cwd, {}, report, config.value);
-  if (report.diagnostics.some((d) => d.severity === "error")) return;
+  const model = await runGenerate(cwd, {}, report, config.value);
+  if (!model || report.diagnostics.some((d) => d.severity === "error")) return;
   await fs.writeFile(configPath, text);
   report.lines.push(`Wrote ${CONFIG_FILE}.`);
 
-  const deps = clientDependencies();
+  const deps = clientDependencies(model);
   const specs = Object.entries(deps).map(([name, range]) => `${name}@${range}`);
   if (answers.install) {
     const [bin, args] = await installCommand(cwd, specs);

@@ -2,9 +2,9 @@
 // Do not edit: `npx sync-patterns generate` overwrites this file. Customise the templates instead.
 
 export * from "./types/schemas.js";
-export type { AccountCreate, AccountUpdate } from "./types/account.js";
-export type { ContactCreate, ContactUpdate } from "./types/contact.js";
-export type { TransactionCreate, TransactionUpdate } from "./types/transaction.js";
+export type { AccountCreate, AccountRow, AccountUpdate } from "./types/account.js";
+export type { ContactCreate, ContactRow, ContactUpdate } from "./types/contact.js";
+export type { TransactionCreate, TransactionRow, TransactionUpdate } from "./types/transaction.js";
 export { ApiError, configureClient, getClientConfig, type ClientConfig, type RequestOptions } from "./api/client.js";
 export * from "./api/accounts.js";
 export * from "./api/categories.js";
@@ -15,3 +15,12 @@ export { createDatabase, ENTITY_TABLES, type CreateDatabaseOptions, type EntityT
 export type { FeedBatch, MigrationReport } from "./db/local-db.js";
 export { startSync, type StartSyncOptions, type SyncEngine } from "./sync/engine.js";
 export { ChangeRejectedError, ChangeTimeoutError, type ChangeRow, type WriterStatus } from "./sync/change-writer.js";
+export { SyncProvider, useSync, useSyncErrors, useSyncStatus, type Collections, type SyncProviderProps } from "./hooks/sync.js";
+export type { SyncStatus } from "./collections/pglite-collection.js";
+export * from "./permissions.js";
+export * from "./hooks/account.js";
+export { createAccountsCollection, type AccountsCollection } from "./collections/account.js";
+export * from "./hooks/contact.js";
+export { createContactsCollection, type ContactsCollection } from "./collections/contact.js";
+export * from "./hooks/transaction.js";
+export { createTransactionsCollection, type TransactionsCollection } from "./collections/transaction.js";

@@ -73,8 +73,6 @@ export interface ContactWrite {
   company?: string | null;
   /** Credit limit granted to this contact (owner only). */
   credit_limit?: string | null;
-  /** Private notes that stay on this device */
-  local_notes?: string;
 }
 
 /** Status of an asynchronous export. */

@@ -1,0 +1,150 @@
+// A TanStack DB collection over an entity's view in PGlite. Plain TypeScript, copied as is into
+// the generated output (collections/pglite-collection.ts); eject it to change it.
+//
+//  - Sync: one full read of the view at start, then only the rows the change feed names
+//    (never a re-run of the whole query).
+//  - Writes: insert/update/delete handlers write through the view (the triggers queue the
+//    change) and resolve at LOCAL durability, after the feed delivered the row. TanStack DB
+//    holds back every sync commit to a collection while one of its write transactions is
+//    persisting, so a handler that waited for the server would freeze the collection; the
+//    confirmed mode waits in the hook layer instead (hooks/*.ts).
+//  - Rows carry `_sync_status` (synced / pending / failed) from the view.
+import type { CollectionConfig } from "@tanstack/react-db";
+import type { PGliteInterface } from "@electric-sql/pglite";
+import { quoteIdent, type ChangeFeed, type ColumnSchema, type FeedBatch } from "../db/local-db.js";
+
+export type SyncStatus = "synced" | "pending" | "failed";
+
+export interface PgliteCollectionOptions {
+  pg: PGliteInterface;
+  feed: ChangeFeed;
+  /** The view (entity table name). */
+  table: string;
+  key: string;
+  columns: ColumnSchema[];
+  id?: string;
+}
+
+export interface PgliteCollectionUtils extends Record<string, unknown> {
+  /** Ids of the `_changes` rows a collection transaction created (for confirmed writes). */
+  changeIdsOf(transactionId: string): string[];
+}
+
+type Key = string | number;
+
+/** PGlite returns timestamps and dates as Date and int8 as bigint; the API types say string and number. */
+function normalize(row: Record<string, unknown>, columns: ColumnSchema[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...row };
+  for (const c of columns) {
+    const v = out[c.name];
+    if (v instanceof Date) out[c.name] = c.pgType === "date" ? v.toISOString().slice(0, 10) : v.toISOString();
+    else if (typeof v === "bigint") out[c.name] = Number(v);
+  }
+  return out;
+}
+
+/** JS value → query parameter for a column: JSON columns get JSON text. */
+function toParam(value: unknown, column: ColumnSchema): unknown {
+  if (value === undefined) return null;
+  if (column.pgType === "jsonb" || column.pgType === "json") return value === null ? null : JSON.stringify(value);
+  return value;
+}
+
+export function pgliteCollectionOptions<TRow extends object>(options: PgliteCollectionOptions): CollectionConfig<TRow, Key, never, PgliteCollectionUtils> {
+  const { pg, feed, table, key, columns } = options;
+  const view = quoteIdent(table);
+  const keyColumn = quoteIdent(key);
+  const changeIds = new Map<string, string[]>();
+  const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
+
+  const recordChange = async (transactionId: string, rowKey: Key): Promise<void> => {
+    const r = await pg.query<{ change_id: string }>(
+      `SELECT "change_id" FROM "_changes" WHERE "entity" = $1 AND "row_key" = $2 ORDER BY "seq" DESC LIMIT 1`,
+      [table, String(rowKey)],
+    );
+    const id = r.rows[0]?.change_id;
+    if (id) changeIds.set(transactionId, [...(changeIds.get(transactionId) ?? []), id]);
+  };
+
+  return {
+    ...(options.id ? { id: options.id } : { id: table }),
+    getKey,
+    sync: {
+      rowUpdateMode: "full",
+      sync: ({ begin, write, commit, markReady, markError, truncate }) => {
+        const known = new Set<Key>();
+        let loaded = false;
+        const pending: FeedBatch<Record<string, unknown>>[] = [];
+        const apply = (batch: FeedBatch<Record<string, unknown>>): void => {
+          begin();
+          if (batch.reload) {
+            truncate();
+            known.clear();
+          }
+          for (const raw of batch.upserts) {
+            const value = normalize(raw, columns) as TRow;
+            const k = getKey(value);
+            write({ type: known.has(k) ? "update" : "insert", value });
+            known.add(k);
+          }
+          for (const text of batch.deletes) {
+            const k = [...known].find((candidate) => String(candidate) === text);
+            if (k === undefined) continue;
+            const value = { [key]: k } as TRow;
+            write({ type: "delete", value });
+            known.delete(k);
+          }
+          commit();
+        };
+        const unsubscribe = feed.subscribe<Record<string, unknown>>(table, (batch) => (loaded ? apply(batch) : pending.push(batch)));
+        void (async () => {
+          try {
+            const rows = await pg.query<Record<string, unknown>>(`SELECT * FROM ${view}`);
+            apply({ reload: false, upserts: rows.rows, deletes: [] });
+            loaded = true;
+            for (const batch of pending.splice(0)) apply(batch);
+            markReady();
+          } catch (error) {
+            markError(error as Error);
+          }
+        })();
+        return () => unsubscribe();
+      },
+    },
+    onInsert: async ({ transaction }) => {
+      for (const m of transaction.mutations) {
+        const value = m.modified as Record<string, unknown>;
+        const present = columns.filter((c) => value[c.name] !== undefined);
+        await pg.query(
+          `INSERT INTO ${view} (${present.map((c) => quoteIdent(c.name)).join(", ")}) VALUES (${present.map((_, i) => `$${i + 1}`).join(", ")})`,
+          present.map((c) => toParam(value[c.name], c)),
+        );
+        await recordChange(transaction.id, m.key as Key);
+      }
+      await feed.flush();
+    },
+    onUpdate: async ({ transaction }) => {
+      for (const m of transaction.mutations) {
+        const changes = m.changes as Record<string, unknown>;
+        const set = columns.filter((c) => c.name !== key && c.name in changes);
+        if (!set.length) continue;
+        await pg.query(
+          `UPDATE ${view} SET ${set.map((c, i) => `${quoteIdent(c.name)} = $${i + 2}`).join(", ")} WHERE ${keyColumn} = $1`,
+          [m.key, ...set.map((c) => toParam(changes[c.name], c))],
+        );
+        await recordChange(transaction.id, m.key as Key);
+      }
+      await feed.flush();
+    },
+    onDelete: async ({ transaction }) => {
+      for (const m of transaction.mutations) {
+        await pg.query(`DELETE FROM ${view} WHERE ${keyColumn} = $1`, [m.key]);
+        await recordChange(transaction.id, m.key as Key);
+      }
+      await feed.flush();
+    },
+    utils: {
+      changeIdsOf: (transactionId: string) => changeIds.get(transactionId) ?? [],
+    },
+  };
+}
