@@ -50,7 +50,7 @@ async function settle(collection: AccountsCollection, transaction: { id: string;
   }
 }
 
-export function useCreateAccountLocal() {
+export function useCreateAccount() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async (input: AccountCreate): Promise<AccountRow> => {
@@ -63,7 +63,7 @@ export function useCreateAccountLocal() {
   });
 }
 
-export function useUpdateAccountLocal() {
+export function useUpdateAccount() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async ({ id, changes }: { id: string; changes: AccountUpdate }): Promise<void> => {
@@ -76,7 +76,7 @@ export function useUpdateAccountLocal() {
   });
 }
 
-export function useDeleteAccountLocal() {
+export function useDeleteAccount() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async (id: string): Promise<void> => {

@@ -50,7 +50,7 @@ async function settle(collection: ContactsCollection, transaction: { id: string;
   }
 }
 
-export function useCreateContactLocal() {
+export function useCreateContact() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async (input: ContactCreate): Promise<ContactRow> => {
@@ -63,7 +63,7 @@ export function useCreateContactLocal() {
   });
 }
 
-export function useUpdateContactLocal() {
+export function useUpdateContact() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async ({ id, changes }: { id: string; changes: ContactUpdate }): Promise<void> => {
@@ -76,7 +76,7 @@ export function useUpdateContactLocal() {
   });
 }
 
-export function useDeleteContactLocal() {
+export function useDeleteContact() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async (id: string): Promise<void> => {

@@ -50,7 +50,7 @@ async function settle(collection: TransactionsCollection, transaction: { id: str
   }
 }
 
-export function useCreateTransactionLocal() {
+export function useCreateTransaction() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async (input: TransactionCreate): Promise<TransactionRow> => {
@@ -63,7 +63,7 @@ export function useCreateTransactionLocal() {
   });
 }
 
-export function useUpdateTransactionLocal() {
+export function useUpdateTransaction() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async ({ id, changes }: { id: string; changes: TransactionUpdate }): Promise<void> => {
@@ -76,7 +76,7 @@ export function useUpdateTransactionLocal() {
   });
 }
 
-export function useDeleteTransactionLocal() {
+export function useDeleteTransaction() {
   const { collections, engine } = useSync();
   return useMutation({
     mutationFn: async (id: string): Promise<void> => {
