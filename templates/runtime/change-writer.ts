@@ -127,6 +127,7 @@ export class ChangeWriter {
     this.stopped = false;
     // Changes that reached their end long ago are history; the fold never reads them.
     await this.options.pg.query(`DELETE FROM "_changes" WHERE "status" IN ('synced', 'discarded') AND "created_at" < now() - interval '1 day'`);
+    await this.options.pg.query(`DELETE FROM "_sync_seen_txids" WHERE "seen_at" < now() - interval '1 day'`);
     this.unlisten.push(await this.options.pg.listen("_changes", () => this.kick()));
     this.unlisten.push(
       await this.options.pg.listen("_changes_status", (payload) => {
@@ -306,7 +307,8 @@ export class ChangeWriter {
     }
     const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => change.op !== "insert" || c !== entity.key)]);
     let body: Record<string, unknown> | undefined;
-    if (change.op === "insert") body = strip(change.value, omit);
+    // A create leaves out what the client did not set (NULL): the server applies its defaults.
+    if (change.op === "insert") body = Object.fromEntries(Object.entries(strip(change.value, omit)).filter(([, v]) => v !== null));
     else if (change.op === "update") {
       const changed = strip(change.value, new Set([...omit, entity.key]));
       if (endpoint.method.toUpperCase() === "PUT") {

@@ -115,9 +115,28 @@ describe("server state arriving", () => {
     await db.pg.query(`UPDATE "_changes" SET status = 'sent', txid = 4242 WHERE row_key = $1`, [id]);
     await serverRow(id, { name: "mine", qty: 1 });
     expect(await one(`SELECT _sync_status FROM things WHERE id = $1`, [id])).toEqual({ _sync_status: "pending" });
-    expect(await one(`SELECT "_sync_acknowledge"(ARRAY[4242]::bigint[], NULL) AS n`)).toEqual({ n: 1 });
+    expect(await one(`SELECT "_sync_acknowledge"('things', ARRAY[4242]::bigint[], NULL) AS n`)).toEqual({ n: 1 });
     expect(await one(`SELECT name, qty, _sync_status FROM things WHERE id = $1`, [id])).toEqual({ name: "mine", qty: 1, _sync_status: "synced" });
     expect(await rows(`SELECT * FROM things_local WHERE id = $1`, [id])).toEqual([]);
+  });
+
+  it("a txid the stream delivered before the API answered acknowledges the change when it is recorded", async () => {
+    const id = newId();
+    await db.pg.query(`INSERT INTO things (id, name) VALUES ($1, 'raced')`, [id]);
+    await serverRow(id, { name: "raced" });
+    await db.pg.query(`SELECT "_sync_acknowledge"('things', ARRAY[5151]::bigint[], NULL)`);
+    expect(await one(`SELECT _sync_status FROM things WHERE id = $1`, [id])).toEqual({ _sync_status: "pending" });
+    await db.pg.query(`UPDATE "_changes" SET status = 'sent', txid = 5151 WHERE row_key = $1`, [id]);
+    expect((await changes(id)).map((c) => c.status)).toEqual(["synced"]);
+    expect(await one(`SELECT _sync_status FROM things WHERE id = $1`, [id])).toEqual({ _sync_status: "synced" });
+  });
+
+  it("a txid of another entity's stream does not acknowledge this entity's change", async () => {
+    const id = newId();
+    await db.pg.query(`INSERT INTO things (id, name) VALUES ($1, 'mine')`, [id]);
+    await db.pg.query(`UPDATE "_changes" SET status = 'sent', txid = 6161 WHERE row_key = $1`, [id]);
+    await db.pg.query(`SELECT "_sync_acknowledge"('other_things', ARRAY[6161]::bigint[], NULL)`);
+    expect((await changes(id)).map((c) => c.status)).toEqual(["sent"]);
   });
 
   it("acknowledged by the echoed change id, the row's earlier changes are synced too", async () => {
@@ -127,7 +146,7 @@ describe("server state arriving", () => {
     await db.pg.query(`UPDATE things SET qty = 2 WHERE id = $1`, [id]);
     const last = (await rows(`SELECT change_id FROM "_changes" WHERE row_key = $1 ORDER BY seq`, [id])).at(-1)!.change_id as string;
     await serverRow(id, { name: "v1", qty: 2 });
-    await db.pg.query(`SELECT "_sync_acknowledge"(NULL, ARRAY[$1])`, [last]);
+    await db.pg.query(`SELECT "_sync_acknowledge"('things', NULL, ARRAY[$1])`, [last]);
     expect((await changes(id)).map((c) => c.status)).toEqual(["synced", "synced"]);
     expect(await one(`SELECT name, qty, _sync_status FROM things WHERE id = $1`, [id])).toEqual({ name: "v1", qty: 2, _sync_status: "synced" });
   });
@@ -177,7 +196,7 @@ describe("server state arriving", () => {
     const txid = 777001;
     await db.pg.query(`UPDATE "_changes" SET status = 'sent', txid = $2 WHERE row_key = $1`, [id, txid]);
     await serverRow(id, { name: "p2" });
-    await db.pg.query(`SELECT "_sync_acknowledge"(ARRAY[$1]::bigint[], NULL)`, [txid]);
+    await db.pg.query(`SELECT "_sync_acknowledge"('things', ARRAY[$1]::bigint[], NULL)`, [txid]);
     await db.pg.exec(`TRUNCATE things_synced`);
     await serverRow(id, { name: "p2" });
     expect(await one(`SELECT name, private_note, _sync_status FROM things WHERE id = $1`, [id])).toEqual({ name: "p2", private_note: "only here", _sync_status: "synced" });

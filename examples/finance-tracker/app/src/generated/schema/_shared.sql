@@ -37,11 +37,21 @@ CREATE TABLE IF NOT EXISTS "_sync_schema" (
   "columns" jsonb NOT NULL
 );
 
--- Where each entity's shape stream stands, so sync resumes after a restart.
+-- Where each entity's shape stream stands, so sync resumes after a restart, and the snapshot
+-- (xmin, xmax, xip) its initial data was read at: writes visible in it are acknowledged.
 CREATE TABLE IF NOT EXISTS "_sync_shapes" (
   "entity" text PRIMARY KEY,
   "handle" text,
-  "offset" text NOT NULL DEFAULT '-1'
+  "offset" text NOT NULL DEFAULT '-1',
+  "snapshot" jsonb
+);
+
+-- Txids an entity's shape stream delivered (pruned by the change writer).
+CREATE TABLE IF NOT EXISTS "_sync_seen_txids" (
+  "entity" text NOT NULL,
+  "txid" bigint NOT NULL,
+  "seen_at" timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY ("entity", "txid")
 );
 
 -- A change that reached its end (synced, failed, discarded) or came back (failed → pending):
@@ -59,15 +69,18 @@ CREATE TRIGGER "status_changed" AFTER UPDATE OF "status" ON "_changes"
   FOR EACH ROW WHEN (OLD."status" IS DISTINCT FROM NEW."status" AND NEW."status" <> 'sent')
   EXECUTE FUNCTION "_changes_status_changed"();
 
--- Server state that reflects these changes has arrived (matched by the server's txid, or by the
--- change id the server echoes): they and the earlier open changes of the same rows are synced.
-CREATE OR REPLACE FUNCTION "_sync_acknowledge"(txids bigint[], change_ids text[]) RETURNS integer LANGUAGE plpgsql AS $sp$
+-- Server state of an entity that reflects these changes has arrived (matched by the server's
+-- txid on the entity's shape stream, or by the change id the server echoes): they and the
+-- earlier open changes of the same rows are synced. Txids are remembered, because the stream
+-- can deliver a write before the API's response to it reached the writer.
+CREATE OR REPLACE FUNCTION "_sync_acknowledge"(ent text, txids bigint[], change_ids text[]) RETURNS integer LANGUAGE plpgsql AS $sp$
 DECLARE
   n integer;
 BEGIN
+  INSERT INTO "_sync_seen_txids" ("entity", "txid") SELECT ent, t FROM unnest(txids) AS t ON CONFLICT DO NOTHING;
   WITH hit AS (
     SELECT "entity", "row_key", max("seq") AS "seq" FROM "_changes"
-    WHERE "status" IN ('pending', 'sent')
+    WHERE "entity" = ent AND "status" IN ('pending', 'sent')
       AND (("txid" IS NOT NULL AND "txid" = ANY (txids)) OR "change_id"::text = ANY (change_ids))
     GROUP BY "entity", "row_key"
   )
@@ -77,6 +90,26 @@ BEGIN
   RETURN n;
 END
 $sp$;
+
+-- A change the API accepted whose txid the entity's stream already delivered, or that the
+-- entity's last snapshot already contains, is synced as soon as the writer records the txid.
+CREATE OR REPLACE FUNCTION "_changes_sent"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+DECLARE
+  snap jsonb;
+BEGIN
+  IF NEW."status" = 'sent' AND NEW."txid" IS NOT NULL THEN
+    SELECT "snapshot" INTO snap FROM "_sync_shapes" WHERE "entity" = NEW."entity";
+    IF EXISTS (SELECT 1 FROM "_sync_seen_txids" WHERE "entity" = NEW."entity" AND "txid" = NEW."txid")
+       OR (snap IS NOT NULL AND (NEW."txid" < (snap ->> 'xmin')::bigint
+           OR (NEW."txid" < (snap ->> 'xmax')::bigint AND NOT (NEW."txid" = ANY (ARRAY(SELECT jsonb_array_elements_text(snap -> 'xip')::bigint)))))) THEN
+      NEW."status" := 'synced';
+    END IF;
+  END IF;
+  RETURN NEW;
+END
+$sp$;
+DROP TRIGGER IF EXISTS "sent" ON "_changes";
+CREATE TRIGGER "sent" BEFORE UPDATE OF "status", "txid" ON "_changes" FOR EACH ROW EXECUTE FUNCTION "_changes_sent"();
 
 -- Wake the change writer on new changes, and tell waiters (confirmed writes, the error store)
 -- when a change's status moves.

@@ -89,6 +89,7 @@ BEGIN
     "archived" = EXCLUDED."archived",
     "created_at" = EXCLUDED."created_at",
     "_sp_changed" = EXCLUDED."_sp_changed", "_sp_insert" = true, "_sp_deleted" = false, "_sp_change_id" = cid, "_sp_status" = 'pending';
+  NEW."_sync_status" := 'pending';
   RETURN NEW;
 END
 $sp$;
@@ -153,6 +154,7 @@ BEGIN
     "_sp_change_id" = CASE WHEN cardinality(changed) > 0 THEN cid ELSE "_sp_change_id" END,
     "_sp_status" = CASE WHEN cardinality(changed) > 0 AND "_sp_status" IS DISTINCT FROM 'failed' THEN 'pending' ELSE "_sp_status" END
   WHERE "id" = OLD."id";
+  IF cardinality(changed) > 0 AND OLD."_sync_status" IS DISTINCT FROM 'failed' THEN NEW."_sync_status" := 'pending'; END IF;
   RETURN NEW;
 END
 $sp$;

@@ -62,6 +62,7 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
 
   let buffer: ChangeMessage<Row>[] = [];
   let refetch = false;
+  let pendingSnapshot: { xmin: string; xmax: string; xip: string[] } | undefined;
   let upToDate = false;
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
@@ -70,19 +71,29 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
   const commit = async (): Promise<void> => {
     const batch = buffer;
     const wasRefetch = refetch;
+    const snapshot = pendingSnapshot;
     buffer = [];
     refetch = false;
+    pendingSnapshot = undefined;
     const txids = new Set<number>();
     await pg.transaction(async (tx) => {
       if (wasRefetch) await tx.exec(`TRUNCATE ${synced}`);
       await applyChanges(tx, synced, key, columns, batch);
       for (const m of batch) for (const t of m.headers.txids ?? []) txids.add(t);
-      if (txids.size) await tx.query(`SELECT "_sync_acknowledge"($1::bigint[], NULL)`, [[...txids]]);
+      if (txids.size) await tx.query(`SELECT "_sync_acknowledge"($1, $2::bigint[], NULL)`, [entity.table, [...txids]]);
       await tx.query(
-        `INSERT INTO "_sync_shapes" ("entity", "handle", "offset") VALUES ($1, $2, $3)
-         ON CONFLICT ("entity") DO UPDATE SET "handle" = $2, "offset" = $3`,
-        [entity.table, stream.shapeHandle ?? null, stream.lastOffset],
+        `INSERT INTO "_sync_shapes" ("entity", "handle", "offset", "snapshot") VALUES ($1, $2, $3, $4)
+         ON CONFLICT ("entity") DO UPDATE SET "handle" = $2, "offset" = $3, "snapshot" = COALESCE($4, "_sync_shapes"."snapshot")`,
+        [entity.table, stream.shapeHandle ?? null, stream.lastOffset, snapshot ? JSON.stringify(snapshot) : null],
       );
+      if (snapshot) {
+        // Writes the snapshot already contains will never come as change messages.
+        await tx.query(
+          `UPDATE "_changes" SET "status" = 'synced' WHERE "entity" = $1 AND "status" = 'sent' AND "txid" IS NOT NULL
+           AND ("txid" < $2 OR ("txid" < $3 AND NOT ("txid" = ANY ($4::bigint[]))))`,
+          [entity.table, snapshot.xmin, snapshot.xmax, snapshot.xip],
+        );
+      }
     });
     options.onCommit?.({ rows: batch.length, txids: [...txids], refetched: wasRefetch });
   };
@@ -93,6 +104,10 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
       else if (isControlMessage(m) && m.headers.control === "must-refetch") {
         buffer = [];
         refetch = true;
+        pendingSnapshot = undefined;
+      } else if (isControlMessage(m) && m.headers.control === "snapshot-end") {
+        const h = m.headers as unknown as { xmin: string; xmax: string; xip_list: string[] };
+        pendingSnapshot = { xmin: String(h.xmin), xmax: String(h.xmax), xip: (h.xip_list ?? []).map(String) };
       }
     }
     const last = messages[messages.length - 1];
