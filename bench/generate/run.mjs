@@ -3,7 +3,7 @@
 // Usage: node bench/generate/run.mjs [--spec petstore,stripe,github[,github-deref]] [--tool sync-patterns,orval,hey-api]
 //                                    [--runs 3] [--timeout 900] [--keep]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,11 +37,14 @@ const { values: opt } = parseArgs({
     runs: { type: 'string' }, // default 3 (1 for stress specs)
     timeout: { type: 'string', default: '900' }, // seconds per run
     keep: { type: 'boolean', default: false }, // keep the /tmp work dirs
+    'quiet-wait': { type: 'string', default: '900' }, // seconds to wait at most for an idle machine before a timed run (0: no wait)
+    retries: { type: 'string', default: '3' }, // a disturbed run is redone up to this many times
   },
 });
 const specs = opt.spec.split(',').filter(Boolean);
 const tools = opt.tool.split(',').filter(Boolean);
 const RUNS = Number(opt.runs ?? 3);
+const QUIET_WAIT = Number(opt['quiet-wait']), RETRIES = Number(opt.retries);
 const runsFor = (spec) => (opt.runs === undefined && STRESS[spec] ? STRESS[spec].runs : RUNS);
 if (!(RUNS >= 1)) throw new Error(`--runs must be a number >= 1 (got "${opt.runs}")`);
 for (const s of specs) if (!SPECS[s]) throw new Error(`unknown spec "${s}" (known: ${Object.keys(SPECS)})`);
@@ -64,6 +67,24 @@ function machineBusyS() {
     const idle = f[3] + (f[4] ?? 0); // idle + iowait
     return (f.reduce((a, b) => a + b, 0) - idle) / 100; // USER_HZ = 100 on Linux
   } catch { return null; }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Waits until other processes use less than 5 % of the CPUs over 2 s (at most QUIET_WAIT seconds).
+// Returns the seconds waited (0 when the machine was already idle or /proc/stat is absent).
+async function waitQuiet() {
+  const start = Date.now();
+  let said = false;
+  while (QUIET_WAIT > 0 && machineBusyS() != null) {
+    const b0 = machineBusyS();
+    await sleep(2000);
+    if (machineBusyS() - b0 < 0.05 * 2 * os.cpus().length) break;
+    if ((Date.now() - start) / 1000 > QUIET_WAIT) { console.log(`  machine still busy after ${QUIET_WAIT} s: running anyway`); break; }
+    if (!said) { console.log('  other processes are using the CPUs: waiting for an idle machine'); said = true; }
+  }
+  const waited = Math.round((Date.now() - start) / 1000);
+  return waited <= 2 ? 0 : waited;
 }
 
 // Runs a command; with /usr/bin/time -v around it when available. Resolves { code, seconds, rssMb,
@@ -213,6 +234,25 @@ const median = (xs) => {
 };
 const tail = (text, n = 25) => text.trim().split('\n').slice(-n).map((l) => `    | ${l}`).join('\n');
 
+// Which sync-patterns was measured: its --version, and for a git checkout the commit and whether the
+// work tree had changes (read-only git commands; dist/ is built from the work tree, not the commit).
+function spBuildInfo() {
+  const info = {};
+  const v = spawnSync(process.execPath, [SP_BIN, '--version'], { encoding: 'utf8' });
+  if (v.status === 0) info.version = v.stdout.trim();
+  const root = path.resolve(path.dirname(SP_BIN), '..');
+  const git = (...a) => spawnSync('git', ['-C', root, ...a], { encoding: 'utf8' });
+  const head = git('rev-parse', 'HEAD');
+  if (head.status === 0) {
+    info.gitCommit = head.stdout.trim();
+    info.gitDirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+  } else if (process.env.SYNC_PATTERNS_COMMIT) {
+    info.gitCommit = process.env.SYNC_PATTERNS_COMMIT; // a build copied out of a checkout, as its maker says
+  }
+  if (existsSync(SP_COMPILED)) info.builtAt = statSync(SP_COMPILED).mtime.toISOString();
+  return info;
+}
+
 const results = [];
 for (const spec of specs) {
   if (!existsSync(SPECS[spec])) {
@@ -232,24 +272,31 @@ for (const spec of specs) {
     try {
       const { cwd, out, cmd, args, expected, check } = await TOOL_SETUP[tool](dir, SPECS[spec]);
       for (let i = 1; i <= runs; i++) {
-        rmSync(out, { recursive: true, force: true }); // every run is a full generation
-        if (existsSync(out)) throw new Error(`could not delete ${out}`);
-        const res = await run(cmd, args, { cwd });
-        const written = listFiles(out);
-        const row = { run: i, exit: res.code, seconds: +res.seconds.toFixed(3), rssMb: res.rssMb, filesWritten: written.length,
-          cpuS: res.cpuS == null ? null : +res.cpuS.toFixed(2), otherCpuS: res.otherCpuS == null ? null : +res.otherCpuS.toFixed(2) };
-        // another process busy for more than 10 % of the run's wall time on this 2-core box: the time is suspect
-        if (row.otherCpuS != null && row.otherCpuS > 0.1 * row.seconds + 0.05) { row.disturbed = true; r.disturbedRuns = (r.disturbedRuns ?? 0) + 1; }
-        r.runs.push(row);
-        console.log(`${spec.padEnd(12)} ${tool.padEnd(14)} run ${i}/${runs}: ${res.code === 0 ? 'ok' : `FAILED (exit ${res.code})`}` +
-          ` ${row.seconds.toFixed(2)} s, rss ${row.rssMb != null ? `${row.rssMb} MB` : 'n/a'}, ${written.length} files` +
-          (row.disturbed ? `  [disturbed: other processes used ${row.otherCpuS} CPU s meanwhile]` : ''));
-        if (res.code !== 0) throw new Error(`exit ${res.code}\n${res.out}`);
-        // the run must have written the whole output again, not a part of it
-        if (written.join('\n') !== expected.join('\n')) {
-          throw new Error(`run ${i} wrote ${written.length} files, expected ${expected.length}\n${diffLists(expected, written)}\n${res.out}`);
+        for (let attempt = 1; ; attempt++) {
+          const waitedS = await waitQuiet();
+          rmSync(out, { recursive: true, force: true }); // every run is a full generation
+          if (existsSync(out)) throw new Error(`could not delete ${out}`);
+          const res = await run(cmd, args, { cwd });
+          const written = listFiles(out);
+          const row = { run: i, exit: res.code, seconds: +res.seconds.toFixed(3), rssMb: res.rssMb, filesWritten: written.length,
+            cpuS: res.cpuS == null ? null : +res.cpuS.toFixed(2), otherCpuS: res.otherCpuS == null ? null : +res.otherCpuS.toFixed(2) };
+          if (waitedS) row.waitedForIdleS = waitedS;
+          // other processes busy for more than 10 % of the run's wall time: the time is suspect
+          if (row.otherCpuS != null && row.otherCpuS > 0.1 * row.seconds + 0.05) row.disturbed = true;
+          r.runs.push(row);
+          console.log(`${spec.padEnd(12)} ${tool.padEnd(14)} run ${i}/${runs}: ${res.code === 0 ? 'ok' : `FAILED (exit ${res.code})`}` +
+            ` ${row.seconds.toFixed(2)} s, rss ${row.rssMb != null ? `${row.rssMb} MB` : 'n/a'}, ${written.length} files` +
+            (row.disturbed ? `  [disturbed: other processes used ${row.otherCpuS} CPU s meanwhile${attempt <= RETRIES ? ', redoing it' : ''}]` : ''));
+          if (res.code !== 0) throw new Error(`exit ${res.code}\n${res.out}`);
+          // the run must have written the whole output again, not a part of it
+          if (written.join('\n') !== expected.join('\n')) {
+            throw new Error(`run ${i} wrote ${written.length} files, expected ${expected.length}\n${diffLists(expected, written)}\n${res.out}`);
+          }
+          check?.(res);
+          if (row.disturbed && attempt <= RETRIES) { (r.discarded ??= []).push(r.runs.pop()); continue; }
+          if (row.disturbed) r.disturbedRuns = (r.disturbedRuns ?? 0) + 1;
+          break;
         }
-        check?.(res);
       }
       Object.assign(r, countFiles(out));
     } catch (e) {
@@ -290,12 +337,14 @@ console.log('');
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()}` },
-  syncPatterns: { bin: SP_BIN, fromSource: SP_FROM_SOURCE },
+  syncPatterns: { bin: SP_BIN, fromSource: SP_FROM_SOURCE, ...spBuildInfo() },
   node: { syncPatterns: process.version, anchors: existsSync(NODE22) ? spawnSync(NODE22, ['--version']).stdout.toString().trim() : null },
+  quietWaitS: QUIET_WAIT,
+  retries: RETRIES,
   rss: HAVE_TIME ? '/usr/bin/time -v maximum resident set size' : 'n/a',
   runsPerCell: RUNS,
   runsPerSpec: Object.fromEntries(specs.map((s) => [s, runsFor(s)])),
-  method: 'one untimed run first (init for sync-patterns, a warm-up generation for the anchors); then each timed run deletes the output folder, runs one full generation and must write the same file list again',
+  method: 'one untimed run first (init for sync-patterns, a warm-up generation for the anchors); then each timed run waits for an idle machine, deletes the output folder, runs one full generation and must write the same file list again; a run during which other processes used > 10 % of its wall time in CPU is discarded and redone (kept under "discarded")',
   results,
 };
 writeFileSync(path.join(HERE, 'results-latest.json'), JSON.stringify(report, null, 2) + '\n');

@@ -12,7 +12,7 @@
  *
  * As root, initdb and postgres run as the `postgres` (or `nobody`) user; see binaries.ts.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -49,9 +49,12 @@ const DEFAULT_SETTINGS: Record<string, string | number | boolean> = {
   max_replication_slots: 32,
   max_wal_senders: 32,
   max_connections: 200,
+  // fsync off makes a flush cheap. synchronous_commit stays on: logical decoding only sees
+  // flushed WAL, and with it off a commit reaches the slot only at the WAL writer's next
+  // round (wal_writer_delay, 200 ms), which slows every change feed.
   fsync: false,
-  synchronous_commit: false,
   full_page_writes: false,
+  wal_writer_delay: "10ms",
   // Anonymous shared memory through files in the data dir: containers often have a tiny /dev/shm.
   dynamic_shared_memory_type: "mmap",
   log_min_messages: "warning",
@@ -131,14 +134,21 @@ function initCluster(initdb: string, dataDir: string, cwd: string, user: RunAs |
   }
 }
 
-async function waitReady(url: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Connects until the server answers; fails at once if the postmaster died (bad config, port taken). */
+async function waitReady(url: string, pid: number, logFile: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  child.once("exit", () => {
-    exited = true;
-  });
   for (;;) {
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    client.on("error", () => undefined);
     try {
       await client.connect();
       await client.query("SELECT 1");
@@ -146,8 +156,8 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, time
       return;
     } catch (err) {
       await client.end().catch(() => undefined);
-      const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : "";
-      if (exited || /FATAL|could not bind|could not create/.test(log) || Date.now() > deadline) {
+      if (!isAlive(pid) || Date.now() > deadline) {
+        const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : "";
         throw new Error(`postgres did not start (${String(err)}):\n${log}`);
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -159,10 +169,26 @@ export function startPostgres(options: StartPostgresOptions = {}): Promise<Postg
   return start(options, 1);
 }
 
+/**
+ * Where to make the temp folder: os.tmpdir(), unless the server runs as another user who
+ * can't reach it (TMPDIR under /root) or the unix socket path would be too long (~107 bytes).
+ */
+function tempBase(user: RunAs | undefined): string {
+  const base = os.tmpdir();
+  const reachable = (dir: string): boolean => {
+    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+      if ((fs.statSync(d).mode & 0o001) === 0) return false;
+      if (d === path.dirname(d)) return true;
+    }
+  };
+  if (base.length > 60 || (user && !reachable(base))) return "/tmp";
+  return base;
+}
+
 async function start(options: StartPostgresOptions, attempt: number): Promise<PostgresServer> {
   const bins = findPgBinaries();
   const user = pgRunAs();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-pg-"));
+  const dir = fs.mkdtempSync(path.join(tempBase(user), "sp-pg-"));
   const dataDir = path.join(dir, "data");
   const logFile = path.join(dir, "postgres.log");
   try {
@@ -206,11 +232,13 @@ async function start(options: StartPostgresOptions, attempt: number): Promise<Po
   const urlFor = (database: string) => `postgres://postgres@${host}:${port}/${encodeURIComponent(database)}`;
   const url = urlFor("postgres");
   try {
-    await waitReady(url, child, logFile, options.startTimeoutMs ?? 60_000);
+    await waitReady(url, pid, logFile, options.startTimeoutMs ?? 60_000);
   } catch (err) {
     const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : "";
+    const exited = new Promise((r) => child.once("exit", r));
+    child.ref();
     child.stdin?.end();
-    await new Promise((r) => child.once("exit", r));
+    await exited;
     live.delete(entry);
     if (attempt < 3 && /could not bind|Address already in use/.test(log)) {
       // The free port was taken between probing and binding. The watchdog removed the

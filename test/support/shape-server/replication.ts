@@ -23,6 +23,7 @@ export interface ChangeFeedOptions {
 
 /** Most rows fetched in one call; decoding always returns whole transactions. */
 const BATCH = 5000;
+const MAX_HISTORY = 100_000;
 
 export class ChangeFeed {
   readonly #opts: ChangeFeedOptions;
@@ -31,7 +32,6 @@ export class ChangeFeed {
   #lastLsn = 0n;
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
-  #pollAgain = false;
   #stopped = false;
 
   private constructor(opts: ChangeFeedOptions) {
@@ -68,7 +68,8 @@ export class ChangeFeed {
 
   /**
    * Forgets history that no future snapshot can miss: transactions older than the xmin of a
-   * snapshot just taken are visible to every later snapshot.
+   * snapshot just taken are visible to every later snapshot (the xmin of new snapshots never
+   * goes down). The caller must make sure no older snapshot still needs the history.
    */
   pruneHistory(snapshot: PgSnapshot): void {
     const low = Number(snapshot.xmin & 0xffffffffn);
@@ -83,7 +84,6 @@ export class ChangeFeed {
     if (this.#stopped) return Promise.resolve();
     if (this.#polling) {
       // A poll in flight may have started before the caller's commit: poll once more after it.
-      this.#pollAgain = true;
       return this.#polling.then(() => this.poll());
     }
     clearTimeout(this.#timer);
@@ -108,8 +108,7 @@ export class ChangeFeed {
       this.poll().catch((err: unknown) => {
         if (!this.#stopped) this.#opts.onError(err);
       });
-    }, this.#pollAgain ? 0 : this.#opts.pollIntervalMs);
-    this.#pollAgain = false;
+    }, this.#opts.pollIntervalMs);
     this.#timer.unref();
   }
 
@@ -125,6 +124,8 @@ export class ChangeFeed {
       const txs = toTransactions(r.rows);
       if (txs.length > 0) {
         this.#history.push(...txs);
+        // Only transactions racing a snapshot matter; keep the history bounded regardless.
+        if (this.#history.length > MAX_HISTORY) this.#history = this.#history.slice(-MAX_HISTORY);
         const last = txs.at(-1) as DecodedTransaction;
         if (last.commitLsn > this.#lastLsn) this.#lastLsn = last.commitLsn;
         this.#opts.onTransactions(txs);
