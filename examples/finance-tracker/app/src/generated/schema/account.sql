@@ -263,6 +263,12 @@ $sp$;
 -- The change feed: keys of rows changed in the synced table or the overlay, one notification per statement.
 CREATE OR REPLACE FUNCTION "accounts_feed"() RETURNS trigger LANGUAGE plpgsql AS $sp$
 BEGIN
+  -- A bulk load (initial sync, re-fetch) sets sp.bulk: one "reload everything" beats a key per row.
+  IF current_setting('sp.bulk', true) = 'on' THEN
+    INSERT INTO "_sync_feed" ("entity", "row_key") VALUES ('accounts', NULL);
+    PERFORM pg_notify('_sync_feed', 'accounts');
+    RETURN NULL;
+  END IF;
   IF TG_OP = 'DELETE' THEN
     INSERT INTO "_sync_feed" ("entity", "row_key") SELECT 'accounts', o."id"::text FROM old_rows o;
   ELSE
