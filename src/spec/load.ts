@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { upgrade, validate } from "@scalar/openapi-parser";
 import { bundle } from "@scalar/json-magic/bundle";
 import { fetchUrls, parseJson, parseYaml, readFiles } from "@scalar/json-magic/bundle/plugins/node";
-import { error, fail, ok, pointerJoin, pointerSegments, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
+import { error, fail, ok, pointerJoin, pointerSegments, refPointer, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { parseSpecText, PositionIndex, type Json } from "./parse.js";
 import { readSpecSource } from "./source.js";
 
@@ -84,7 +84,10 @@ export async function loadSpec(specLocation: string, cwd: string): Promise<Resul
   // Our own checks run first: the validator may fill in defaults on the object it is given.
   diagnostics.push(...checkRequiredFields(doc, locate));
   diagnostics.push(...checkRefs(doc, locate));
-  diagnostics.push(...(await validateDocument(structuredClone(doc), locate, sourceVersion === "2.0")));
+  // The validator normalizes what it is given (it fills in a missing info.version, for one), so it
+  // gets its own copy: the JSON text when the document is that text as parsed, a clone otherwise.
+  const pristineJson = sourceVersion !== "2.0" && Object.keys(externals).length === 0 && /^\s*\{/.test(text);
+  diagnostics.push(...(await validateDocument(pristineJson ? text : structuredClone(doc), locate, sourceVersion === "2.0")));
   if (diagnostics.some((d) => d.severity === "error")) return fail(diagnostics);
   return ok({ document: doc, sourceVersion, file: display, location, locate, externals }, diagnostics);
 }
@@ -146,27 +149,41 @@ function displayExternal(url: string, cwd: string): string {
 /** Every `$ref` must resolve. A dangling one is an error at the `$ref`, never a silent `unknown`. */
 function checkRefs(doc: Record<string, Json>, locate: (p: string) => SourceLocation): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const walk = (node: Json, pointer: string): void => {
-    if (Array.isArray(node)) node.forEach((v, i) => typeof v === "object" && v !== null && walk(v, `${pointer}/${i}`));
-    else if (isObject(node)) {
-      for (const [k, v] of Object.entries(node)) {
-        const child = pointerJoin(pointer, k);
-        if (k === "$ref" && typeof v === "string") {
-          if (!v.startsWith("#")) {
-            out.push(error("spec/unresolved-ref", `External $ref could not be loaded: ${v}`, locate(child), "Check the path of the referenced file (relative to the file that references it)."));
-          } else if (resolvePointer(doc, v.slice(1)) === undefined) {
-            out.push(error("spec/unresolved-ref", `$ref points at nothing: ${v}`, locate(child), suggestRef(doc, v)));
-          }
-        } else if (typeof v === "object" && v !== null) walk(v, child);
+  // The path is kept as segments and joined into a pointer only when a $ref is found.
+  const path: string[] = [];
+  const walk = (node: Json): void => {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v = node[i];
+        if (typeof v !== "object" || v === null) continue;
+        path.push(String(i));
+        walk(v);
+        path.pop();
+      }
+      return;
+    }
+    if (!isObject(node)) return;
+    for (const k in node) {
+      const v = node[k]!;
+      if (k === "$ref" && typeof v === "string") {
+        if (!v.startsWith("#")) {
+          out.push(error("spec/unresolved-ref", `External $ref could not be loaded: ${v}`, locate(pointerJoin("", ...path, k)), "Check the path of the referenced file (relative to the file that references it)."));
+        } else if (resolvePointer(doc, refPointer(v)) === undefined) {
+          out.push(error("spec/unresolved-ref", `$ref points at nothing: ${v}`, locate(pointerJoin("", ...path, k)), suggestRef(doc, v)));
+        }
+      } else if (typeof v === "object" && v !== null) {
+        path.push(k);
+        walk(v);
+        path.pop();
       }
     }
   };
-  walk(doc, "");
+  walk(doc);
   return out;
 }
 
 function suggestRef(doc: Record<string, Json>, ref: string): string {
-  const segs = pointerSegments(ref.slice(1));
+  const segs = pointerSegments(refPointer(ref));
   const parent = resolvePointer(doc, segs.slice(0, -1).map((s) => "/" + s.replace(/~/g, "~0").replace(/\//g, "~1")).join(""));
   const last = segs[segs.length - 1] ?? "";
   if (isObject(parent)) {
@@ -188,7 +205,7 @@ export function resolvePointer(doc: Json, pointer: string): Json | undefined {
   return node;
 }
 
-async function validateDocument(doc: Record<string, Json>, locate: (p: string) => SourceLocation, upgraded: boolean): Promise<Diagnostic[]> {
+async function validateDocument(doc: Record<string, Json> | string, locate: (p: string) => SourceLocation, upgraded: boolean): Promise<Diagnostic[]> {
   const quiet = silenceConsole();
   let result: { valid: boolean; errors?: { message: string; path?: unknown; code?: string }[] };
   try {
