@@ -30,16 +30,6 @@ export async function generateClient(name: string, spec: string, extraConfig = "
   return path.join(root, "out");
 }
 
-/** Rewrites a generated client in place from another spec (a new generation over the same folder). */
-export async function regenerate(out: string, spec: string): Promise<void> {
-  const root = path.dirname(out);
-  fs.writeFileSync(path.join(root, "openapi.yaml"), spec);
-  const config = parseConfig(`spec: openapi.yaml\noutput: out\n`, root, "sync-patterns.config.yaml");
-  if (!config.ok) throw new Error(JSON.stringify(config.diagnostics));
-  const result = await generate(config.value, "write", root);
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.code} ${d.message}`).join("\n"));
-}
-
 export const EXAMPLE_SPEC_TEXT = fs.readFileSync(path.join(REPO, "examples/finance-tracker/openapi.yaml"), "utf8");
 
 /** A small spec with one synced entity, for focused tests. `fields` are extra property YAML lines. */
