@@ -55,10 +55,11 @@ export function useCreateAccount() {
   return useMutation({
     mutationFn: async (input: AccountCreate): Promise<AccountRow> => {
       const collection = collections.accounts;
-      const row = { ...input, id: input.id ?? crypto.randomUUID(), _sync_status: "pending" } as unknown as AccountRow;
+      const key = input.id ?? crypto.randomUUID();
+      const row = { ...input, id: key, _sync_status: "pending" } as unknown as AccountRow;
       const transaction = collection.insert(row);
       await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
-      return (collection.get(row.id) ?? row) as AccountRow;
+      return (collection.get(key) ?? row) as AccountRow;
     },
   });
 }

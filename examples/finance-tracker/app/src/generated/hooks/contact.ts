@@ -55,10 +55,11 @@ export function useCreateContact() {
   return useMutation({
     mutationFn: async (input: ContactCreate): Promise<ContactRow> => {
       const collection = collections.contacts;
-      const row = { ...input, id: input.id ?? crypto.randomUUID(), _sync_status: "pending" } as unknown as ContactRow;
+      const key = input.id ?? crypto.randomUUID();
+      const row = { ...input, id: key, _sync_status: "pending" } as unknown as ContactRow;
       const transaction = collection.insert(row);
       await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
-      return (collection.get(row.id) ?? row) as ContactRow;
+      return (collection.get(key) ?? row) as ContactRow;
     },
   });
 }

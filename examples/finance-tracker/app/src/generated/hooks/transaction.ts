@@ -55,10 +55,11 @@ export function useCreateTransaction() {
   return useMutation({
     mutationFn: async (input: TransactionCreate): Promise<TransactionRow> => {
       const collection = collections.transactions;
-      const row = { ...input, id: input.id ?? crypto.randomUUID(), _sync_status: "pending" } as unknown as TransactionRow;
+      const key = input.id ?? crypto.randomUUID();
+      const row = { ...input, id: key, _sync_status: "pending" } as unknown as TransactionRow;
       const transaction = collection.insert(row);
       await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
-      return (collection.get(row.id) ?? row) as TransactionRow;
+      return (collection.get(key) ?? row) as TransactionRow;
     },
   });
 }
