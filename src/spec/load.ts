@@ -11,7 +11,7 @@ import { bundle } from "@scalar/json-magic/bundle";
 import { fetchUrls, parseJson, parseYaml, readFiles } from "@scalar/json-magic/bundle/plugins/node";
 import { error, fail, ok, pointerJoin, pointerSegments, refPointer, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { parseSpecText, PositionIndex, type Json } from "./parse.js";
-import { readSpecSource } from "./source.js";
+import { readSpecSource, URL_TIMEOUT_MS } from "./source.js";
 
 export interface LoadedSpec {
   /** The OpenAPI 3.x document: plain JSON data, `$ref`s kept (not dereferenced). */
@@ -39,6 +39,10 @@ export async function loadSpec(specLocation: string, cwd: string): Promise<Resul
   let document = parsed.value;
   if (!isObject(document)) {
     return fail([error("spec/not-an-object", "The spec must be an object with `openapi` (or `swagger`) at the top.", { file: display, line: 1, column: 1 })]);
+  }
+  const depth = nestingDepth(document);
+  if (depth > MAX_DEPTH) {
+    return fail([error("spec/too-deep", `The document nests more than ${MAX_DEPTH} levels deep.`, { file: display }, "Real specs nest a few dozen levels; move deeply nested schemas to components/schemas and refer to them with $ref.")]);
   }
   const positions = new PositionIndex(text);
   const externals: Record<string, string> = {};
@@ -92,6 +96,22 @@ export async function loadSpec(specLocation: string, cwd: string): Promise<Resul
   return ok({ document: doc, sourceVersion, file: display, location, locate, externals }, diagnostics);
 }
 
+/** Deeper documents are refused before any recursive walk could overflow the stack. */
+export const MAX_DEPTH = 400;
+
+/** The document's nesting depth, computed without recursion. */
+function nestingDepth(root: Json): number {
+  let max = 0;
+  const stack: [Json, number][] = [[root, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) max = depth;
+    if (depth > MAX_DEPTH) break;
+    if (typeof node === "object" && node !== null) for (const v of Object.values(node)) if (typeof v === "object" && v !== null) stack.push([v, depth + 1]);
+  }
+  return max;
+}
+
 function isObject(value: unknown): value is Record<string, Json> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -125,7 +145,8 @@ async function bundleExternals(document: Json, location: string): Promise<Result
   const quiet = silenceConsole();
   try {
     const out = (await bundle(structuredClone(document) as never, {
-      plugins: [readFiles(), fetchUrls(), parseYaml(), parseJson()],
+      // Remote refs are bounded like the root document: a server that never answers times out.
+      plugins: [readFiles(), fetchUrls({ fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(URL_TIMEOUT_MS) }) }), parseYaml(), parseJson()],
       treeShake: false,
       urlMap: true,
       origin: location,

@@ -16,7 +16,8 @@ export function parseSpecText(text: string, file: string): Result<Json> {
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     try {
       return ok(JSON.parse(text) as Json);
-    } catch {
+    } catch (e) {
+      if (e instanceof RangeError) return fail([tooDeep(file)]);
       // Fall through: the YAML parser reports JSON syntax errors with a line and column.
     }
   }
@@ -38,8 +39,13 @@ export function parseSpecText(text: string, file: string): Result<Json> {
   try {
     return ok(doc.toJS({ maxAliasCount: 1000 }) as Json);
   } catch (e) {
+    if (e instanceof RangeError) return fail([tooDeep(file)]);
     return fail([error("spec/syntax", `Cannot read the document: ${(e as Error).message}`, { file })]);
   }
+}
+
+function tooDeep(file: string) {
+  return error("spec/too-deep", "The document nests too deeply to be read.", { file }, "Move deeply nested schemas to components/schemas and refer to them with $ref.");
 }
 
 /** Maps JSON pointers to 1-based positions in the original text. Built lazily, once. */

@@ -15,7 +15,8 @@ export interface SpecSource {
   text: string;
 }
 
-export const URL_TIMEOUT_MS = 15_000;
+/** How long a spec URL (or a remote $ref) may take; SYNC_PATTERNS_URL_TIMEOUT_MS overrides it. */
+export const URL_TIMEOUT_MS = Number(process.env.SYNC_PATTERNS_URL_TIMEOUT_MS) || 15_000;
 export const MAX_SPEC_BYTES = 256 * 1024 * 1024;
 
 export function isUrl(location: string): boolean {
