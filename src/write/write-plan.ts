@@ -50,10 +50,14 @@ export async function readManifest(outDir: string): Promise<Manifest | undefined
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
     return await fs.readFile(file, "utf8");
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EISDIR") return DIRECTORY;
     return undefined;
   }
 }
+
+/** Marks a target path that is a folder: never a file the generator may replace. */
+const DIRECTORY = "\u0000directory";
 
 export async function planWrites(outDir: string, files: RenderedFile[], version: string, displayOut: string): Promise<Result<WritePlan>> {
   const previous = await readManifest(outDir);
@@ -68,7 +72,9 @@ export async function planWrites(outDir: string, files: RenderedFile[], version:
     wanted.add(rel);
     plan.manifest.files[rel] = sha256(file.content);
     const current = await readIfExists(path.join(outDir, rel));
-    if (current === undefined) plan.create.push(file);
+    if (current === DIRECTORY) {
+      diagnostics.push(error("write/not-a-file", `${path.posix.join(displayOut, rel)} is a folder; the generator needs a file there.`, { file: path.posix.join(displayOut, rel) }, "Move the folder away, or choose another `output` folder."));
+    } else if (current === undefined) plan.create.push(file);
     else if (current === file.content) plan.unchanged.push(rel);
     else if (owned.has(rel)) plan.update.push(file);
     else {
@@ -131,9 +137,10 @@ export async function applyWritePlan(plan: WritePlan): Promise<void> {
     for (const s of staged) await fs.rm(s.temp, { force: true });
     throw e;
   }
-  for (const s of swapped) if (s.backup) await fs.rm(s.backup, { force: true });
+  // Committed: the new output is in place. Leftover backups are only clutter, never a reason to fail.
+  for (const s of swapped) if (s.backup) await fs.rm(s.backup, { force: true, recursive: true }).catch(() => {});
   for (const r of removed) {
-    await fs.rm(r.backup, { force: true });
+    await fs.rm(r.backup, { force: true, recursive: true }).catch(() => {});
     await removeEmptyDirs(path.dirname(r.target), plan.outDir);
   }
 }
