@@ -5,7 +5,6 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { error, fail, ok, type Result } from "../diagnostics/diagnostic.js";
 import type { Formatter } from "../config/config.js";
 import type { RenderedFile } from "../render/render.js";
@@ -25,6 +24,7 @@ export async function formatFiles(files: RenderedFile[], formatter: Formatter, p
       await fs.writeFile(path.join(dir, f.path), f.content);
     }
     const [bin, args] = COMMANDS[formatter](dir);
+    const { execa } = await import("execa"); // loaded only when a formatter is configured
     const result = await execa(bin, args, { cwd: projectRoot, preferLocal: true, reject: false });
     if (result.exitCode !== 0) {
       const missing = result.failed && /ENOENT|not found/i.test(result.message ?? "");

@@ -5,7 +5,6 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { error } from "../../diagnostics/diagnostic.js";
 import { CONFIG_FILE, DEFAULTS, parseConfig, renderConfig } from "../../config/config.js";
 import { clientDependencies } from "../../plan/dependencies.js";
@@ -58,6 +57,7 @@ export async function runInit(cwd: string, answers: InitAnswers, report: Report)
   if (answers.install) {
     const [bin, args] = await installCommand(cwd, specs);
     report.lines.push(`Installing: ${bin} ${args.join(" ")}`);
+    const { execa } = await import("execa"); // loaded only when needed: it is slow to import
     const result = await execa(bin, args, { cwd, reject: false, stdio: "inherit" });
     if (result.exitCode !== 0) {
       report.diagnostics.push(error("init/install-failed", `${bin} exited with ${result.exitCode}.`, undefined, `Install the packages yourself: ${bin} ${args.join(" ")}`));
