@@ -1,0 +1,30 @@
+import { Accounts } from "./components/Accounts.js";
+import { BenchHook } from "./components/BenchHook.js";
+import { Contacts } from "./components/Contacts.js";
+import { ErrorsPanel } from "./components/ErrorsPanel.js";
+import { SyncBadge } from "./components/SyncBadge.js";
+import { Toasts, ToastProvider } from "./components/Toasts.js";
+import { Transactions } from "./components/Transactions.js";
+
+export function App({ bench }: { bench: boolean }) {
+  return (
+    <ToastProvider>
+      <div className="app" data-testid="app">
+        <header>
+          <h1>Finance tracker</h1>
+          <SyncBadge />
+        </header>
+        <main>
+          <Contacts />
+          <div className="side">
+            <Accounts />
+            <Transactions />
+            <ErrorsPanel />
+          </div>
+        </main>
+        <Toasts />
+        {bench && <BenchHook />}
+      </div>
+    </ToastProvider>
+  );
+}

@@ -1,0 +1,30 @@
+/**
+ * Where the app finds its servers. Query parameters win (tests point the app at their own
+ * servers), then Vite env variables (`VITE_API_URL`, `VITE_ELECTRIC_URL`, set by dev.mjs), then
+ * the defaults of a local setup.
+ *
+ *   ?api=http://127.0.0.1:3000           REST API base URL
+ *   ?electric=http://127.0.0.1:3001/v1/shape   Electric shape endpoint
+ *   ?db=finance-tracker                  IndexedDB name of the local database (one per tab set)
+ *   ?retryMax=5000                       longest wait between two retries of a queued write, ms
+ *   ?bench                               exposes the database and collections as window.__financeTracker
+ */
+export interface AppConfig {
+  apiUrl: string;
+  electricUrl: string;
+  dataDir: string;
+  retryMaxMs: number;
+  bench: boolean;
+}
+
+export function readConfig(search: string, env: Record<string, string | undefined>): AppConfig {
+  const params = new URLSearchParams(search);
+  const db = params.get("db") || "finance-tracker";
+  return {
+    apiUrl: params.get("api") || env.VITE_API_URL || "http://127.0.0.1:3000",
+    electricUrl: params.get("electric") || env.VITE_ELECTRIC_URL || "http://127.0.0.1:3001/v1/shape",
+    dataDir: `idb://${db}`,
+    retryMaxMs: Number(params.get("retryMax")) || 5_000,
+    bench: params.has("bench"),
+  };
+}

@@ -1,0 +1,32 @@
+import { createRoot } from "react-dom/client";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { configureClient, SyncProvider } from "./generated/index.js";
+import { App } from "./App.js";
+import { readConfig } from "./config.js";
+import "./styles.css";
+
+const config = readConfig(window.location.search, import.meta.env);
+
+// The generated API functions (reports, categories) use this base URL; the sync engine gets its
+// own below.
+configureClient({ baseUrl: config.apiUrl });
+
+const queryClient = new QueryClient({
+  // Mutations of synced entities are local writes (or wait for the sync engine): never retry them here.
+  defaultOptions: { mutations: { retry: false } },
+});
+
+createRoot(document.getElementById("root")!).render(
+  <QueryClientProvider client={queryClient}>
+    <SyncProvider
+      dataDir={config.dataDir}
+      apiUrl={config.apiUrl}
+      electricUrl={config.electricUrl}
+      backoff={{ initialMs: 250, maxMs: config.retryMaxMs }}
+      onError={(error) => console.warn("[sync]", error)}
+      fallback={<p className="loading" data-testid="loading">Opening the local database…</p>}
+    >
+      <App bench={config.bench} />
+    </SyncProvider>
+  </QueryClientProvider>,
+);

@@ -1,0 +1,26 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+// The app is plain React + the generated client. PGlite ships its own WebAssembly and data
+// files and finds them with `new URL(…, import.meta.url)`: Vite must not pre-bundle it, or those
+// URLs would point into .vite/deps where the files are not.
+export default defineConfig({
+  root: fileURLToPath(new URL(".", import.meta.url)),
+  optimizeDeps: { exclude: ["@electric-sql/pglite"] },
+  // PGlite uses top-level await and BigInt; every browser that runs WebAssembly PGlite has both.
+  build: {
+    target: "es2022",
+    // PGlite's runtime is about 1.2 MB of JavaScript next to its WebAssembly; that is expected.
+    chunkSizeWarningLimit: 2_000,
+    rollupOptions: {
+      onwarn(warning, warn) {
+        // "use client" directives of the TanStack packages and Emscripten's eval in PGlite: harmless here.
+        if (warning.code === "MODULE_LEVEL_DIRECTIVE" || warning.code === "EVAL") return;
+        warn(warning);
+      },
+    },
+  },
+  worker: { format: "es" },
+  server: { host: "127.0.0.1" },
+  preview: { host: "127.0.0.1" },
+});

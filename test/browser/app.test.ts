@@ -1,0 +1,263 @@
+/**
+ * The finance-tracker example app in Debian's Chromium, against real parts: PostgreSQL, the
+ * example backend, the shape server, and the app's production build served over HTTP. The app
+ * uses only the generated client; each test opens its own browser context (its own IndexedDB).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { usePostgres } from "../support/postgres/index.js";
+import {
+  appUrl,
+  buildApp,
+  echoPageErrors,
+  launchChromium,
+  openApp,
+  percentile,
+  probe,
+  PROBES,
+  REPO,
+  serveStatic,
+  startStack,
+  type Stack,
+  type StaticServer,
+} from "./harness.js";
+
+const postgres = usePostgres();
+let stack: Stack;
+let web: StaticServer;
+let browser: Browser;
+let remote: pg.Client;
+const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-browser-app-"));
+const contexts: BrowserContext[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  const databaseUrl = await postgres().createDatabase();
+  [stack] = await Promise.all([startStack(databaseUrl), buildApp(buildDir)]);
+  web = await serveStatic(buildDir);
+  browser = await launchChromium();
+  remote = new pg.Client(databaseUrl);
+  await remote.connect();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await stack?.stop();
+  await remote?.end();
+  fs.rmSync(buildDir, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  for (const c of contexts.splice(0)) await c.close();
+  expect(pageErrors.splice(0)).toEqual([]);
+  stack.backend.faults?.reset();
+});
+
+/** A new browser context (its own IndexedDB) with the app open on the local database `db`. */
+async function open(db: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  contexts.push(context);
+  await context.addInitScript({ path: PROBES });
+  const page = await context.newPage();
+  echoPageErrors(page, db);
+  page.on("pageerror", (e) => pageErrors.push(`${db}: ${e.message}`));
+  await openApp(page, appUrl(web.url, stack, db));
+  return page;
+}
+
+const contactRow = (page: Page, name: string) => page.locator(`[data-testid="contact-row"][data-name="${name}"]`);
+const accountRow = (page: Page, name: string) => page.locator(`[data-testid="account-row"][data-name="${name}"]`);
+const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await remote.query<T>(sql, params)).rows;
+
+async function addContact(page: Page, first: string, last: string, extra: { email?: string; company?: string } = {}): Promise<void> {
+  await page.getByTestId("contact-first").fill(first);
+  await page.getByTestId("contact-last").fill(last);
+  await page.getByTestId("contact-email").fill(extra.email ?? "");
+  await page.getByTestId("contact-company").fill(extra.company ?? "");
+  await page.getByTestId("add-contact").click();
+  await contactRow(page, `${first} ${last}`).waitFor();
+}
+
+async function addAccount(page: Page, name: string, currency = "EUR"): Promise<void> {
+  await page.getByTestId("account-name").fill(name);
+  await page.getByTestId("account-currency").fill(currency);
+  await page.getByTestId("add-account").click();
+}
+
+async function editContact(page: Page, name: string, changes: { last?: string; company?: string }): Promise<void> {
+  const row = contactRow(page, name);
+  await row.getByTestId("edit-contact").click();
+  if (changes.last !== undefined) await row.getByTestId("edit-last").fill(changes.last);
+  if (changes.company !== undefined) await row.getByTestId("edit-company").fill(changes.company);
+  await row.getByTestId("save-contact").click();
+}
+
+// playwright-core has no web-first assertions: poll the page with vitest's expect.poll.
+const attr = async (loc: Locator, name: string) => ((await loc.count()) > 0 ? loc.first().getAttribute(name) : null);
+const expectAttr = (loc: Locator, name: string, value: string, timeout = 5_000) => expect.poll(() => attr(loc, name), { timeout }).toBe(value);
+const expectCount = (loc: Locator, n: number, timeout = 5_000) => expect.poll(() => loc.count(), { timeout }).toBe(n);
+const expectText = (loc: Locator, text: string, timeout = 5_000) => expect.poll(async () => ((await loc.count()) > 0 ? await loc.first().textContent() : ""), { timeout }).toContain(text);
+const synced = (page: Page, name: string) => expectAttr(contactRow(page, name), "data-status", "synced", 15_000);
+
+describe("the finance-tracker app in Chromium", () => {
+  // First, while the database is still small: a realistic state for docs/screenshot.png.
+  it("screenshot: a few contacts, an account, one change waiting for the server", async () => {
+    const page = await open("screenshot");
+    await addContact(page, "Ada", "Lovelace", { email: "ada@example.com", company: "Analytical Engines" });
+    await addContact(page, "Alan", "Turing", { email: "alan@example.org", company: "Bletchley Park" });
+    await addContact(page, "Katherine", "Johnson", { company: "NASA" });
+    await addAccount(page, "Main account");
+    await expectAttr(accountRow(page, "Main account"), "data-status", "synced", 15_000);
+    for (const name of ["Ada Lovelace", "Alan Turing", "Katherine Johnson"]) await synced(page, name);
+    // The server answers 503 for a while: the next contact stays pending, queued.
+    stack.backend.faults!.failNextWrites(1000, 1);
+    await addContact(page, "Grace", "Hopper", { email: "grace@example.com", company: "US Navy" });
+    await expectAttr(page.getByTestId("sync-badge"), "data-queued", "1");
+    await expectAttr(contactRow(page, "Grace Hopper"), "data-status", "pending");
+    fs.mkdirSync(path.join(REPO, "docs"), { recursive: true });
+    await page.screenshot({ path: path.join(REPO, "docs/screenshot.png") });
+    stack.backend.faults!.reset();
+    await synced(page, "Grace Hopper");
+  });
+
+  it("a: a new contact is in the list right after the click (p95 < 50 ms), pending, and later synced", async () => {
+    const page = await open("create");
+    const runs = [];
+    for (let i = 0; i < 12; i++) runs.push(await probe.createContact(page, "Perf", `N${i}`));
+    const measured = runs.slice(2); // the first two warm up the JIT
+    const p95 = percentile(measured.map((r) => r.dom), 95);
+    console.log(`click → row in DOM: p50 ${percentile(measured.map((r) => r.dom), 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms; → painted p95 ${percentile(measured.map((r) => r.paint), 95).toFixed(1)} ms`);
+    expect(p95).toBeLessThan(50);
+    expect(runs.map((r) => r.status)).toEqual(runs.map(() => "pending"));
+    await expectCount(page.locator('[data-testid="contact-row"][data-name^="Perf N"][data-status="synced"]'), 12, 20_000);
+    expect(await query(`SELECT count(*)::int AS n FROM contacts WHERE first_name = 'Perf'`)).toEqual([{ n: 12 }]);
+    await expectAttr(page.getByTestId("sync-badge"), "data-state", "synced");
+  });
+
+  it("b: with the backend down, edits queue, survive a reload (IndexedDB), then sync once the backend is back, without duplicates", async () => {
+    const page = await open("offline");
+    await addContact(page, "Offline", "Edited");
+    await addContact(page, "Offline", "Deleted");
+    await synced(page, "Offline Edited");
+    await synced(page, "Offline Deleted");
+
+    await stack.backend.close();
+    await editContact(page, "Offline Edited", { last: "Edited v2" });
+    await contactRow(page, "Offline Deleted").getByTestId("delete-contact").click();
+    await addContact(page, "Offline", "New One");
+    await addContact(page, "Offline", "New Two");
+    const badge = page.getByTestId("sync-badge");
+    await expectAttr(badge, "data-state", "offline", 10_000);
+    await expectAttr(badge, "data-queued", "4");
+    await expectCount(contactRow(page, "Offline Deleted"), 0);
+
+    await page.reload();
+    await page.getByTestId("contact-form").waitFor({ timeout: 30_000 });
+    for (const name of ["Offline Edited v2", "Offline New One", "Offline New Two"]) {
+      await expectAttr(contactRow(page, name), "data-status", "pending");
+    }
+    await expectCount(contactRow(page, "Offline Deleted"), 0);
+    await expectCount(contactRow(page, "Offline Edited"), 0);
+    await expectAttr(badge, "data-queued", "4");
+    await expectAttr(badge, "data-state", "offline", 10_000);
+
+    await stack.restartBackend();
+    await expectAttr(badge, "data-state", "synced", 20_000);
+    await expectAttr(badge, "data-queued", "0");
+    for (const name of ["Offline Edited v2", "Offline New One", "Offline New Two"]) await synced(page, name);
+    expect(await query(`SELECT last_name FROM contacts WHERE first_name = 'Offline' ORDER BY last_name`)).toEqual([
+      { last_name: "Edited v2" },
+      { last_name: "New One" },
+      { last_name: "New Two" },
+    ]);
+    await expectCount(page.locator('[data-testid="contact-row"][data-name^="Offline "]'), 3);
+  }, 90_000);
+
+  it("c: writes the server rejects roll back in the UI and show a toast and the errors panel", async () => {
+    const page = await open("rejected");
+    await addAccount(page, "Wallet");
+    await expectAttr(accountRow(page, "Wallet"), "data-status", "synced", 15_000);
+
+    // Optimistic (transactions): the row shows at once, then the 422 takes it away.
+    stack.backend.faults!.delayResponses(400);
+    await page.getByTestId("transaction-account").selectOption({ label: "Wallet" });
+    await page.getByTestId("transaction-amount").fill("0");
+    await page.getByTestId("transaction-description").fill("Nothing at all");
+    await page.getByTestId("add-transaction").click();
+    const zero = page.locator('[data-testid="transaction-row"]', { hasText: "Nothing at all" });
+    await expectAttr(zero, "data-status", "pending");
+    await expectCount(zero, 0, 10_000);
+    await expectCount(page.getByTestId("toast").filter({ hasText: /rejected the new transaction: 422/ }), 1);
+    const error = page.getByTestId("error-item");
+    await expectCount(error, 1);
+    await expectAttr(error, "data-entity", "transactions");
+    await expectText(error, "amount");
+    expect(await query(`SELECT count(*)::int AS n FROM transactions WHERE description = 'Nothing at all'`)).toEqual([{ n: 0 }]);
+    await error.getByTestId("discard").click();
+    await expectCount(page.getByTestId("error-item"), 0);
+
+    // Confirmed (accounts): the mutation rejects with the server's error; one toast, no row.
+    await addAccount(page, "Bad currency", "euro");
+    await expectCount(accountRow(page, "Bad currency"), 1);
+    // One toast, from the mutation's error or from the error store, whichever comes first (same change id).
+    await expectCount(page.getByTestId("toast").filter({ hasText: /(Bad currency.*failed|rejected the new account): 422/ }), 1, 10_000);
+    await expectCount(accountRow(page, "Bad currency"), 0);
+    await expectCount(page.getByTestId("error-item"), 1);
+    await expectAttr(page.getByTestId("error-item"), "data-entity", "accounts");
+    expect(await query(`SELECT count(*)::int AS n FROM accounts WHERE name = 'Bad currency'`)).toEqual([{ n: 0 }]);
+  });
+
+  it("d: a confirmed account shows a spinner until the server confirmed it", async () => {
+    const page = await open("confirmed");
+    stack.backend.faults!.delayResponses(800);
+    await addAccount(page, "Savings");
+    const row = accountRow(page, "Savings");
+    await expectAttr(row, "data-status", "pending");
+    await row.getByTestId("spinner").waitFor({ state: "visible" });
+    await expect.poll(() => page.getByTestId("add-account").isDisabled()).toBe(true);
+    await expectAttr(row, "data-status", "synced", 15_000);
+    await expectCount(row.getByTestId("spinner"), 0);
+    await expectText(row.getByTestId("account-balance"), "0.00");
+    await expect.poll(() => page.getByTestId("add-account").isDisabled()).toBe(false);
+    expect(await query(`SELECT name, currency FROM accounts WHERE name = 'Savings'`)).toEqual([{ name: "Savings", currency: "EUR" }]);
+  });
+
+  it("e: two browser contexts see each other's changes", async () => {
+    const [a, b] = await Promise.all([open("two-a"), open("two-b")]);
+    await addContact(a, "Shared", "Person");
+    await expectAttr(contactRow(b, "Shared Person"), "data-status", "synced", 15_000);
+    await editContact(b, "Shared Person", { last: "Person (edited in B)" });
+    await expectAttr(contactRow(a, "Shared Person (edited in B)"), "data-status", "synced", 15_000);
+    await contactRow(a, "Shared Person (edited in B)").getByTestId("delete-contact").click();
+    await expectCount(contactRow(b, "Shared Person (edited in B)"), 0, 15_000);
+    await expectAttr(b.getByTestId("sync-badge"), "data-state", "synced");
+    expect(await query(`SELECT count(*)::int AS n FROM contacts WHERE first_name = 'Shared'`)).toEqual([{ n: 0 }]);
+  }, 60_000);
+
+  // GENERATED-CLIENT BUG (reported with the template fix, not worked around): the change log
+  // stores numeric columns with to_jsonb(), so a decimal string such as Transaction.amount
+  // "-42.50" reaches the API as the JSON number -42.5 and the server rejects every transaction
+  // (422 {"amount":["must be string"]}). `it.fails` keeps this suite green while the bug is there
+  // and turns red once the fix lands: then make it a plain `it`.
+  it.fails("f: a valid transaction syncs with its decimal amount and updates the balance", async () => {
+    const page = await open("transaction");
+    await addAccount(page, "Groceries card");
+    await expectAttr(accountRow(page, "Groceries card"), "data-status", "synced", 15_000);
+    await page.getByTestId("transaction-account").selectOption({ label: "Groceries card" });
+    await page.getByTestId("transaction-amount").fill("-42.50");
+    await page.getByTestId("transaction-description").fill("Groceries");
+    await page.getByTestId("add-transaction").click();
+    const row = page.locator('[data-testid="transaction-row"]', { hasText: "Groceries" });
+    const settled = async () => ((await page.getByTestId("error-item").count()) > 0 ? "rejected" : await attr(row, "data-status"));
+    await expect.poll(settled, { timeout: 15_000 }).toMatch(/^(synced|rejected)$/);
+    expect(await page.getByTestId("error-item").allTextContents()).toEqual([]);
+    await expectAttr(row, "data-status", "synced");
+    expect(await query(`SELECT amount::text FROM transactions WHERE description = 'Groceries'`)).toEqual([{ amount: "-42.50" }]);
+    await expectText(accountRow(page, "Groceries card").getByTestId("account-balance"), "42.50", 10_000);
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * What the browser test and bench/ui need around the example app: a production build of it,
+ * a static file server for the build, the backend and the shape server on free loopback ports,
+ * and Debian's Chromium through playwright-core.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { build } from "vite";
+import { createServer, type RunningServer } from "../../examples/finance-tracker/server/server.js";
+import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+
+// Not from ../support/project.js: that module registers vitest hooks, and bench/ui runs outside vitest.
+export const REPO = path.resolve(import.meta.dirname, "../..");
+export const APP_DIR = path.join(REPO, "examples/finance-tracker/app");
+
+/** Builds the example app once into `outDir` (vite build, quiet). */
+export async function buildApp(outDir: string): Promise<void> {
+  await build({
+    root: APP_DIR,
+    configFile: path.join(APP_DIR, "vite.config.ts"),
+    logLevel: "error",
+    build: { outDir, emptyOutDir: true, minify: true },
+  });
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".data": "application/octet-stream",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+};
+
+export interface StaticServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves a built app from `dir` on 127.0.0.1 (index.html for `/`). */
+export async function serveStatic(dir: string): Promise<StaticServer> {
+  const root = path.resolve(dir);
+  const server = http.createServer((req, res) => {
+    const pathname = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    const file = path.join(root, pathname === "/" ? "index.html" : pathname);
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, {
+      "content-type": TYPES[path.extname(file)] ?? "application/octet-stream",
+      "cache-control": pathname.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
+    });
+    fs.createReadStream(file).pipe(res);
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface Stack {
+  backend: RunningServer;
+  backendPort: number;
+  shapes: ShapeServer;
+  /** Restarts the backend on the same port (after `backend.close()`). */
+  restartBackend(): Promise<RunningServer>;
+  stop(): Promise<void>;
+}
+
+/** The backend and the shape server over one database. */
+export async function startStack(databaseUrl: string): Promise<Stack> {
+  const start = (port: number) => createServer({ databaseUrl, port, host: "127.0.0.1", faults: true, log: () => {} });
+  const backend = await start(0);
+  const shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 2_000 });
+  const stack: Stack = {
+    backend,
+    backendPort: Number(new URL(backend.url).port),
+    shapes,
+    async restartBackend() {
+      stack.backend = await start(stack.backendPort);
+      return stack.backend;
+    },
+    async stop() {
+      await stack.backend.close().catch(() => {});
+      await shapes.stop();
+    },
+  };
+  return stack;
+}
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
+
+/** The app's URL for a stack: API, shape endpoint and the IndexedDB name as query parameters. */
+export function appUrl(base: string, stack: Stack, db: string, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams({ api: stack.backend.url, electric: stack.shapes.shapeUrl, db, retryMax: "500", ...extra });
+  return `${base}/?${params}`;
+}
+
+/** Opens the app and waits until the local database is open and the lists have loaded. */
+export async function openApp(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.getByTestId("contacts").waitFor({ timeout: 30_000 });
+  await page.getByTestId("contact-form").waitFor();
+}
+
+/** Forwards the page's console errors and uncaught exceptions to the test output. */
+export function echoPageErrors(page: Page, label: string): void {
+  page.on("pageerror", (e) => console.error(`[${label}] page error:`, e));
+  page.on("console", (m) => {
+    // Failed requests while a test has the backend down are expected; the app shows them itself.
+    if (m.type() === "error" && !/Failed to load resource|ERR_CONNECTION_REFUSED|Failed to fetch/.test(m.text())) console.error(`[${label}] console:`, m.text());
+  });
+}
+
+/** The in-page helpers of probes.js; add them to a context with `context.addInitScript({ path: PROBES })`. */
+export const PROBES = path.join(REPO, "test/browser/probes.js");
+
+export interface UiTiming {
+  /** click → the change is in the DOM (MutationObserver), ms. */
+  dom: number;
+  /** click → the next frame after that has been painted, ms. */
+  paint: number;
+  /** The row's sync status when it appeared. */
+  status: string;
+  /** Durations (ms) of main-thread long tasks around the click (create only). */
+  blockedBy?: number[];
+  /** With ?bench: click → the row in the collection / in the list's live query, ms. */
+  stages?: { collection?: number; liveQuery?: number };
+}
+
+export interface DataPathSample {
+  /** The synchronous collection.insert(): every live query on the collection updated. */
+  insert: number;
+  /** insert → the list's live query reported the row. */
+  live: number;
+  /** insert → written to PGlite and delivered back by the change feed. */
+  durable: number;
+}
+
+interface Probes {
+  createContact(first: string, last: string): Promise<UiTiming>;
+  editContact(id: string, last: string): Promise<UiTiming>;
+  dataPath(n: number, prefix: string): Promise<DataPathSample[]>;
+  longTasks(since?: number): { start: number; duration: number }[];
+}
+type ProbeGlobal = { __probes: Probes };
+
+export const probe = {
+  createContact: (page: Page, first: string, last: string) =>
+    page.evaluate(([f, l]) => (globalThis as unknown as ProbeGlobal).__probes.createContact(f, l), [first, last] as const),
+  editContact: (page: Page, id: string, last: string) =>
+    page.evaluate(([i, l]) => (globalThis as unknown as ProbeGlobal).__probes.editContact(i, l), [id, last] as const),
+  longTasks: (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeGlobal).__probes.longTasks()),
+  dataPath: (page: Page, n: number, prefix: string) =>
+    page.evaluate(([count, p]) => (globalThis as unknown as ProbeGlobal).__probes.dataPath(count, p), [n, prefix] as const),
+};
+
+/** Nearest-rank percentile. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
