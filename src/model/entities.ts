@@ -210,13 +210,16 @@ export function buildEntities(
       const s: SchemaObject = deref(doc, p.schema) ?? {};
       const own: SchemaObject = isObj(p.schema) ? p.schema : {};
       const flag = (name: string): boolean => own[name] === true || s[name] === true;
+      const ts = tsType(p.schema, ctx, "read", r.itemSchemaPointer ?? r.pointer);
+      const pg = pgType(p.schema, doc);
       return {
         name: p.name,
         key: propertyKey(p.name),
         column: sqlIdentifier(p.name),
         literal: sqlString(p.name),
-        tsType: tsType(p.schema, ctx, "read", r.itemSchemaPointer ?? r.pointer),
-        pgType: pgType(p.schema, doc),
+        tsType: ts,
+        pgType: pg,
+        numericString: (pg === "numeric" || pg === "bigint") && /(^|\| )string( \||$)/.test(ts),
         nullable: isNullable(own) || isNullable(s),
         required: p.required,
         readOnly: flag("readOnly"),

@@ -153,6 +153,8 @@ export interface EntityField {
   readOnly: boolean;
   writeOnly: boolean;
   isKey: boolean;
+  /** Stored as a Postgres number but a string in JSON (`format: decimal` / `int64` strings): sent as text. */
+  numericString: boolean;
   /** JSON text of the default value, when the spec gives one. */
   default?: string;
   enum?: (string | number | boolean | null)[];

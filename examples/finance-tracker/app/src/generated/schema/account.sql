@@ -76,7 +76,8 @@ BEGIN
   END IF;
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
   VALUES (cid, 'accounts', 'insert', NEW."id"::text,
-    to_jsonb(NEW) - ARRAY['_sync_status']::text[],
+    (to_jsonb(NEW) - ARRAY['_sync_status']::text[])
+      || jsonb_build_object('balance'::text, NEW."balance"::text),
     ARRAY['name', 'kind', 'currency', 'contact_id', 'archived']::text[]);
   INSERT INTO "accounts_local" ("id", "name", "kind", "currency", "balance", "contact_id", "archived", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
   VALUES (NEW."id", NEW."name", NEW."kind", NEW."currency", NEW."balance", NEW."contact_id", NEW."archived", NEW."created_at", ARRAY['name', 'kind', 'currency', 'contact_id', 'archived']::text[], true, false, cid, 'pending')
@@ -120,7 +121,7 @@ BEGIN
   END IF;
   IF NEW."balance" IS DISTINCT FROM OLD."balance" THEN
     changed := array_append(changed, 'balance'::text);
-    val := val || jsonb_build_object('balance'::text, NEW."balance");
+    val := val || jsonb_build_object('balance'::text, NEW."balance"::text);
   END IF;
   IF NEW."contact_id" IS DISTINCT FROM OLD."contact_id" THEN
     changed := array_append(changed, 'contact_id'::text);

@@ -83,7 +83,8 @@ BEGIN
   END IF;
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
   VALUES (cid, 'contacts', 'insert', NEW."id"::text,
-    to_jsonb(NEW) - ARRAY['local_notes', '_sync_status']::text[],
+    (to_jsonb(NEW) - ARRAY['local_notes', '_sync_status']::text[])
+      || jsonb_build_object('credit_limit'::text, NEW."credit_limit"::text),
     ARRAY['first_name', 'last_name', 'email', 'phone', 'company', 'credit_limit']::text[]);
   INSERT INTO "contacts_local" ("id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
   VALUES (NEW."id", NEW."first_name", NEW."last_name", NEW."email", NEW."phone", NEW."company", NEW."credit_limit", NEW."local_notes", NEW."created_at", NEW."updated_at", ARRAY['first_name', 'last_name', 'email', 'phone', 'company', 'credit_limit']::text[], true, false, cid, 'pending')
@@ -137,7 +138,7 @@ BEGIN
   END IF;
   IF NEW."credit_limit" IS DISTINCT FROM OLD."credit_limit" THEN
     changed := array_append(changed, 'credit_limit'::text);
-    val := val || jsonb_build_object('credit_limit'::text, NEW."credit_limit");
+    val := val || jsonb_build_object('credit_limit'::text, NEW."credit_limit"::text);
   END IF;
   IF NEW."created_at" IS DISTINCT FROM OLD."created_at" THEN
     changed := array_append(changed, 'created_at'::text);

@@ -80,7 +80,8 @@ BEGIN
   END IF;
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
   VALUES (cid, 'transactions', 'insert', NEW."id"::text,
-    to_jsonb(NEW) - ARRAY['_sync_status']::text[],
+    (to_jsonb(NEW) - ARRAY['_sync_status']::text[])
+      || jsonb_build_object('amount'::text, NEW."amount"::text),
     ARRAY['account_id', 'category_id', 'amount', 'occurred_on', 'description', 'tags', 'metadata']::text[]);
   INSERT INTO "transactions_local" ("id", "account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
   VALUES (NEW."id", NEW."account_id", NEW."category_id", NEW."amount", NEW."occurred_on", NEW."description", NEW."tags", NEW."metadata", NEW."created_at", ARRAY['account_id', 'category_id', 'amount', 'occurred_on', 'description', 'tags', 'metadata']::text[], true, false, cid, 'pending')
@@ -121,7 +122,7 @@ BEGIN
   END IF;
   IF NEW."amount" IS DISTINCT FROM OLD."amount" THEN
     changed := array_append(changed, 'amount'::text);
-    val := val || jsonb_build_object('amount'::text, NEW."amount");
+    val := val || jsonb_build_object('amount'::text, NEW."amount"::text);
   END IF;
   IF NEW."occurred_on" IS DISTINCT FROM OLD."occurred_on" THEN
     changed := array_append(changed, 'occurred_on'::text);

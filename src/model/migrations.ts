@@ -1,0 +1,18 @@
+/**
+ * What changed in the template context (SpecModel + TemplateData) at each MODEL_VERSION, for
+ * templates written against an older one. Add a row whenever MODEL_VERSION is bumped: what was
+ * removed or renamed, and what a template should use instead.
+ */
+import { MODEL_VERSION } from "./types.js";
+
+export const MODEL_MIGRATIONS: Readonly<Record<number, string>> = {
+  1: "The first versioned template context (sync-patterns 0.1): `it = { model, settings, entity?, group? }`. Templates from before it have no declared version; compare them with the built-ins (`sync-patterns templates diff`).",
+};
+
+/** The notes for moving templates from version `from` to the current MODEL_VERSION (or back, when `from` is newer). */
+export function migrationNotes(from: number, to = MODEL_VERSION): string[] {
+  if (from > to) return [`Your templates were written for a newer sync-patterns (model version ${from}); install that version, or rewrite them for version ${to}.`];
+  const notes: string[] = [];
+  for (let v = from + 1; v <= to; v++) notes.push(`v${v}: ${MODEL_MIGRATIONS[v] ?? "(no notes recorded)"}`);
+  return notes;
+}
