@@ -11,6 +11,11 @@ export interface CreateDatabaseOptions {
    * (IndexedDB). A database created by an earlier generation is migrated; queued writes are kept.
    */
   dataDir?: string;
+  /**
+   * PGlite's `relaxedDurability`: do not wait for IndexedDB to persist after each query. Much faster
+   * in the browser (a query to idb:// costs ~50 ms otherwise); a crash may lose the last writes.
+   */
+  relaxedDurability?: boolean;
 }
 
 /** The local database handle shared by the sync engine, the collections and the hooks. */
@@ -28,7 +33,10 @@ export const ENTITY_TABLES = ["accounts", "contacts", "transactions"] as const;
 export type EntityTable = (typeof ENTITY_TABLES)[number];
 
 export async function createDatabase(options: CreateDatabaseOptions = {}): Promise<LocalDatabase> {
-  const pg = await PGlite.create(options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
+  const pg = await PGlite.create({
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.relaxedDurability !== undefined ? { relaxedDurability: options.relaxedDurability } : {}),
+  });
   try {
     const migration = await migrate(pg, LOCAL_SCHEMA);
     const feed = new ChangeFeed(pg, LOCAL_SCHEMA.entities);

@@ -30,20 +30,25 @@ const SyncContext = createContext<SyncContextValue | null>(null);
 export interface SyncProviderProps extends Omit<StartSyncOptions, "db"> {
   /** Where the local database lives: `idb://<name>` in the browser, a directory in Node, memory when absent. */
   dataDir?: string;
+  /** See CreateDatabaseOptions.relaxedDurability. */
+  relaxedDurability?: boolean;
   /** Shown until the database is open and sync has started. */
   fallback?: ReactNode;
   children?: ReactNode;
 }
 
 /** Opens the local database, starts the sync engine and shares them with the hooks below it. */
-export function SyncProvider({ dataDir, fallback = null, children, ...options }: SyncProviderProps) {
+export function SyncProvider({ dataDir, relaxedDurability, fallback = null, children, ...options }: SyncProviderProps) {
   const [value, setValue] = useState<SyncContextValue | null>(null);
   const [error, setError] = useState<Error | null>(null);
   useEffect(() => {
     let stopped = false;
     let opened: SyncContextValue | null = null;
     (async () => {
-      const db = await createDatabase(dataDir !== undefined ? { dataDir } : {});
+      const db = await createDatabase({
+        ...(dataDir !== undefined ? { dataDir } : {}),
+        ...(relaxedDurability !== undefined ? { relaxedDurability } : {}),
+      });
       const engine = await startSync({ ...options, db });
       opened = { db, engine, collections: createCollections(db) };
       if (stopped) await close(opened);
