@@ -12,9 +12,11 @@ import { runAdd } from "./src/cli/commands/add.js";
 import { runEject } from "./src/cli/commands/eject.js";
 import { runGenerate } from "./src/cli/commands/generate.js";
 import { runInit, type InitAnswers } from "./src/cli/commands/init.js";
+import { runTemplates, TEMPLATES_SUBCOMMANDS, type TemplatesSubcommand } from "./src/cli/commands/templates.js";
 import { createReport, type Report } from "./src/cli/report.js";
 import { hasErrors } from "./src/diagnostics/diagnostic.js";
 import { DEFAULTS } from "./src/config/config.js";
+import type { Side } from "./src/eject/merge.js";
 import type { SyncMode } from "./src/model/types.js";
 
 export interface GeneratorAnswers {
@@ -33,9 +35,11 @@ export interface GeneratorAnswers {
   // add
   entity?: string;
   mode?: SyncMode;
-  // eject
+  // eject, templates
   what?: string;
   names?: string[];
+  // templates update
+  prefer?: Side;
 }
 
 type Step = (cwd: string, answers: GeneratorAnswers, report: Report) => Promise<void>;
@@ -55,6 +59,7 @@ export default function plopfile(plop: NodePlopAPI): void {
   plop.setActionType("sync-patterns:generate", action(async (cwd, a, r) => void (await runGenerate(cwd, { ...(a.check ? { check: true } : {}), ...(a.dryRun ? { dryRun: true } : {}) }, r))));
   plop.setActionType("sync-patterns:add", action((cwd, a, r) => runAdd(cwd, a.entity ?? "", a.mode, r)));
   plop.setActionType("sync-patterns:eject", action((cwd, a, r) => runEject(cwd, a.names ?? [], a.force === true, r)));
+  plop.setActionType("sync-patterns:templates", action((cwd, a, r) => runTemplates(cwd, (a.what ?? "status") as TemplatesSubcommand, a.names ?? [], a.prefer, r)));
 
   plop.setGenerator("init", {
     description: "write sync-patterns.config.yaml and generate the client",
@@ -80,5 +85,10 @@ export default function plopfile(plop: NodePlopAPI): void {
     description: "copy built-in templates into the project",
     prompts: [{ type: "list", name: "what", message: "What to eject", choices: ["templates"] }],
     actions: [{ type: "sync-patterns:eject" }],
+  });
+  plop.setGenerator("templates", {
+    description: "status, diff, update or check the ejected templates",
+    prompts: [{ type: "list", name: "what", message: "What to do", choices: [...TEMPLATES_SUBCOMMANDS] }],
+    actions: [{ type: "sync-patterns:templates" }],
   });
 }

@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { formatDiagnostics } from "../diagnostics/format.js";
 import type { GeneratorAnswers } from "../../plopfile.js";
 import { findSpec } from "./commands/init.js";
+import { TEMPLATES_SUBCOMMANDS } from "./commands/templates.js";
 import { runList } from "./commands/list.js";
 import { createReport, exitCodeOf, UsageError, type Report } from "./report.js";
 import { watchAndGenerate } from "./watch.js";
@@ -34,6 +35,7 @@ Commands:
   add <entity>      add one resource of the spec to the local-first stack
   list              show the entities and operations found in the spec
   eject templates   copy built-in templates into the project to customise them
+  templates <cmd>   status, diff, update or check your ejected templates
 
 Options:
   --cwd <dir>       run as if started in <dir>
@@ -86,7 +88,28 @@ api, or a file name like group.ts.eta) into the project's template folder (confi
 default sync-patterns/templates). Later generations use your copy where one exists.
 
 Options:
-  --force   overwrite copies you already ejected`,
+  --force   overwrite copies you already ejected
+
+Also writes context.d.ts (the types of \`it\` in templates) and templates.lock.json (what was
+ejected, from which version, for which template context version) into the template folder.`,
+  templates: `Usage: sync-patterns templates <status | diff | update | check> [name…] [--ours | --theirs]
+
+Keeps ejected templates up to date with the built-ins without losing your edits.
+
+  status            per ejected template: unchanged, modified locally, changed upstream, or both
+  diff [name…]      unified diffs base → yours and base → upstream
+  update [name…]    three-way merge (base, yours, new built-in) into your copies; conflicting lines
+                    get <<<<<<< / ======= / >>>>>>> markers and the command exits 1 until they are
+                    resolved; refreshes context.d.ts
+  check             render every template against the spec and type-check the result (tsc, strict)
+
+A name is a template (api/group.ts.eta), a folder (api) or a file name (group.ts.eta); no name
+means every ejected template.
+
+Options (update only):
+  --ours     settle every conflict with your lines
+  --theirs   settle every conflict with the built-in's lines
+Both also settle markers left by an earlier update.`,
 };
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -97,6 +120,7 @@ const OPTIONS: Record<string, Options> = {
   add: { "local-first": { type: "boolean" }, confirmed: { type: "boolean" } },
   list: { json: { type: "boolean" } },
   eject: { force: { type: "boolean" } },
+  templates: { ours: { type: "boolean" }, theirs: { type: "boolean" } },
 };
 
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -174,6 +198,17 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (positionals[0] !== "templates") throw new UsageError(`say what to eject: \`sync-patterns eject templates [name…]\``, command);
       Object.assign(answers, { what: "templates", names: positionals.slice(1), force: values.force === true });
       return runGenerator("eject", answers, io);
+    }
+    case "templates": {
+      const sub = positionals[0];
+      if (sub === undefined) throw new UsageError("say what to do: `sync-patterns templates <status | diff | update | check>`", command);
+      if (!(TEMPLATES_SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown templates command "${sub}" (use ${TEMPLATES_SUBCOMMANDS.join(", ")})`, command);
+      const names = positionals.slice(1);
+      if ((sub === "status" || sub === "check") && names.length) throw new UsageError(`templates ${sub} takes no names (got "${names[0]}")`, command);
+      if ((values.ours || values.theirs) && sub !== "update") throw new UsageError(`--${values.ours ? "ours" : "theirs"} only goes with \`templates update\``, command);
+      if (values.ours && values.theirs) throw new UsageError("use either --ours or --theirs", command);
+      Object.assign(answers, { what: sub, names, ...(values.ours ? { prefer: "ours" } : values.theirs ? { prefer: "theirs" } : {}) });
+      return runGenerator("templates", answers, io);
     }
   }
   throw new UsageError(`unknown command "${command}"`);

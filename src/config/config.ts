@@ -10,12 +10,15 @@
  * format: none                    # none | prettier | biome
  * entities:                       # added by `sync-patterns add`
  *   contact: { mode: local-first, table: contacts }
+ * artifacts:                      # the team's own templates, rendered into the output
+ *   - { template: forms/entity.tsx.eta, output: "forms/{entity}.tsx", each: entity }
+ *   - { template: routes.ts.eta, output: routes.ts }
  * ```
  */
 import fs from "node:fs/promises";
 import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
-import { error, fail, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
+import { error, fail, ok, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { closest } from "../spec/load.js";
 import type { SyncMode } from "../model/types.js";
 
@@ -36,6 +39,23 @@ export interface EntityConfig {
   table?: string;
 }
 
+/** How often an extra artifact is rendered: once, per synced entity, or per API group. */
+export type ArtifactEach = "once" | "entity" | "group";
+export const ARTIFACT_EACH: readonly ArtifactEach[] = ["once", "entity", "group"];
+/** Extensions an extra artifact may have: the generator writes a comment header into every file. */
+export const ARTIFACT_EXTENSIONS: readonly string[] = [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".sql"];
+
+/** An extra artifact declared in the config (`artifacts:`): a template of the project rendered into the output. */
+export interface ArtifactConfig {
+  /** Logical template name, relative to the template folder: `forms/entity.tsx.eta`. */
+  template: string;
+  /** Output path relative to the output folder; `{entity}` (kebab name) or `{group}` (group file) when `each` says so. */
+  output: string;
+  each: ArtifactEach;
+  /** The entry in the config file, for errors found later (missing template, clashing output). */
+  location: SourceLocation;
+}
+
 export interface ResolvedConfig {
   /** Project folder (where the config file is). */
   root: string;
@@ -51,10 +71,13 @@ export interface ResolvedConfig {
   templates: string;
   format: Formatter;
   entities: Record<string, EntityConfig>;
+  /** Extra artifacts, in the order written. */
+  artifacts: ArtifactConfig[];
 }
 
-const KEYS = ["spec", "output", "apiUrl", "electricUrl", "templates", "format", "entities"] as const;
+const KEYS = ["spec", "output", "apiUrl", "electricUrl", "templates", "format", "entities", "artifacts"] as const;
 const ENTITY_KEYS = ["mode", "table"] as const;
+const ARTIFACT_KEYS = ["template", "output", "each"] as const;
 
 export async function loadConfig(root: string, displayRoot = root): Promise<Result<ResolvedConfig>> {
   const abs = path.join(root, CONFIG_FILE);
@@ -161,8 +184,86 @@ export function parseConfig(text: string, root: string, file: string): Result<Re
       }
     }
   }
+  const artifacts = parseArtifacts(cfg.artifacts, at, diags);
   if (diags.length || spec === undefined || output === undefined || templates === undefined) return fail(diags);
-  return ok({ root, file, spec, output, templates, format, entities, ...(apiUrl ? { apiUrl } : {}), ...(electricUrl ? { electricUrl } : {}) });
+  return ok({ root, file, spec, output, templates, format, entities, artifacts, ...(apiUrl ? { apiUrl } : {}), ...(electricUrl ? { electricUrl } : {}) });
+}
+
+type At = (keyPath: (string | number)[]) => SourceLocation;
+
+/** `artifacts:` → ArtifactConfig[]; problems go to `diags`, each at its entry or key. */
+function parseArtifacts(raw: unknown, at: At, diags: Diagnostic[]): ArtifactConfig[] {
+  if (raw === undefined || raw === null) return [];
+  const example = "For example `artifacts: [{ template: forms/entity.tsx.eta, output: \"forms/{entity}.tsx\", each: entity }]`.";
+  if (!Array.isArray(raw)) {
+    diags.push(error("config/wrong-type", "`artifacts` must be a list of `{ template, output, each? }`.", at(["artifacts"]), example));
+    return [];
+  }
+  const out: ArtifactConfig[] = [];
+  raw.forEach((item: unknown, i) => {
+    const where = `artifacts[${i}]`;
+    if (item === null || typeof item !== "object" || Array.isArray(item)) {
+      diags.push(error("config/wrong-type", `\`${where}\` must be a mapping with \`template\` and \`output\`.`, at(["artifacts", i]), example));
+      return;
+    }
+    const entry = item as Record<string, unknown>;
+    const before = diags.length;
+    for (const key of Object.keys(entry)) {
+      if (!(ARTIFACT_KEYS as readonly string[]).includes(key)) {
+        const near = closest(key, ARTIFACT_KEYS);
+        diags.push(error("config/unknown-key", `Unknown artifact setting \`${key}\`.`, at(["artifacts", i, key]), near ? `Did you mean \`${near}\`?` : `Known: ${ARTIFACT_KEYS.join(", ")}.`));
+      }
+    }
+    const text = (key: "template" | "output"): string | undefined => {
+      const v = entry[key];
+      if (v === undefined || v === null) {
+        diags.push(error("config/missing-key", `\`${where}.${key}\` is required.`, at(["artifacts", i]), example));
+        return undefined;
+      }
+      if (typeof v !== "string" || v.trim() === "") {
+        diags.push(error("config/wrong-type", `\`${where}.${key}\` must be a non-empty string, got ${JSON.stringify(v)}.`, at(["artifacts", i, key])));
+        return undefined;
+      }
+      return v;
+    };
+    const each = entry.each ?? "once";
+    if (!ARTIFACT_EACH.includes(each as ArtifactEach)) {
+      diags.push(error("config/wrong-value", `\`${where}.each\` must be one of ${ARTIFACT_EACH.join(", ")}, got ${JSON.stringify(each)}.`, at(["artifacts", i, "each"]), "`entity`: one file per synced entity; `group`: one per API group; leave it out for one file."));
+    }
+    const template = relativePath(text("template"), "template", `${where}.template`, at(["artifacts", i, "template"]), diags);
+    const output = relativePath(text("output"), "output", `${where}.output`, at(["artifacts", i, "output"]), diags);
+    if (output !== undefined) {
+      if (!ARTIFACT_EXTENSIONS.includes(path.posix.extname(output))) {
+        diags.push(error("config/wrong-value", `\`${where}.output: ${output}\` must end in ${ARTIFACT_EXTENSIONS.join(", ")}.`, at(["artifacts", i, "output"]), "Generated files carry a comment header, so only code files can be generated."));
+      }
+      const placeholders = [...output.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!);
+      const allowed = each === "entity" ? ["entity"] : each === "group" ? ["group"] : [];
+      for (const p of placeholders.filter((p) => !allowed.includes(p))) {
+        diags.push(error("config/wrong-value", `\`${where}.output\` uses {${p}}, which ${allowed.length ? `is not known with \`each: ${String(each)}\`; use {${allowed[0]}}` : "needs `each: entity` ({entity}) or `each: group` ({group})"}.`, at(["artifacts", i, "output"])));
+      }
+      if (allowed.length && !placeholders.includes(allowed[0]!)) {
+        diags.push(error("config/wrong-value", `\`${where}.output\` must contain {${allowed[0]}}: with \`each: ${String(each)}\` every ${allowed[0]} would write the same file.`, at(["artifacts", i, "output"]), `For example \`output: "${allowed[0] === "entity" ? "forms/{entity}.tsx" : "api/{group}.extra.ts"}"\`.`));
+      }
+    }
+    if (diags.length === before && template !== undefined && output !== undefined) out.push({ template, output, each: each as ArtifactEach, location: at(["artifacts", i]) });
+  });
+  return out;
+}
+
+/** A relative path that stays inside its folder (the template folder or the output folder), normalized with `/`. */
+function relativePath(value: string | undefined, what: "template" | "output", name: string, where: SourceLocation, diags: Diagnostic[]): string | undefined {
+  if (value === undefined) return undefined;
+  const clean = path.posix.normalize(value.replace(/\\/g, "/"));
+  const folder = what === "template" ? "template folder (config `templates`)" : "output folder (config `output`)";
+  if (clean.startsWith("/") || /^[a-zA-Z]:/.test(clean) || clean === ".." || clean.startsWith("../") || clean === "." || clean.endsWith("/")) {
+    diags.push(error("config/path-outside-folder", `\`${name}: ${value}\` must be a file path inside the ${folder}.`, where, `Write it relative to the ${folder}, without \`..\`: ${what === "template" ? "`forms/entity.tsx.eta`" : "`forms/{entity}.tsx`"}.`));
+    return undefined;
+  }
+  if (what === "template" && clean.split("/")[0] === ".base") {
+    diags.push(error("config/wrong-value", `\`${name}: ${value}\` points into .base/, the pristine copies kept for upgrades.`, where, "Name your own template, or an ejected one, instead."));
+    return undefined;
+  }
+  return clean;
 }
 
 /** The config file text for `init`. */

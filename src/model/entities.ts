@@ -39,6 +39,12 @@ export function findResources(doc: Json, locate: (p: string) => SourceLocation, 
   for (const r of raws) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
   const out: ResourceCandidate[] = [];
   const paths = isObj(doc) && isObj(doc.paths) ? doc.paths : {};
+  // `/api/contacts/{id}` is the item path of `/api/contacts` (first one in spec order wins).
+  const itemPaths = new Map<string, string>();
+  for (const p of Object.keys(paths)) {
+    const m = /^(.*)\/\{[^}/]+\}$/.exec(p);
+    if (m && !itemPaths.has(m[1]!)) itemPaths.set(m[1]!, p);
+  }
   for (const path of Object.keys(paths).sort()) {
     const segments = path.split("/").filter(Boolean);
     const last = segments[segments.length - 1];
@@ -51,7 +57,7 @@ export function findResources(doc: Json, locate: (p: string) => SourceLocation, 
     const xSync = pathItem?.["x-sync"];
     const listItem = list ? listItemSchema(doc, list) : undefined;
     const createBody = create ? requestSchema(doc, create) : undefined;
-    const itemPath = Object.keys(paths).find((p) => p.startsWith(path + "/") && /^\/\{[^}/]+\}$/.test(p.slice(path.length)));
+    const itemPath = itemPaths.get(path);
     // A resource lists or creates items and addresses each one at `<path>/{key}`; x-sync makes any path a candidate.
     if (xSync === undefined && (!itemPath || (!listItem && !createBody))) continue;
     const itemOps = itemPath ? byPath.get(itemPath) ?? [] : [];

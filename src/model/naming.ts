@@ -35,7 +35,7 @@ export function splitWords(input: string): string[] {
   const spaced = input
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
-    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .replace(/[^\p{L}\p{Nl}\p{Nd}]+/gu, " ")
     .trim();
   return spaced === "" ? [] : spaced.split(/\s+/);
 }
@@ -43,7 +43,7 @@ export function splitWords(input: string): string[] {
 const upperFirst = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase();
 
 function fixLeadingDigit(name: string): string {
-  return /^[0-9]/.test(name) ? `_${name}` : name;
+  return /^\p{Nd}/u.test(name) ? `_${name}` : name;
 }
 
 export function pascalCase(input: string): string {

@@ -166,7 +166,7 @@ export function objectMembers(s: SchemaObject, ctx: TsTypeContext, vis: Visibili
     out.push({
       name,
       key: propertyKey(name),
-      type: tsType(prop, ctx, vis, `${ptr}/properties/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`, inlining),
+      type: tsType(prop, ctx, vis, `${ptr}/properties/${/[~/]/.test(name) ? name.replace(/~/g, "~0").replace(/\//g, "~1") : name}`, inlining),
       optional: !required.has(name),
       schema: prop,
     });

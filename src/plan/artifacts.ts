@@ -3,7 +3,11 @@
  * An artifact names a template (a logical name, resolved later through the ejected folder
  * first), the output path relative to the output folder, and the data the template gets.
  */
-import type { Entity, OperationGroup, SpecModel } from "../model/types.js";
+import type { SourceLocation } from "../diagnostics/diagnostic.js";
+import type { Entity, SpecModel } from "../model/types.js";
+import type { PlanSettings, TemplateData } from "./context.js";
+
+export type { PlanSettings, TemplateData } from "./context.js";
 
 export interface Artifact {
   /** Logical template name, e.g. `api/group.ts.eta`, or a runtime file copied as is. */
@@ -13,27 +17,31 @@ export interface Artifact {
   /** `eta` renders the template; `copy` copies a plain TypeScript runtime file verbatim. */
   kind: "eta" | "copy";
   data: TemplateData;
+  /**
+   * A more specific template used instead of `template` when the project has it (never a built-in):
+   * the per-entity override `collections/contact.ts.eta` of `collections/entity.ts.eta`.
+   */
+  override?: string;
+  /** Where the artifact was declared, for errors about it: the config entry of an extra artifact. */
+  origin?: SourceLocation;
 }
 
-/** What every template receives as `it`. */
-export interface TemplateData {
-  model: SpecModel;
-  settings: PlanSettings;
-  /** Set for per-entity templates. */
-  entity?: Entity;
-  /** Set for per-group API templates. */
-  group?: OperationGroup;
+/**
+ * The per-entity override of a per-entity template: `<dir>/entity.<ext>` → `<dir>/<entity-kebab>.<ext>`.
+ * Undefined for templates not named `entity.<ext>`.
+ */
+export function entityOverride(template: string, kebab: string): string | undefined {
+  const m = /^(.*\/)?entity(\..+)$/.exec(template);
+  return m ? `${m[1] ?? ""}${kebab}${m[2]}` : undefined;
 }
 
-export interface PlanSettings {
-  /** Base URL of the REST API the client calls by default. */
-  apiUrl: string;
-  /** Electric shape endpoint, when configured. */
-  electricUrl?: string;
+function perEntity(template: string, output: string, base: TemplateData, entity: Entity): Artifact {
+  const override = entityOverride(template, entity.names.kebab);
+  return { template, output, kind: "eta", data: { ...base, entity }, ...(override && override !== template ? { override } : {}) };
 }
 
 export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifact[] {
-  const base = { model, settings };
+  const base: TemplateData = { model, settings };
   const artifacts: Artifact[] = [
     { template: "types/schemas.ts.eta", output: "types/schemas.ts", kind: "eta", data: base },
     { template: "runtime/client.ts", output: "api/client.ts", kind: "copy", data: base },
@@ -44,8 +52,8 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
     artifacts.push({ template: "api/group.ts.eta", output: `api/${group.file}.ts`, kind: "eta", data: { ...base, group } });
   }
   for (const entity of model.entities) {
-    artifacts.push({ template: "types/entity.ts.eta", output: `types/${entity.names.kebab}.ts`, kind: "eta", data: { ...base, entity } });
-    artifacts.push({ template: "schema/entity.sql.eta", output: `schema/${entity.names.kebab}.sql`, kind: "eta", data: { ...base, entity } });
+    artifacts.push(perEntity("types/entity.ts.eta", `types/${entity.names.kebab}.ts`, base, entity));
+    artifacts.push(perEntity("schema/entity.sql.eta", `schema/${entity.names.kebab}.sql`, base, entity));
   }
   if (model.entities.length > 0) {
     artifacts.push(
@@ -63,8 +71,8 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
     );
     for (const entity of model.entities) {
       artifacts.push(
-        { template: "collections/entity.ts.eta", output: `collections/${entity.names.kebab}.ts`, kind: "eta", data: { ...base, entity } },
-        { template: "hooks/entity.ts.eta", output: `hooks/${entity.names.kebab}.ts`, kind: "eta", data: { ...base, entity } },
+        perEntity("collections/entity.ts.eta", `collections/${entity.names.kebab}.ts`, base, entity),
+        perEntity("hooks/entity.ts.eta", `hooks/${entity.names.kebab}.ts`, base, entity),
       );
     }
   }

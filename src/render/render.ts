@@ -37,31 +37,40 @@ export function renderArtifacts(input: RenderInput): Result<RenderedFile[]> {
   const diagnostics: Diagnostic[] = [];
   diagnostics.push(...conflictMarkers(input.roots.slice(0, -1)));
   for (const artifact of input.artifacts) {
-    const located = eta.locate(artifact.template);
-    if (!located) {
-      diagnostics.push(error("template/not-found", `Template ${artifact.template} not found.`, { file: artifact.template }, "Restore it from the package with `sync-patterns eject templates --force " + artifact.template + "`, or delete your copy to use the built-in."));
+    // A per-entity override in the project (`collections/contact.ts.eta`) wins over the template.
+    const resolved = eta.resolveArtifact(artifact.template, artifact.override);
+    if (!resolved) {
+      diagnostics.push(notFound(artifact, input.roots[0]!));
       continue;
     }
     try {
-      const body = artifact.kind === "copy" ? fs.readFileSync(located.file, "utf8") : eta.render(artifact.template, artifact.data);
+      const body = artifact.kind === "copy" ? fs.readFileSync(resolved.file, "utf8") : eta.render(resolved.name, artifact.data);
       files.push({ path: artifact.output, content: header(artifact.output) + normalize(body) });
     } catch (e) {
-      diagnostics.push(templateError(e, located.file, artifact.template));
+      diagnostics.push(templateError(e, resolved.file, resolved.name));
     }
   }
   if (diagnostics.length) return fail(diagnostics);
   return ok(files);
 }
 
+function notFound(artifact: Artifact, projectRoot: string): Diagnostic {
+  if (artifact.origin) {
+    // An extra artifact of the config: its template is the project's own.
+    return error("template/not-found", `Template ${artifact.template} of this extra artifact is not in ${projectRoot} (nor a built-in template).`, artifact.origin, `Create ${path.join(projectRoot, artifact.template)}, or fix \`template\` (it is relative to the template folder).`);
+  }
+  return error("template/not-found", `Template ${artifact.template} not found.`, { file: artifact.template }, "Restore it from the package with `sync-patterns eject templates --force " + artifact.template + "`, or delete your copy to use the built-in.");
+}
+
 /** Every ejected template or partial that still has merge conflict markers. */
 function conflictMarkers(ejectedRoots: string[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const walk = (dir: string): void => {
+  const walk = (dir: string, root: string): void => {
     if (!fs.existsSync(dir)) return;
     for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (entry.name !== ".base") walk(file);
+        if (entry.name !== ".base") walk(file, root);
         continue;
       }
       if (!entry.name.endsWith(".eta") && !entry.name.endsWith(".ts")) continue;
@@ -69,11 +78,11 @@ function conflictMarkers(ejectedRoots: string[]): Diagnostic[] {
       const marker = CONFLICT_MARKER.exec(text);
       if (marker) {
         const line = text.slice(0, marker.index).split("\n").length;
-        out.push(error("template/conflict-markers", `Template ${path.basename(file)} still has merge conflict markers.`, { file, line, column: 1 }, "Resolve the conflict (keep the lines you want, delete the markers), then generate again."));
+        out.push(error("template/conflict-markers", `Template ${path.relative(root, file).split(path.sep).join("/")} still has merge conflict markers.`, { file, line, column: 1 }, "Resolve the conflict (keep the lines you want, delete the markers), or keep one side with `sync-patterns templates update <name> --ours` (or `--theirs`); then generate again."));
       }
     }
   };
-  for (const root of ejectedRoots) walk(root);
+  for (const root of ejectedRoots) walk(root, root);
   return out;
 }
 

@@ -8,8 +8,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Eta, EtaFileResolutionError } from "eta";
 
-/** The built-in templates shipped with the package (`<package>/templates`). */
-export const BUILTIN_TEMPLATES = findBuiltinTemplates();
+/**
+ * The built-in templates shipped with the package (`<package>/templates`).
+ *
+ * FOR TESTS ONLY: `SYNC_PATTERNS_BUILTIN_TEMPLATES=<dir>` points the built-in folder elsewhere, so
+ * the test suite can simulate a new upstream version of the templates (`templates status/diff/update`).
+ * It is not a supported setting: a project customises templates by ejecting them.
+ */
+export const BUILTIN_TEMPLATES = process.env.SYNC_PATTERNS_BUILTIN_TEMPLATES ? path.resolve(process.env.SYNC_PATTERNS_BUILTIN_TEMPLATES) : findBuiltinTemplates();
 
 function findBuiltinTemplates(): string {
   // src/render/templates.ts in development, dist/src/render/templates.js when installed.
@@ -51,6 +57,25 @@ export class LayeredEta extends Eta {
     }
     if (logical.startsWith("..") || path.isAbsolute(logical)) throw new EtaFileResolutionError(`Template '${template}' is outside the template folders.`);
     return logical;
+  }
+
+  /**
+   * A project-only template (a per-entity override such as `collections/contact.ts.eta`): found in an
+   * ejected folder and not a built-in name, so `schema/shared.sql.eta` is never taken for an entity
+   * called `shared`.
+   */
+  locateOverride(logical: string): string | undefined {
+    const builtin = this.roots[this.roots.length - 1]!;
+    if (fs.existsSync(path.join(builtin, logical))) return undefined;
+    return this.roots.slice(0, -1).map((root) => path.join(root, logical)).find((file) => fs.existsSync(file));
+  }
+
+  /** The template an artifact renders: its per-entity override when the project has one, else the template itself. */
+  resolveArtifact(template: string, override?: string): { name: string; file: string } | undefined {
+    const own = override !== undefined ? this.locateOverride(override) : undefined;
+    if (own !== undefined && override !== undefined) return { name: override, file: own };
+    const located = this.locate(template);
+    return located ? { name: template, file: located.file } : undefined;
   }
 
   /** Which file a logical template name resolves to, and whether it is the project's copy. */

@@ -112,3 +112,48 @@ describe("withEntity", () => {
     expect(r.value.spec).toBe("./openapi.yaml");
   });
 });
+
+describe("artifacts (extra templates of the project)", () => {
+  it("accepts per-entity, per-group and once artifacts, defaulting `each` to once", () => {
+    const r = parseConfig(
+      [
+        "spec: ./openapi.yaml",
+        "artifacts:",
+        '  - { template: forms/entity.tsx.eta, output: "forms/{entity}.tsx", each: entity }',
+        '  - { template: ./api/extra.ts.eta, output: "api/{group}.extra.ts", each: group }',
+        "  - template: routes.ts.eta",
+        "    output: routes.ts",
+        "",
+      ].join("\n"),
+      ROOT,
+      FILE,
+    );
+    if (!r.ok) return expect.fail(r.diagnostics.map((d) => `${d.code} ${d.location?.pointer}`).join("\n"));
+    expect(r.value.artifacts.map(({ template, output, each }) => ({ template, output, each }))).toEqual([
+      { template: "forms/entity.tsx.eta", output: "forms/{entity}.tsx", each: "entity" },
+      { template: "api/extra.ts.eta", output: "api/{group}.extra.ts", each: "group" },
+      { template: "routes.ts.eta", output: "routes.ts", each: "once" },
+    ]);
+    expect(r.value.artifacts[2]!.location).toMatchObject({ file: FILE, pointer: "/artifacts/2", line: 5 });
+  });
+
+  const cases: [string, { given: string; want: { code: string; pointer: string; line: number } }][] = [
+    ["not a list", { given: "artifacts: { template: a.ts.eta }", want: { code: "config/wrong-type", pointer: "/artifacts", line: 2 } }],
+    ["an entry that is not a mapping", { given: "artifacts:\n  - forms.ts.eta", want: { code: "config/wrong-type", pointer: "/artifacts/0", line: 3 } }],
+    ["a missing output", { given: "artifacts:\n  - { template: a.ts.eta }", want: { code: "config/missing-key", pointer: "/artifacts/0", line: 3 } }],
+    ["an unknown key, suggesting the close one", { given: "artifacts:\n  - { template: a.ts.eta, output: a.ts, eahc: entity }", want: { code: "config/unknown-key", pointer: "/artifacts/0/eahc", line: 3 } }],
+    ["an unknown `each`", { given: "artifacts:\n  - { template: a.ts.eta, output: a.ts, each: schema }", want: { code: "config/wrong-value", pointer: "/artifacts/0/each", line: 3 } }],
+    ["an output outside the output folder", { given: "artifacts:\n  - { template: a.ts.eta, output: ../../src/a.ts }", want: { code: "config/path-outside-folder", pointer: "/artifacts/0/output", line: 3 } }],
+    ["an absolute output", { given: "artifacts:\n  - { template: a.ts.eta, output: /etc/a.ts }", want: { code: "config/path-outside-folder", pointer: "/artifacts/0/output", line: 3 } }],
+    ["a template outside the template folder", { given: "artifacts:\n  - { template: ../a.ts.eta, output: a.ts }", want: { code: "config/path-outside-folder", pointer: "/artifacts/0/template", line: 3 } }],
+    ["an output that is not a code file", { given: "artifacts:\n  - { template: a.json.eta, output: a.json }", want: { code: "config/wrong-value", pointer: "/artifacts/0/output", line: 3 } }],
+    ["each: entity without {entity} in the output", { given: "artifacts:\n  - { template: a.ts.eta, output: forms.ts, each: entity }", want: { code: "config/wrong-value", pointer: "/artifacts/0/output", line: 3 } }],
+    ["{entity} in an output rendered once", { given: "artifacts:\n  - { template: a.ts.eta, output: \"{entity}.ts\" }", want: { code: "config/wrong-value", pointer: "/artifacts/0/output", line: 3 } }],
+  ];
+  it.each(cases)("rejects %s, at its line", (_name, { given, want }) => {
+    const r = parseConfig(`spec: ./openapi.yaml\n${given}\n`, ROOT, FILE);
+    expect(r.ok).toBe(false);
+    expect(r.diagnostics.map((d) => d.code)).toEqual([want.code]);
+    expect(r.diagnostics[0]!.location).toMatchObject({ file: FILE, pointer: want.pointer, line: want.line });
+  });
+});
