@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll } from "vitest";
+import { CHECK_COMPILER_OPTIONS } from "../../src/eject/check.js";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
 export const BIN = path.join(REPO, "bin/sync-patterns.js");
@@ -67,20 +68,8 @@ export async function typecheck(generatedDir: string): Promise<{ ok: boolean; ou
   fs.writeFileSync(
     path.join(root, "tsconfig.json"),
     JSON.stringify({
-      compilerOptions: {
-        strict: true,
-        noEmit: true,
-        target: "ES2022",
-        module: "ESNext",
-        moduleResolution: "Bundler",
-        lib: ["ES2022", "DOM", "DOM.Iterable"],
-        skipLibCheck: true,
-        noUnusedLocals: true,
-        noUnusedParameters: true,
-        noUncheckedIndexedAccess: true,
-        exactOptionalPropertyTypes: true,
-        types: [],
-      },
+      // The options of `templates check`, plus the unused-code checks strict projects add.
+      compilerOptions: { ...CHECK_COMPILER_OPTIONS, noUnusedLocals: true, noUnusedParameters: true },
       include: ["**/*.ts"],
       exclude: ["node_modules"],
     }),
