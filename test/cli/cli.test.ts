@@ -180,6 +180,15 @@ describe("generate", () => {
   });
 });
 
+describe("the committed example client", () => {
+  it("is what the current generator produces (generate --check on examples/finance-tracker/app)", async () => {
+    const { REPO } = await import("../support/project.js");
+    const r = await cli(REPO, "generate", "--check", "--cwd", "examples/finance-tracker/app");
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/is up to date/);
+  });
+});
+
 describe("add", () => {
   it("brings a resource into the local-first stack and records it in the config", async () => {
     const dir = await initialized();
