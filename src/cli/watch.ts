@@ -26,22 +26,25 @@ export async function watchAndGenerate(cwd: string, io: Io, signal?: AbortSignal
     io.stdout(`[${new Date().toLocaleTimeString()}] ${exitCodeOf(report) === 0 ? report.lines.at(-1) ?? "done" : "generation failed; the previous output is unchanged"}`);
   };
   await run();
-  const targets = [path.join(cwd, "sync-patterns.config.yaml"), path.resolve(cwd, config.value.templates)];
-  if (!isUrl(config.value.spec)) targets.push(path.dirname(path.resolve(cwd, config.value.spec)));
+  // The config file, the spec's folder (not recursively: that is usually the whole project) and the
+  // ejected templates (recursively), when they exist.
+  const targets: { path: string; recursive: boolean }[] = [
+    { path: path.join(cwd, "sync-patterns.config.yaml"), recursive: false },
+    { path: path.resolve(cwd, config.value.templates), recursive: true },
+    ...(isUrl(config.value.spec) ? [] : [{ path: path.dirname(path.resolve(cwd, config.value.spec)), recursive: false }]),
+  ].filter((t) => fs.existsSync(t.path));
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
   const outDir = path.resolve(cwd, config.value.output);
-  const watchers = targets
-    .filter((t) => fs.existsSync(t))
-    .map((t) =>
-      fs.watch(t, { recursive: fs.statSync(t).isDirectory() }, (_event, file) => {
-        const changed = file ? path.resolve(fs.statSync(t).isDirectory() ? t : path.dirname(t), file.toString()) : t;
-        if (changed.startsWith(outDir + path.sep) || changed.includes(`${path.sep}node_modules${path.sep}`)) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => (running = running.then(run)), WATCH_DEBOUNCE_MS);
-      }),
-    );
-  io.stdout(`Watching ${targets.map((t) => path.relative(cwd, t) || ".").join(", ")} (Ctrl-C to stop)`);
+  const watchers = targets.map((t) =>
+    fs.watch(t.path, { recursive: t.recursive }, (_event, file) => {
+      const changed = file ? path.resolve(fs.statSync(t.path).isDirectory() ? t.path : path.dirname(t.path), file.toString()) : t.path;
+      if (changed.startsWith(outDir + path.sep) || changed.includes(`${path.sep}node_modules${path.sep}`)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => (running = running.then(run)), WATCH_DEBOUNCE_MS);
+    }),
+  );
+  io.stdout(`Watching ${targets.map((t) => path.relative(cwd, t.path) || ".").join(", ")} (Ctrl-C to stop)`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once("SIGINT", stop);

@@ -177,11 +177,6 @@ export function sqlString(value: string): string {
   return `'${value.replace(/\u0000/g, "").replace(/'/g, "''")}'`;
 }
 
-/** A file name segment that cannot escape its folder: `../../x` → `x`. */
-export function safeFileName(input: string): string {
-  return kebabCase(input);
-}
-
 /**
  * Hands out unique names in the order it is asked. Callers ask in a deterministic order
  * (sorted by the spec's spelling) so that output never depends on object key order.

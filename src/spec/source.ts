@@ -1,6 +1,7 @@
 /**
- * Reads a spec's bytes from a file or an http(s) URL. Bounded: URLs time out, redirects are
- * limited, and bytes that are not UTF-8 are rejected with a clear error.
+ * Reads a spec's bytes from a file or an http(s) URL. Bounded: URLs time out (redirects are
+ * followed, up to fetch's limit of 20), files have a size limit, and bytes that are not UTF-8 are
+ * rejected with a clear error.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
