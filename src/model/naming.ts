@@ -47,7 +47,8 @@ function fixLeadingDigit(name: string): string {
 }
 
 export function pascalCase(input: string): string {
-  const name = splitWords(input).map(upperFirst).join("");
+  // Case mapping can add combining marks (Greek, for one); NFC folds what it can back.
+  const name = splitWords(input).map(upperFirst).join("").normalize("NFC");
   return fixLeadingDigit(name === "" ? "Unnamed" : name);
 }
 
