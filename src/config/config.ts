@@ -19,7 +19,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { error, fail, ok, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
-import { closest } from "../spec/load.js";
+import { closest } from "../diagnostics/suggest.js";
 import type { SyncMode } from "../model/types.js";
 
 export const CONFIG_FILE = "sync-patterns.config.yaml";

@@ -12,7 +12,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { error, warning, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { closest } from "../spec/load.js";
+import { closest } from "../diagnostics/suggest.js";
 import { BUILTIN_TEMPLATES, listBuiltinTemplates } from "../render/templates.js";
 import { migrationNotes } from "../model/migrations.js";
 import { MODEL_VERSION } from "../model/types.js";

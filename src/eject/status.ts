@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { BUILTIN_TEMPLATES, listBuiltinTemplates } from "../render/templates.js";
-import { closest } from "../spec/load.js";
+import { closest } from "../diagnostics/suggest.js";
 import { sha256 } from "../write/write-plan.js";
 import { BASE_DIR, matchTemplates, type LockEntry, type TemplateLock } from "./eject.js";
 import { firstConflictLine } from "./markers.js";

@@ -2,7 +2,7 @@
  * Stage 2: normalize. LoadedSpec + entity settings → SpecModel. Pure: no I/O.
  */
 import { error, fail, hasErrors, ok, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
-import { closest } from "../spec/load.js";
+import { closest } from "../diagnostics/suggest.js";
 import { buildEntities, findResources, type EntityRequest, type ResourceCandidate } from "./entities.js";
 import { buildOperations } from "./operations.js";
 import { buildNamedSchema, componentSchemas, nameSchemas } from "./schemas.js";

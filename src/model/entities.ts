@@ -5,7 +5,7 @@
  * `x-sync`, `x-rbac`, `x-sync-exclude` and `x-owner-only`.
  */
 import { error, pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
-import { closest } from "../spec/load.js";
+import { closest } from "../diagnostics/suggest.js";
 import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase, sqlIdentifier, sqlString } from "./naming.js";
 import { pgType } from "./pg-type.js";
 import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";

@@ -5,6 +5,7 @@
  */
 import { pointerSegments, refPointer } from "../diagnostics/diagnostic.js";
 import type { Json } from "../spec/parse.js";
+import { resolvePointer } from "../spec/pointer.js";
 
 export type SchemaObject = { [key: string]: Json };
 
@@ -22,14 +23,7 @@ export function componentName(ref: string): string | undefined {
 }
 
 export function resolveRef(doc: Json, ref: string): Json | undefined {
-  if (!ref.startsWith("#")) return undefined;
-  let node: Json | undefined = doc;
-  for (const seg of pointerSegments(refPointer(ref))) {
-    if (Array.isArray(node)) node = node[Number(seg)];
-    else if (isObj(node)) node = Object.prototype.hasOwnProperty.call(node, seg) ? node[seg] : undefined;
-    else return undefined;
-  }
-  return node;
+  return ref.startsWith("#") ? resolvePointer(doc, refPointer(ref)) : undefined;
 }
 
 /** Follows `$ref` chains (bounded) to a schema object; undefined for dangling or cyclic chains. */

@@ -11,6 +11,8 @@ import { bundle } from "@scalar/json-magic/bundle";
 import { fetchUrls, parseJson, parseYaml, readFiles } from "@scalar/json-magic/bundle/plugins/node";
 import { error, fail, ok, pointerJoin, pointerSegments, refPointer, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { parseSpecText, PositionIndex, type Json } from "./parse.js";
+import { resolvePointer } from "./pointer.js";
+import { closest } from "../diagnostics/suggest.js";
 import { readSpecSource, URL_TIMEOUT_MS } from "./source.js";
 
 export interface LoadedSpec {
@@ -205,7 +207,7 @@ function checkRefs(doc: Record<string, Json>, locate: (p: string) => SourceLocat
 
 function suggestRef(doc: Record<string, Json>, ref: string): string {
   const segs = pointerSegments(refPointer(ref));
-  const parent = resolvePointer(doc, segs.slice(0, -1).map((s) => "/" + s.replace(/~/g, "~0").replace(/\//g, "~1")).join(""));
+  const parent = resolvePointer(doc, pointerJoin("", ...segs.slice(0, -1)));
   const last = segs[segs.length - 1] ?? "";
   if (isObject(parent)) {
     const names = Object.keys(parent);
@@ -215,16 +217,6 @@ function suggestRef(doc: Record<string, Json>, ref: string): string {
   return "Define the referenced component, or fix the $ref.";
 }
 
-export function resolvePointer(doc: Json, pointer: string): Json | undefined {
-  let node: Json | undefined = doc;
-  for (const seg of pointerSegments(pointer)) {
-    if (Array.isArray(node)) node = node[Number(seg)];
-    else if (isObject(node)) node = Object.prototype.hasOwnProperty.call(node, seg) ? node[seg] : undefined;
-    else return undefined;
-    if (node === undefined) return undefined;
-  }
-  return node;
-}
 
 async function validateDocument(doc: Record<string, Json> | string, locate: (p: string) => SourceLocation, upgraded: boolean): Promise<Diagnostic[]> {
   const quiet = silenceConsole();
@@ -273,32 +265,4 @@ function silenceConsole(): () => void {
   const saved = { error: console.error, warn: console.warn, log: console.log };
   console.error = console.warn = console.log = () => {};
   return () => Object.assign(console, saved);
-}
-
-export function closest(input: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestScore = Infinity;
-  const a = input.toLowerCase();
-  for (const c of candidates) {
-    const d = levenshtein(a, c.toLowerCase());
-    if (d < bestScore) {
-      bestScore = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestScore <= Math.max(2, Math.floor(a.length / 3)) ? best : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }

@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildModel } from "../../src/model/build.js";
-import { loadSpec, resolvePointer } from "../../src/spec/load.js";
+import { loadSpec } from "../../src/spec/load.js";
+import { resolvePointer } from "../../src/spec/pointer.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 const FIXTURES = "test/fixtures/specs";

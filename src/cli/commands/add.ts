@@ -9,7 +9,7 @@ import { error } from "../../diagnostics/diagnostic.js";
 import { CONFIG_FILE, loadConfig, parseConfig, withEntity } from "../../config/config.js";
 import { loadModel } from "../../generate.js";
 import { matchesResource } from "../../model/build.js";
-import { closest } from "../../spec/load.js";
+import { closest } from "../../diagnostics/suggest.js";
 import type { SyncMode } from "../../model/types.js";
 import type { Report } from "../report.js";
 import { runGenerate } from "./generate.js";
