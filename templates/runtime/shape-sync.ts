@@ -10,6 +10,10 @@
 //    exactly where the data is, never twice and never with a gap;
 //  - must-refetch drops the buffer and TRUNCATEs the synced table in the next commit (no row
 //    triggers, so local work in the overlay is untouched);
+//  - replays are skipped: a change at or before the last applied log position (lsn, op_position)
+//    was applied already. A duplicated response, or a stale one served out of order by a proxy or
+//    CDN (which moves the stream's offset back), so never moves a row back to an older value, and
+//    the saved offset never goes backwards;
 //  - only the synced columns the client knows are written; unknown server columns are ignored.
 import { isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
@@ -33,6 +37,8 @@ export interface ShapeSync {
   /** Resolves when the shape has caught up with the server once. */
   readonly ready: Promise<void>;
   readonly isUpToDate: boolean;
+  /** Counters since start: changes applied, replayed changes skipped, must-refetches. */
+  readonly stats: { readonly applied: number; readonly skipped: number; readonly refetches: number };
   stop(): Promise<void>;
 }
 
@@ -47,19 +53,40 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
   // Array columns arrive as JS arrays; CSV would need Postgres array literals, so they take the INSERT path.
   const copyable = entity.columns.every((c) => c.device || !c.pgType.endsWith("[]"));
   const key = entity.key;
-  const saved = (await pg.query<{ handle: string | null; offset: string }>(`SELECT "handle", "offset" FROM "_sync_shapes" WHERE "entity" = $1`, [entity.table])).rows[0];
-  const abort = new AbortController();
-  const stream = new ShapeStream<Row>({
-    url: options.url,
-    params: { table: entity.table, ...options.params },
-    ...(saved && saved.offset !== "-1" && saved.handle ? { offset: saved.offset as `${number}_${number}`, handle: saved.handle } : {}),
-    ...(options.headers ? { headers: options.headers } : {}),
-    ...(options.fetchClient ? { fetchClient: options.fetchClient } : {}),
-    parser: TEXT_PARSER,
-    signal: abort.signal,
-  });
+  const readSaved = async () =>
+    (await pg.query<{ handle: string | null; offset: string }>(`SELECT "handle", "offset" FROM "_sync_shapes" WHERE "entity" = $1`, [entity.table])).rows[0];
+  let saved = await readSaved();
+  let stream!: ShapeStream<Row>;
+  let abort = new AbortController();
+  let unsubscribe = (): void => undefined;
+  // Bumped when the stream is replaced: messages and commits of an older stream are dropped.
+  let generation = 0;
+  let stopped = false;
+  let failures = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const open = (): void => {
+    const mine = ++generation;
+    abort = new AbortController();
+    stream = new ShapeStream<Row>({
+      url: options.url,
+      params: { table: entity.table, ...options.params },
+      ...(saved && saved.offset !== "-1" && saved.handle ? { offset: saved.offset as `${number}_${number}`, handle: saved.handle } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.fetchClient ? { fetchClient: options.fetchClient } : {}),
+      parser: TEXT_PARSER,
+      signal: abort.signal,
+    });
+    unsubscribe = stream.subscribe(
+      (messages) => (mine === generation ? onMessages(messages) : Promise.resolve()),
+      (error) => options.onError?.(error),
+    );
+  };
 
   let buffer: ChangeMessage<Row>[] = [];
+  // The log position of the newest change received (buffered or applied); null before any.
+  let position = saved?.handle ? parseOffset(saved.offset) : null;
+  let savedOffset = position;
+  const stats = { applied: 0, skipped: 0, refetches: 0 };
   let refetch = false;
   let pendingSnapshot: { xmin: string; xmax: string; xip: string[] } | undefined;
   let upToDate = false;
@@ -71,6 +98,9 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
     const batch = buffer;
     const wasRefetch = refetch;
     const snapshot = pendingSnapshot;
+    // A stale response moves the stream's offset back; the saved offset only moves forward.
+    const streamOffset = parseOffset(stream.lastOffset);
+    const offset = wasRefetch || !savedOffset || (streamOffset && compareOffsets(streamOffset, savedOffset) > 0) ? streamOffset : savedOffset;
     buffer = [];
     refetch = false;
     pendingSnapshot = undefined;
@@ -88,7 +118,7 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
       await tx.query(
         `INSERT INTO "_sync_shapes" ("entity", "handle", "offset", "snapshot") VALUES ($1, $2, $3, $4)
          ON CONFLICT ("entity") DO UPDATE SET "handle" = $2, "offset" = $3, "snapshot" = COALESCE($4, "_sync_shapes"."snapshot")`,
-        [entity.table, stream.shapeHandle ?? null, stream.lastOffset, snapshot ? JSON.stringify(snapshot) : null],
+        [entity.table, stream.shapeHandle ?? null, offset ? formatOffset(offset) : stream.lastOffset, snapshot ? JSON.stringify(snapshot) : null],
       );
       if (snapshot) {
         // Writes the snapshot already contains will never come as change messages.
@@ -99,16 +129,34 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
         );
       }
     });
+    savedOffset = offset;
+    failures = 0;
+    stats.applied += batch.length;
     options.onCommit?.({ rows: batch.length, txids: [...txids], refetched: wasRefetch });
+  };
+
+  // Log entries carry (lsn, op_position) and arrive in log order; snapshot rows carry neither
+  // and belong before every log entry (offsets 0_k).
+  const isReplay = (m: ChangeMessage<Row>): boolean => {
+    const h = m.headers as { lsn?: string | number; op_position?: number };
+    if (h.lsn === undefined) return position !== null && position.lsn > 0n;
+    const at: Offset = { lsn: BigInt(h.lsn), op: Number(h.op_position ?? 0) };
+    if (position && compareOffsets(at, position) <= 0) return true;
+    position = at;
+    return false;
   };
 
   const onMessages = (messages: Message<Row>[]): Promise<void> => {
     for (const m of messages) {
-      if (isChangeMessage(m)) buffer.push(m);
-      else if (isControlMessage(m) && m.headers.control === "must-refetch") {
+      if (isChangeMessage(m)) {
+        if (isReplay(m)) stats.skipped++;
+        else buffer.push(m);
+      } else if (isControlMessage(m) && m.headers.control === "must-refetch") {
         buffer = [];
         refetch = true;
         pendingSnapshot = undefined;
+        position = null;
+        stats.refetches++;
       } else if (isControlMessage(m) && m.headers.control === "snapshot-end") {
         const h = m.headers as unknown as { xmin: string; xmax: string; xip_list: string[] };
         pendingSnapshot = { xmin: String(h.xmin), xmax: String(h.xmax), xip: (h.xip_list ?? []).map(String) };
@@ -116,30 +164,86 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
     }
     const last = messages[messages.length - 1];
     if (last && isControlMessage(last) && last.headers.control === "up-to-date") {
-      applying = applying.then(commit).then(
-        () => {
-          upToDate = true;
-          resolveReady();
-        },
-        (error: unknown) => options.onError?.(error as Error),
-      );
+      const mine = generation;
+      applying = applying
+        .then(() => (mine === generation ? commit() : undefined))
+        .then(
+          () => {
+            upToDate = true;
+            resolveReady();
+          },
+          (error: unknown) => {
+            options.onError?.(error as Error);
+            restart();
+          },
+        );
       return applying;
     }
     return Promise.resolve();
   };
 
-  const unsubscribe = stream.subscribe(onMessages, (error) => options.onError?.(error));
+  // A commit that failed stored nothing of its batch, but the stream has moved past it: start a
+  // new stream from the last saved offset (after a growing pause), so nothing is skipped.
+  const restart = (): void => {
+    unsubscribe();
+    abort.abort();
+    generation++;
+    buffer = [];
+    refetch = false;
+    pendingSnapshot = undefined;
+    position = savedOffset;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(
+      () =>
+        void readSaved().then(
+          (s) => {
+            saved = s;
+            if (!stopped) open();
+          },
+          (error: unknown) => options.onError?.(error as Error),
+        ),
+      Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** failures++),
+    );
+  };
+
+  open();
   return {
     ready,
     get isUpToDate() {
       return upToDate;
     },
+    stats,
     async stop() {
+      stopped = true;
+      clearTimeout(retryTimer);
       unsubscribe();
       abort.abort();
       await applying;
     },
   };
+}
+
+/** Pause before re-opening a stream after a failed commit: doubling from 100 ms up to 10 s. */
+const RETRY_INITIAL_MS = 100;
+const RETRY_MAX_MS = 10_000;
+
+/** A shape log offset `{lsn}_{op}` (`0_inf` ends the snapshot); `-1` and `now` are not positions. */
+interface Offset {
+  lsn: bigint;
+  op: number;
+}
+
+function parseOffset(text: string | undefined): Offset | null {
+  const m = /^(\d+)_(\d+|inf)$/.exec(text ?? "");
+  return m ? { lsn: BigInt(m[1]!), op: m[2] === "inf" ? Infinity : Number(m[2]) } : null;
+}
+
+function formatOffset(o: Offset): string {
+  return `${o.lsn}_${o.op === Infinity ? "inf" : o.op}`;
+}
+
+function compareOffsets(a: Offset, b: Offset): number {
+  return a.lsn !== b.lsn ? (a.lsn < b.lsn ? -1 : 1) : a.op === b.op ? 0 : a.op < b.op ? -1 : 1;
 }
 
 /** Batches of at least this many inserts into an empty synced table are loaded with COPY. */
@@ -160,16 +264,17 @@ async function applyChanges(tx: Transaction, synced: string, key: string, column
   const updates = columns.filter((c) => c !== key).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
   const upsert = `INSERT INTO ${synced} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${synced}, $1::json)
     ON CONFLICT (${quoteIdent(key)}) ${updates.length ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING"}`;
-  let inserts: Record<string, unknown>[] = [];
+  // By key: one statement may not upsert a row twice (a repeated snapshot chunk can repeat rows).
+  const inserts = new Map<string, Record<string, unknown>>();
   const flushInserts = async (): Promise<void> => {
-    if (!inserts.length) return;
-    await tx.query(upsert, [JSON.stringify(inserts)]);
-    inserts = [];
+    if (!inserts.size) return;
+    await tx.query(upsert, [JSON.stringify([...inserts.values()])]);
+    inserts.clear();
   };
   for (const m of batch) {
     const op = m.headers.operation;
     if (op === "insert") {
-      inserts.push(pick(m.value));
+      inserts.set(String(m.value[key]), pick(m.value));
       continue;
     }
     await flushInserts();

@@ -15,21 +15,8 @@ import { usePostgres } from "../support/postgres/index.js";
 import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { REPO } from "../support/project.js";
+import { sleep, type LocalDatabase, type SyncClient as Client } from "../support/sync-client.js";
 
-type Row = Record<string, unknown>;
-interface LocalDatabase {
-  pg: { query<T = Row>(sql: string, params?: unknown[]): Promise<{ rows: T[] }> };
-  close(): Promise<void>;
-}
-interface Engine {
-  writer: { status(): Promise<{ queued: number; failed: number }>; flush(): Promise<void> };
-  ready: Promise<void>;
-  stop(): Promise<void>;
-}
-interface Client {
-  createDatabase(o?: { dataDir?: string }): Promise<LocalDatabase>;
-  startSync(o: { db: LocalDatabase; apiUrl: string; electricUrl: string; backoff?: { initialMs: number; maxMs: number } }): Promise<Engine>;
-}
 
 const postgres = usePostgres();
 const dataRoot = path.join(REPO, ".cache/pgdata", `faults-${process.pid}`);
@@ -63,8 +50,6 @@ async function connect(name: string) {
   const engine = await client.startSync({ db, apiUrl: `http://127.0.0.1:${port}`, electricUrl: shapes.shapeUrl, backoff: { initialMs: 20, maxMs: 200 } });
   return { db, engine };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("sync under faults", () => {
   it("N writes in → N rows on the server exactly once, none lost, equal state on all clients", async () => {

@@ -13,27 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type RunningServer } from "../../examples/finance-tracker/server/server.js";
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { REPO } from "../support/project.js";
+import type { LocalDatabase, Row, Engine, SyncClient as Client } from "../support/sync-client.js";
 
-type Row = Record<string, unknown>;
-interface LocalDatabase {
-  pg: { query<T = Row>(sql: string, params?: unknown[]): Promise<{ rows: T[] }> };
-  close(): Promise<void>;
-}
-interface Writer {
-  flush(): Promise<void>;
-  waitForChange(changeId: string, timeoutMs?: number): Promise<void>;
-  failedChanges(): Promise<{ change_id: string; entity: string; last_error: string | null }[]>;
-  status(): Promise<{ online: boolean; queued: number; failed: number; lastError: string | null }>;
-}
-interface Engine {
-  writer: Writer;
-  ready: Promise<void>;
-  stop(): Promise<void>;
-}
-interface Client {
-  createDatabase(o?: { dataDir?: string }): Promise<LocalDatabase>;
-  startSync(o: { db: LocalDatabase; apiUrl: string; electricUrl: string; backoff?: { initialMs: number; maxMs: number } }): Promise<Engine>;
-}
 
 export interface SyncStack {
   databaseUrl: string;
