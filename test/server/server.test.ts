@@ -374,8 +374,13 @@ describe("fault hooks", () => {
     const refused = await api("POST", "/api/categories", { name: "n" });
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("5");
+    await api("POST", "/__faults", { failWrites: 1, retryAfter: 5, retryAfterAsDate: true });
+    const dated = await api("POST", "/api/categories", { name: "n" });
+    const ahead = Date.parse(dated.headers.get("retry-after")!) - Date.parse(dated.headers.get("date")!);
+    expect(ahead).toBeGreaterThanOrEqual(4000); // both headers have one-second resolution
+    expect(ahead).toBeLessThanOrEqual(6000);
     expect((await api("POST", "/__faults", { delayMs: -1 })).status).toBe(422);
-    expect(obj(await api("DELETE", "/__faults"))).toEqual({ failWrites: 0, retryAfter: 1, dropAfterCommit: 0, delayMs: 0 });
+    expect(obj(await api("DELETE", "/__faults"))).toEqual({ failWrites: 0, retryAfter: 1, retryAfterAsDate: false, dropAfterCommit: 0, delayMs: 0 });
 
     const plain = await createServer({ databaseUrl, log: () => {} });
     try {

@@ -76,7 +76,7 @@ function operationRoute(spec: Spec, op: Operation, handler: Handler, db: Db, fau
     }
     const retryAfter = faults?.takeFailure() ?? null;
     if (retryAfter !== null) {
-      throw new HttpError(503, "Injected failure: try again later.", undefined, { "Retry-After": String(retryAfter) });
+      throw new HttpError(503, "Injected failure: try again later.", undefined, { "Retry-After": retryAfter });
     }
     const idempotencyKey = c.req.header("Idempotency-Key") ?? null;
     const result = await runWrite(db, { method: op.method.toUpperCase(), path: c.req.path, rawBody, idempotencyKey }, (tx) =>

@@ -7,6 +7,8 @@ export interface FaultState {
   failWrites: number;
   /** Retry-After, in seconds, sent with those 503s. */
   retryAfter: number;
+  /** Send that Retry-After as an HTTP date (the server's clock + retryAfter) instead of seconds. */
+  retryAfterAsDate: boolean;
   /** Writes still to be committed and then answered by dropping the connection. */
   dropAfterCommit: number;
   /** Added before every /api response is sent. */
@@ -15,8 +17,10 @@ export interface FaultState {
 
 export type FaultSettings = Partial<FaultState>;
 
+const DEFAULTS: FaultState = { failWrites: 0, retryAfter: 1, retryAfterAsDate: false, dropAfterCommit: 0, delayMs: 0 };
+
 export class Faults {
-  private state: FaultState = { failWrites: 0, retryAfter: 1, dropAfterCommit: 0, delayMs: 0 };
+  private state: FaultState = { ...DEFAULTS };
 
   /** The next `n` writes answer 503 with `Retry-After: retryAfter`. */
   failNextWrites(n: number, retryAfter = 1): void {
@@ -40,21 +44,26 @@ export class Faults {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`${key} must be a non-negative integer`);
       this.state[key] = v;
     }
+    if (settings.retryAfterAsDate !== undefined) {
+      if (typeof settings.retryAfterAsDate !== "boolean") throw new RangeError("retryAfterAsDate must be true or false");
+      this.state.retryAfterAsDate = settings.retryAfterAsDate;
+    }
   }
 
   reset(): void {
-    this.state = { failWrites: 0, retryAfter: 1, dropAfterCommit: 0, delayMs: 0 };
+    this.state = { ...DEFAULTS };
   }
 
   get current(): Readonly<FaultState> {
     return { ...this.state };
   }
 
-  /** Consumes one injected failure: the Retry-After seconds, or null when none is pending. */
-  takeFailure(): number | null {
+  /** Consumes one injected failure: the Retry-After header value, or null when none is pending. */
+  takeFailure(): string | null {
     if (this.state.failWrites === 0) return null;
     this.state.failWrites--;
-    return this.state.retryAfter;
+    const { retryAfter, retryAfterAsDate } = this.state;
+    return retryAfterAsDate ? new Date(Date.now() + retryAfter * 1000).toUTCString() : String(retryAfter);
   }
 
   /** Consumes one pending connection drop. */

@@ -17,6 +17,9 @@
 //  W5 Network error, 5xx, 408, 429 → retried with exponential backoff and full jitter, never
 //     sooner than `Retry-After`; the attempt count and error are recorded.
 //  W6 Status lives in the database only, so a restart resumes where it stopped.
+//  W7 Waits do not trust the wall clock: a retry is timed with a monotonic clock (a clock set
+//     back does not stall the queue), a delay saved before a restart is capped at `maxMs`, and
+//     a `Retry-After` date is read against the response's own `Date` (client clock skew).
 import type { PGliteInterface } from "@electric-sql/pglite";
 
 export interface Endpoint {
@@ -114,6 +117,8 @@ export class ChangeWriter {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When each change waiting for a retry is due, on the monotonic clock (W7). */
+  private readonly dueAt = new Map<string, number>();
   private stopped = true;
   private online = true;
   private lastError: string | null = null;
@@ -251,11 +256,19 @@ export class ChangeWriter {
         `SELECT *, (extract(epoch FROM ("next_attempt_at" - now())) * 1000)::int AS wait_ms FROM "_changes" WHERE "status" = 'pending' ORDER BY "seq" LIMIT 1`,
       )).rows[0];
       if (!next) break;
-      if (next.wait_ms !== null && next.wait_ms > 0) {
+      let due = this.dueAt.get(String(next.seq));
+      if (due === undefined) {
+        // Saved before a restart, by a clock that may have been set since: wait at most maxMs.
+        due = performance.now() + Math.min(Math.max(next.wait_ms ?? 0, 0), this.backoff.maxMs);
+        this.dueAt.set(String(next.seq), due);
+      }
+      const wait = due - performance.now();
+      if (wait > 0) {
         clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.kick(), next.wait_ms);
+        this.timer = setTimeout(() => this.kick(), wait);
         break;
       }
+      this.dueAt.delete(String(next.seq));
       const outcome = await this.send(next);
       if (outcome.kind === "ok") {
         const entity = this.entity(next.entity);
@@ -280,6 +293,7 @@ export class ChangeWriter {
         this.online = true;
       } else {
         const delay = Math.max(outcome.retryAfterMs, this.delayFor(next.attempts));
+        this.dueAt.set(String(next.seq), performance.now() + delay);
         await pg.query(`UPDATE "_changes" SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3::float8 / 1000) WHERE "seq" = $1`, [next.seq, outcome.error, delay]);
         this.lastError = outcome.error;
         this.online = !outcome.network;
@@ -347,7 +361,7 @@ export class ChangeWriter {
     }
     const summary = `${response.status} ${describeError(text) ?? response.statusText}`.trim();
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
-      return { kind: "retry", network: false, retryAfterMs: retryAfter(response.headers.get("retry-after")), error: summary };
+      return { kind: "retry", network: false, retryAfterMs: retryAfter(response.headers.get("retry-after"), response.headers.get("date")), error: summary };
     }
     return { kind: "rejected", status: response.status, error: summary };
   }
@@ -370,10 +384,14 @@ function describeError(text: string): string | undefined {
   }
 }
 
-/** `Retry-After` in seconds or as an HTTP date, clamped to an hour. */
-export function retryAfter(header: string | null): number {
+/**
+ * `Retry-After` in seconds or as an HTTP date, clamped to an hour. A date is measured from the
+ * response's `Date` header (the server's clock), so a client clock that is off does not matter.
+ */
+export function retryAfter(header: string | null, serverDate?: string | null): number {
   if (!header) return 0;
   const seconds = Number(header);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  const now = serverDate ? Date.parse(serverDate) : NaN;
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - (Number.isFinite(now) ? now : Date.now());
   return Number.isFinite(ms) ? Math.min(Math.max(0, ms), 3_600_000) : 0;
 }
