@@ -1,7 +1,8 @@
 /**
  * Fault injection with counted outcomes. Two clients write while the API fails writes with 503s,
  * drops connections after committing (the idempotency key must prevent duplicates), is stopped
- * and restarted, and the shape server forces must-refetch storms; one client is also closed
+ * and restarted, and the shape server forces must-refetch storms and is killed (SIGKILL) and
+ * replaced by a new process on the same port; one client is also closed
  * mid-flush and reopened. At the end: every write is on the server exactly once, no local write
  * is lost, and both clients show exactly the server's state. The figures are printed (and kept
  * in docs/reliability.md).
@@ -12,7 +13,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type RunningServer } from "../../examples/finance-tracker/server/server.js";
 import { usePostgres } from "../support/postgres/index.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { spawnShapeServer, type ShapeServerProcess } from "../support/shape-server/index.js";
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { REPO } from "../support/project.js";
 import { sleep, type LocalDatabase, type SyncClient as Client } from "../support/sync-client.js";
@@ -23,7 +24,7 @@ const dataRoot = path.join(REPO, ".cache/pgdata", `faults-${process.pid}`);
 let databaseUrl: string;
 let backend: RunningServer;
 let port: number;
-let shapes: ShapeServer;
+let shapes: ShapeServerProcess;
 let client: Client;
 let server: pg.Client;
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
   databaseUrl = await postgres().createDatabase();
   backend = await createServer({ databaseUrl, port: 0, host: "127.0.0.1", faults: true, log: () => {} });
   port = Number(new URL(backend.url).port);
-  shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 1000 });
+  shapes = await spawnShapeServer({ databaseUrl, longPollTimeoutMs: 1000 });
   server = new pg.Client(databaseUrl);
   await server.connect();
   client = (await import(`${await generateClient("faults", EXAMPLE_SPEC_TEXT)}/index.ts`)) as Client;
@@ -53,7 +54,11 @@ async function connect(name: string) {
 
 describe("sync under faults", () => {
   it("N writes in → N rows on the server exactly once, none lost, equal state on all clients", async () => {
-    const PER_CLIENT = 30;
+    // FAULTS_SCALE=10 runs ten times the writes with the same faults at the same points of the run.
+    const SCALE = Number(process.env.FAULTS_SCALE ?? 1);
+    const PER_CLIENT = 30 * SCALE;
+    const at = (i: number, k: number) => i === k * SCALE;
+    let shapesDown = false;
     let a = await connect("a");
     const b = await connect("b");
     const written: string[] = [];
@@ -67,17 +72,27 @@ describe("sync under faults", () => {
         edits++;
       }
     };
-    const faults = { failed503: 0, droppedAfterCommit: 0, refetches: 0, backendRestarts: 0, clientRestarts: 0 };
+    const faults = { failed503: 0, droppedAfterCommit: 0, refetches: 0, backendRestarts: 0, shapeServerKills: 0, clientRestarts: 0 };
     for (let i = 0; i < PER_CLIENT; i++) {
       if (i % 7 === 3) (backend.faults!.failNextWrites(3, 0), (faults.failed503 += 3));
       if (i % 5 === 1) (backend.faults!.dropNextAfterCommit(1), faults.droppedAfterCommit++);
-      if (i % 10 === 4) (shapes.rotate("contacts"), faults.refetches++);
-      if (i === 12) {
+      if (i % (10 * SCALE) === 4 && !shapesDown) (await shapes.rotate("contacts"), faults.refetches++);
+      if (at(i, 7)) {
+        // The shape server process is killed; a new one (knowing none of the old handles) comes back on the same port.
+        await shapes.kill();
+        shapesDown = true;
+        faults.shapeServerKills++;
+      }
+      if (at(i, 13)) {
+        shapes = await spawnShapeServer({ databaseUrl, longPollTimeoutMs: 1000, port: shapes.port });
+        shapesDown = false;
+      }
+      if (at(i, 12)) {
         await backend.close();
         faults.backendRestarts++;
       }
-      if (i === 16) backend = await createServer({ databaseUrl, port, host: "127.0.0.1", faults: true, log: () => {} });
-      if (i === 20) {
+      if (at(i, 16)) backend = await createServer({ databaseUrl, port, host: "127.0.0.1", faults: true, log: () => {} });
+      if (at(i, 20)) {
         // The client is closed while it still has queued changes, and reopened from its directory.
         await a.engine.stop();
         await a.db.close();
@@ -92,7 +107,7 @@ describe("sync under faults", () => {
       const [sa, sb] = await Promise.all([a.engine.writer.status(), b.engine.writer.status()]);
       const onServer = Number((await server.query(`SELECT count(*)::int AS n FROM contacts WHERE id = ANY($1::uuid[])`, [written])).rows[0].n);
       if (sa.queued === 0 && sb.queued === 0 && onServer === written.length) break;
-      if (Date.now() - start > 60_000) throw new Error(`not settled: queued ${sa.queued}/${sb.queued}, on server ${onServer}/${written.length}`);
+      if (Date.now() - start > 60_000 * SCALE) throw new Error(`not settled: queued ${sa.queued}/${sb.queued}, on server ${onServer}/${written.length}`);
       await sleep(100);
     }
     const serverRows = (await server.query(`SELECT id::text, first_name, last_name, company FROM contacts WHERE id = ANY($1::uuid[]) ORDER BY id`, [written])).rows;
@@ -121,5 +136,5 @@ describe("sync under faults", () => {
       await c.engine.stop();
       await c.db.close();
     }
-  }, 180_000);
+  }, 180_000 * Number(process.env.FAULTS_SCALE ?? 1));
 });

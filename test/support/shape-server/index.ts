@@ -4,6 +4,7 @@
  */
 export { parseTable } from "./params.js";
 export { startShapeServer, type ShapeServer, type ShapeServerOptions, type ShapeInfo, type RequestRecord } from "./server.js";
+export { spawnShapeServer, type ShapeServerProcess } from "./process.js";
 export * as protocol from "./protocol.js";
 export { parseLine, toTransactions, type DecodedTransaction, type DecodedChange } from "./decoding.js";
 export { visibleInSnapshot, parseSnapshot, schemaColumn } from "./postgres.js";
