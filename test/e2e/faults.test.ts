@@ -1,7 +1,7 @@
 /**
  * Fault injection with counted outcomes. Two clients write while the API fails writes with 503s,
- * drops connections after committing (the idempotency key must prevent duplicates), is stopped
- * and restarted, and the shape server forces must-refetch storms and is killed (SIGKILL) and
+ * drops connections after committing (the idempotency key must prevent duplicates), is killed
+ * (SIGKILL) with writes in flight and restarted, and the shape server forces must-refetch storms and is killed (SIGKILL) and
  * replaced by a new process on the same port; one client is also closed
  * mid-flush and reopened. At the end: every write is on the server exactly once, no local write
  * is lost, and both clients show exactly the server's state. The figures are printed (and kept
@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, type RunningServer } from "../../examples/finance-tracker/server/server.js";
+import { spawnBackend, type BackendProcess } from "../support/backend-process.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { spawnShapeServer, type ShapeServerProcess } from "../support/shape-server/index.js";
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
@@ -22,16 +22,14 @@ import { sleep, type LocalDatabase, type SyncClient as Client } from "../support
 const postgres = usePostgres();
 const dataRoot = path.join(REPO, ".cache/pgdata", `faults-${process.pid}`);
 let databaseUrl: string;
-let backend: RunningServer;
-let port: number;
+let backend: BackendProcess;
 let shapes: ShapeServerProcess;
 let client: Client;
 let server: pg.Client;
 
 beforeAll(async () => {
   databaseUrl = await postgres().createDatabase();
-  backend = await createServer({ databaseUrl, port: 0, host: "127.0.0.1", faults: true, log: () => {} });
-  port = Number(new URL(backend.url).port);
+  backend = await spawnBackend({ databaseUrl });
   shapes = await spawnShapeServer({ databaseUrl, longPollTimeoutMs: 1000 });
   server = new pg.Client(databaseUrl);
   await server.connect();
@@ -41,14 +39,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await shapes?.stop();
-  await backend?.close();
+  await backend?.stop();
   await server?.end();
   fs.rmSync(dataRoot, { recursive: true, force: true });
 });
 
 async function connect(name: string) {
   const db = await client.createDatabase({ dataDir: path.join(dataRoot, name) });
-  const engine = await client.startSync({ db, apiUrl: `http://127.0.0.1:${port}`, electricUrl: shapes.shapeUrl, backoff: { initialMs: 20, maxMs: 200 } });
+  const engine = await client.startSync({ db, apiUrl: backend.url, electricUrl: shapes.shapeUrl, backoff: { initialMs: 20, maxMs: 200 } });
   return { db, engine };
 }
 
@@ -59,6 +57,8 @@ describe("sync under faults", () => {
     const PER_CLIENT = 30 * SCALE;
     const at = (i: number, k: number) => i === k * SCALE;
     let shapesDown = false;
+    let apiDown = false;
+    let committedUnanswered = 0;
     let a = await connect("a");
     const b = await connect("b");
     const written: string[] = [];
@@ -72,10 +72,14 @@ describe("sync under faults", () => {
         edits++;
       }
     };
-    const faults = { failed503: 0, droppedAfterCommit: 0, refetches: 0, backendRestarts: 0, shapeServerKills: 0, clientRestarts: 0 };
+    const faults = { failed503: 0, droppedAfterCommit: 0, refetches: 0, apiKills: 0, shapeServerKills: 0, clientRestarts: 0 };
     for (let i = 0; i < PER_CLIENT; i++) {
-      if (i % 7 === 3) (backend.faults!.failNextWrites(3, 0), (faults.failed503 += 3));
-      if (i % 5 === 1) (backend.faults!.dropNextAfterCommit(1), faults.droppedAfterCommit++);
+      if (at(i, 16)) {
+        backend = await spawnBackend({ databaseUrl, port: backend.port });
+        apiDown = false;
+      }
+      if (i % 7 === 3 && !apiDown) (await backend.faults({ failWrites: 3, retryAfter: 0 }), (faults.failed503 += 3));
+      if (i % 5 === 1 && !apiDown) (await backend.faults({ dropAfterCommit: 1 }), faults.droppedAfterCommit++);
       if (i % (10 * SCALE) === 4 && !shapesDown) (await shapes.rotate("contacts"), faults.refetches++);
       if (at(i, 7)) {
         // The shape server process is killed; a new one (knowing none of the old handles) comes back on the same port.
@@ -88,10 +92,18 @@ describe("sync under faults", () => {
         shapesDown = false;
       }
       if (at(i, 12)) {
-        await backend.close();
-        faults.backendRestarts++;
+        // The API process is killed mid-batch: answers are held back 150 ms after commit, so
+        // writes are in flight, some committed and never answered.
+        await backend.faults({ delayMs: 150 });
+        await sleep(100);
+        await backend.kill();
+        apiDown = true;
+        faults.apiKills++;
+        // Writes the server committed that the clients have not heard of.
+        const pending = [];
+        for (const c of [a, b]) pending.push(...(await c.db.pg.query<{ row_key: string }>(`SELECT "row_key" FROM "_changes" WHERE "op" = 'insert' AND "status" = 'pending'`)).rows.map((r) => r.row_key));
+        committedUnanswered = Number((await server.query(`SELECT count(*)::int AS n FROM contacts WHERE id::text = ANY($1)`, [pending])).rows[0].n);
       }
-      if (at(i, 16)) backend = await createServer({ databaseUrl, port, host: "127.0.0.1", faults: true, log: () => {} });
       if (at(i, 20)) {
         // The client is closed while it still has queued changes, and reopened from its directory.
         await a.engine.stop();
@@ -123,9 +135,10 @@ describe("sync under faults", () => {
     };
     const [va, vb] = [await view(a), await view(b)];
     console.log(
-      `faults: ${JSON.stringify(faults)}; writes in: ${written.length} creates (+${edits} edits); ` +
+      `faults: ${JSON.stringify(faults)}; committed but unanswered when the API was killed: ${committedUnanswered}; writes in: ${written.length} creates (+${edits} edits); ` +
         `rows on the server: ${serverRows.length}; duplicates: ${duplicates}; failed changes: ${failed}; clients equal to the server: ${JSON.stringify(va) === JSON.stringify(serverRows) && JSON.stringify(vb) === JSON.stringify(serverRows)}`,
     );
+    expect(committedUnanswered).toBeGreaterThan(0); // the kill did hit writes in flight
     expect(serverRows).toHaveLength(written.length);
     expect(duplicates).toBe(0);
     expect(failed).toBe(0);
