@@ -25,14 +25,8 @@ export async function spawnBackend(options: { databaseUrl: string; port?: number
     url,
     port: Number(new URL(url).port),
     faults: async (settings) => void (await child.call("faults", { settings })),
-    kill: async () => {
-      child.kill("SIGKILL");
-      await child.exited;
-    },
-    stop: async () => {
-      await child.call("stop").catch(() => undefined);
-      await child.exited;
-    },
+    kill: child.kill,
+    stop: child.stop,
   };
 }
 

@@ -19,7 +19,10 @@ export interface ChildProcessHandle {
   call<T = unknown>(cmd: string, args?: Record<string, unknown>): Promise<T>;
   /** Resolves when the process exited. */
   readonly exited: Promise<void>;
-  kill(signal: NodeJS.Signals): void;
+  /** SIGKILL (no goodbye); resolves when the process is gone. */
+  kill(): Promise<void>;
+  /** Asks the child to `stop`; resolves when the process is gone. */
+  stop(): Promise<void>;
 }
 
 /** Forks `file` (TypeScript, through tsx) with `env`; resolves once it answered `ready`. */
@@ -49,7 +52,19 @@ export async function forkChild(file: string, env: Record<string, string>): Prom
       child.send({ ...args, cmd, id });
     });
   const ready = await Promise.race([call("ready"), exited.then(() => Promise.reject(new Error(`${file} exited before it was ready`)))]);
-  return { ready, call, exited, kill: (signal) => void child.kill(signal) };
+  return {
+    ready,
+    call,
+    exited,
+    kill: async () => {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    stop: async () => {
+      await call("stop").catch(() => undefined);
+      await exited;
+    },
+  };
 }
 
 /** In the child: answers the parent's calls with `handlers[cmd](message)`. */

@@ -27,14 +27,8 @@ export async function spawnShapeServer(options: ShapeServerOptions): Promise<Sha
     shapeUrl: `${url}/v1/shape`,
     port,
     rotate: (table) => child.call("rotate", { table }),
-    kill: async () => {
-      child.kill("SIGKILL");
-      await child.exited;
-    },
-    stop: async () => {
-      await child.call("stop").catch(() => undefined);
-      await child.exited;
-    },
+    kill: child.kill,
+    stop: child.stop,
   };
 }
 
