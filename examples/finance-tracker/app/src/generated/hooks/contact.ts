@@ -4,6 +4,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { ContactsCollection } from "../collections/contact.js";
+import { uuidv7 } from "../collections/pglite-collection.js";
 import type { ContactCreate, ContactRow, ContactUpdate } from "../types/contact.js";
 import { useSync } from "./sync.js";
 
@@ -55,7 +56,8 @@ export function useCreateContact() {
   return useMutation({
     mutationFn: async (input: ContactCreate): Promise<ContactRow> => {
       const collection = collections.contacts;
-      const key = input.id ?? crypto.randomUUID();
+      // Time-ordered: a new row sorts after older ones by key even before the server dated it.
+      const key = input.id ?? uuidv7();
       const row = { ...input, id: key, _sync_status: "pending" } as unknown as ContactRow;
       const transaction = collection.insert(row);
       await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
