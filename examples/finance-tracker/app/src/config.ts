@@ -8,6 +8,7 @@
  *   ?db=finance-tracker                  IndexedDB name of the local database (one per tab set)
  *   ?retryMax=5000                       longest wait between two retries of a queued write, ms
  *   ?bench                               exposes the database and collections as window.__financeTracker
+ *   ?durable                             turn off PGlite's relaxedDurability, on by default here (see docs/local-database.md)
  */
 export interface AppConfig {
   apiUrl: string;
@@ -15,6 +16,7 @@ export interface AppConfig {
   dataDir: string;
   retryMaxMs: number;
   bench: boolean;
+  relaxedDurability: boolean;
 }
 
 export function readConfig(search: string, env: Record<string, string | undefined>): AppConfig {
@@ -26,5 +28,6 @@ export function readConfig(search: string, env: Record<string, string | undefine
     dataDir: `idb://${db}`,
     retryMaxMs: Number(params.get("retryMax")) || 5_000,
     bench: params.has("bench"),
+    relaxedDurability: !params.has("durable"),
   };
 }

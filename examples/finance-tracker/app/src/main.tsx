@@ -20,6 +20,7 @@ createRoot(document.getElementById("root")!).render(
   <QueryClientProvider client={queryClient}>
     <SyncProvider
       dataDir={config.dataDir}
+      relaxedDurability={config.relaxedDurability}
       apiUrl={config.apiUrl}
       electricUrl={config.electricUrl}
       backoff={{ initialMs: 250, maxMs: config.retryMaxMs }}

@@ -12,8 +12,12 @@ export interface CreateDatabaseOptions {
    */
   dataDir?: string;
   /**
-   * PGlite's `relaxedDurability`: do not wait for IndexedDB to persist after each query. Much faster
-   * in the browser (a query to idb:// costs ~50 ms otherwise); a crash may lose the last writes.
+   * PGlite's `relaxedDurability`: do not wait for IndexedDB to persist after each query; the copy
+   * to IndexedDB runs in the background. Much faster in the browser (a query to idb:// costs
+   * ~50 ms otherwise), but a write is acknowledged before IndexedDB has it: closing the tab or a
+   * crash within that background copy (~0.1 s at 100k rows) loses the last writes (see
+   * docs/local-database.md). A new idb:// database is created without it first, which avoids
+   * PGlite 0.5.16's unhandled `ErrnoError` from the background copy right after initdb.
    */
   relaxedDurability?: boolean;
 }
@@ -32,7 +36,22 @@ export interface LocalDatabase {
 export const ENTITY_TABLES = ["accounts", "contacts", "transactions"] as const;
 export type EntityTable = (typeof ENTITY_TABLES)[number];
 
+/** Whether PGlite's IndexedDB database for `idb://<name>` exists (IdbFs names it /pglite/<name>). */
+async function idbDatabaseExists(dataDir: string): Promise<boolean> {
+  const idb = (globalThis as { indexedDB?: { databases?: () => Promise<{ name?: string }[]> } }).indexedDB;
+  if (typeof idb?.databases !== "function") return true;
+  const name = `/pglite/${dataDir.slice("idb://".length)}`;
+  return (await idb.databases()).some((d) => d.name === name);
+}
+
 export async function createDatabase(options: CreateDatabaseOptions = {}): Promise<LocalDatabase> {
+  if (options.relaxedDurability && options.dataDir?.startsWith("idb://") && !(await idbDatabaseExists(options.dataDir))) {
+    // With relaxedDurability, PGlite 0.5.16 does not wait for the copy to IndexedDB that follows
+    // initdb; Postgres starts meanwhile, a file the copy listed is gone when it reads it, and the
+    // copy fails with an unhandled ErrnoError (ENOENT). Harmless (the next copy stores every
+    // changed file), but noisy: create the database durably once, then open it relaxed.
+    await (await PGlite.create({ dataDir: options.dataDir })).close();
+  }
   const pg = await PGlite.create({
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.relaxedDurability !== undefined ? { relaxedDurability: options.relaxedDurability } : {}),
@@ -47,6 +66,9 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
       migration,
       async close() {
         await feed.stop();
+        // PGlite 0.5.16's close() does not wait for a background copy (relaxedDurability): store
+        // the last writes first.
+        if (options.relaxedDurability) await pg.fs?.syncToFs(false);
         await pg.close();
       },
     };
