@@ -25,10 +25,10 @@
  * when the collection and the list's live query got the row.
  * Goals: data path p99 < 16 ms, click → pixels p99 < 50 ms.
  *
- * The app runs PGlite with relaxedDurability (its default; docs/local-database.md); --durable
- * opens it with `?durable`, where every query waits for IndexedDB.
+ * --relaxed opens the app with `?relaxed` (PGlite's relaxedDurability, off by default because
+ * it can lose data: docs/local-database.md).
  *
- * Run: npx tsx bench/ui/run.mts [--rows 100000] [--seed hook|shapes] [--runs 50] [--durable]
+ * Run: npx tsx bench/ui/run.mts [--rows 100000] [--seed hook|shapes] [--runs 50] [--relaxed]
  * Prints the figures and one JSON line at the end.
  */
 import fs from "node:fs";
@@ -40,7 +40,7 @@ import type { Page } from "playwright-core";
 import { startPostgres } from "../../test/support/postgres/index.ts";
 import { appUrl, buildApp, launchChromium, openApp, percentile, probe, PROBES, serveStatic, startStack } from "../../test/browser/harness.ts";
 
-const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" }, seed: { type: "string", default: "hook" }, runs: { type: "string", default: "50" }, durable: { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" }, seed: { type: "string", default: "hook" }, runs: { type: "string", default: "50" }, relaxed: { type: "boolean", default: false } } });
 const ROWS = Number(values.rows);
 const RUNS = Number(values.runs);
 const SEED = values.seed === "shapes" ? "shapes" : "hook";
@@ -55,8 +55,8 @@ const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-bench-ui-"));
 await buildApp(outDir);
 const web = await serveStatic(outDir);
 const browser = await launchChromium();
-const DURABLE = values.durable;
-const results: Record<string, unknown> = { date: new Date().toISOString(), rows: ROWS, seed: SEED, runs: RUNS, relaxedDurability: !DURABLE };
+const RELAXED = values.relaxed;
+const results: Record<string, unknown> = { date: new Date().toISOString(), rows: ROWS, seed: SEED, runs: RUNS, relaxedDurability: RELAXED };
 
 // Page-side code (the functions passed to page.evaluate / waitForFunction) runs in Chromium.
 declare const document: { querySelectorAll(selector: string): { length: number } };
@@ -76,7 +76,7 @@ try {
   await context.addInitScript({ path: PROBES });
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
-  const url = appUrl(web.url, stack, "bench-ui", { bench: "", ...(DURABLE ? { durable: "" } : {}) });
+  const url = appUrl(web.url, stack, "bench-ui", { bench: "", ...(RELAXED ? { relaxed: "" } : {}) });
 
   // Seed ----------------------------------------------------------------------------------------
   let t = performance.now();

@@ -8,7 +8,7 @@
  *   ?db=finance-tracker                  IndexedDB name of the local database (one per tab set)
  *   ?retryMax=5000                       longest wait between two retries of a queued write, ms
  *   ?bench                               exposes the database and collections as window.__financeTracker
- *   ?durable                             turn off PGlite's relaxedDurability, on by default here (see docs/local-database.md)
+ *   ?relaxed                             PGlite's relaxedDurability: off by default, it can lose data (docs/local-database.md)
  */
 export interface AppConfig {
   apiUrl: string;
@@ -28,6 +28,6 @@ export function readConfig(search: string, env: Record<string, string | undefine
     dataDir: `idb://${db}`,
     retryMaxMs: Number(params.get("retryMax")) || 5_000,
     bench: params.has("bench"),
-    relaxedDurability: !params.has("durable"),
+    relaxedDurability: params.has("relaxed"),
   };
 }

@@ -14,10 +14,10 @@ export interface CreateDatabaseOptions {
   /**
    * PGlite's `relaxedDurability`: do not wait for IndexedDB to persist after each query; the copy
    * to IndexedDB runs in the background. Much faster in the browser (a query to idb:// costs
-   * ~50 ms otherwise), but a write is acknowledged before IndexedDB has it: closing the tab or a
-   * crash within that background copy (~0.1 s at 100k rows) loses the last writes (see
-   * docs/local-database.md). A new idb:// database is created without it first, which avoids
-   * PGlite 0.5.16's unhandled `ErrnoError` from the background copy right after initdb.
+   * ~50 ms otherwise), but a write is acknowledged before IndexedDB has it, and with PGlite
+   * 0.5.16 a reload lost a large write made seconds earlier (docs/local-database.md): keep it off
+   * for data you cannot sync again. A new idb:// database is created without it first, which
+   * avoids PGlite 0.5.16's unhandled `ErrnoError` from the background copy right after initdb.
    */
   relaxedDurability?: boolean;
 }
