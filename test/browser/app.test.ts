@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import type { PGliteInterface } from "@electric-sql/pglite";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
@@ -59,14 +60,14 @@ afterEach(async () => {
 });
 
 /** A new browser context (its own IndexedDB) with the app open on the local database `db`. */
-async function open(db: string): Promise<Page> {
+async function open(db: string, extra: Record<string, string> = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
   contexts.push(context);
   await context.addInitScript({ path: PROBES });
   const page = await context.newPage();
   echoPageErrors(page, db);
   page.on("pageerror", (e) => pageErrors.push(`${db}: ${e.message}`));
-  await openApp(page, appUrl(web.url, stack, db));
+  await openApp(page, appUrl(web.url, stack, db, extra));
   return page;
 }
 
@@ -259,4 +260,41 @@ describe("the finance-tracker app in Chromium", () => {
     expect(await query(`SELECT amount::text FROM transactions WHERE description = 'Groceries'`)).toEqual([{ amount: "-42.50" }]);
     await expectText(accountRow(page, "Groceries card").getByTestId("account-balance"), "42.50", 10_000);
   });
+
+  // PGlite runs in a Web Worker (PGliteWorker on the page); everything built on db.pg goes through it.
+  it("g: the local database runs in a worker: the initial shape load (COPY from a Blob), transactions, LISTEN; ?mainthread keeps it on the page", async () => {
+    await query(
+      `INSERT INTO contacts (id, first_name, last_name, email, company, created_at, updated_at)
+       SELECT gen_random_uuid(), 'Bulk', 'Row ' || i, NULL, NULL, now(), now() FROM generate_series(1, 1500) AS i`,
+    );
+    const page = await open("worker", { bench: "" });
+    await page.waitForFunction(() => ((globalThis as unknown as { __financeTracker?: { collections: { contacts: { size: number } } } }).__financeTracker?.collections.contacts.size ?? 0) >= 1500, undefined, { timeout: 30_000 });
+    const result = await page.evaluate(async () => {
+      const pg = (globalThis as unknown as { __financeTracker: { db: { pg: PGliteInterface } } }).__financeTracker.db.pg;
+      const inWorker = typeof (pg as unknown as { onLeaderChange?: unknown }).onLeaderChange === "function"; // PGliteWorker
+      const bulk = (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM contacts_synced WHERE first_name = 'Bulk'`)).rows[0]!.n;
+      await pg.exec(`CREATE TABLE g_copy (id int, name text)`);
+      await pg.query(`COPY g_copy FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob(["1,a\n2,b\n3,c"]) });
+      const copied = (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM g_copy`)).rows[0]!.n;
+      await pg.transaction(async (tx) => {
+        await tx.query(`INSERT INTO g_copy VALUES (4, 'd')`);
+        await tx.rollback();
+      });
+      await pg.transaction(async (tx) => tx.query(`INSERT INTO g_copy VALUES (5, 'e')`));
+      const afterTx = (await pg.query<{ id: number }>(`SELECT id FROM g_copy ORDER BY id`)).rows.map((r) => r.id);
+      const payloads: string[] = [];
+      const unlisten = await pg.listen("g_chan", (payload) => payloads.push(payload));
+      await pg.exec(`NOTIFY g_chan, 'hello'`);
+      for (let i = 0; i < 50 && payloads.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await unlisten();
+      const error = await pg.query(`SELECT * FROM no_such_table`).then(() => "", (e: Error) => e.message);
+      return { inWorker, bulk, copied, afterTx, payloads, error };
+    });
+    expect(result).toEqual({ inWorker: true, bulk: 1500, copied: 3, afterTx: [1, 2, 3, 5], payloads: ["hello"], error: expect.stringContaining("no_such_table") });
+    await query(`DELETE FROM contacts WHERE first_name = 'Bulk'`);
+
+    const fallback = await open("main-thread", { bench: "", mainthread: "" });
+    await fallback.waitForFunction(() => (globalThis as unknown as { __financeTracker?: unknown }).__financeTracker !== undefined);
+    expect(await fallback.evaluate(() => "onLeaderChange" in (globalThis as unknown as { __financeTracker: { db: { pg: object } } }).__financeTracker.db.pg)).toBe(false);
+  }, 90_000);
 });

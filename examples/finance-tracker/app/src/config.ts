@@ -9,6 +9,7 @@
  *   ?retryMax=5000                       longest wait between two retries of a queued write, ms
  *   ?bench                               exposes the database and collections as window.__financeTracker
  *   ?relaxed                             PGlite's relaxedDurability: off by default, it can lose data (docs/local-database.md)
+ *   ?mainthread                          run PGlite on the main thread instead of in a Web Worker (the fallback)
  */
 export interface AppConfig {
   apiUrl: string;
@@ -17,6 +18,8 @@ export interface AppConfig {
   retryMaxMs: number;
   bench: boolean;
   relaxedDurability: boolean;
+  /** PGlite on the main thread instead of in a Web Worker. */
+  mainThread: boolean;
 }
 
 export function readConfig(search: string, env: Record<string, string | undefined>): AppConfig {
@@ -29,5 +32,6 @@ export function readConfig(search: string, env: Record<string, string | undefine
     retryMaxMs: Number(params.get("retryMax")) || 5_000,
     bench: params.has("bench"),
     relaxedDurability: params.has("relaxed"),
+    mainThread: params.has("mainthread"),
   };
 }

@@ -11,6 +11,11 @@ const config = readConfig(window.location.search, import.meta.env);
 // own below.
 configureClient({ baseUrl: config.apiUrl });
 
+// PGlite runs in a Web Worker (generated db/worker.ts), so its copies to IndexedDB never block a
+// paint; `?mainthread` keeps it on the page. The `new Worker(new URL(…))` line stays here, where
+// Vite sees it and bundles the worker.
+const worker = config.mainThread ? undefined : () => new Worker(new URL("./generated/db/worker.ts", import.meta.url), { type: "module" });
+
 const queryClient = new QueryClient({
   // Mutations of synced entities are local writes (or wait for the sync engine): never retry them here.
   defaultOptions: { mutations: { retry: false } },
@@ -21,6 +26,7 @@ createRoot(document.getElementById("root")!).render(
     <SyncProvider
       dataDir={config.dataDir}
       relaxedDurability={config.relaxedDurability}
+      {...(worker ? { worker } : {})}
       apiUrl={config.apiUrl}
       electricUrl={config.electricUrl}
       backoff={{ initialMs: 250, maxMs: config.retryMaxMs }}

@@ -2,7 +2,7 @@
 // Do not edit: `npx sync-patterns generate` overwrites this file. Customise the templates instead.
 
 import { createContext, createElement, useContext, useEffect, useState, type ReactNode } from "react";
-import { createDatabase, type LocalDatabase } from "../db/init.js";
+import { createDatabase, type DatabaseWorker, type LocalDatabase } from "../db/init.js";
 import { startSync, type StartSyncOptions, type SyncEngine } from "../sync/engine.js";
 import type { ChangeRow, WriterStatus } from "../sync/change-writer.js";
 import { createAccountsCollection } from "../collections/account.js";
@@ -32,13 +32,19 @@ export interface SyncProviderProps extends Omit<StartSyncOptions, "db"> {
   dataDir?: string;
   /** See CreateDatabaseOptions.relaxedDurability. */
   relaxedDurability?: boolean;
+  /**
+   * Browser: makes the Web Worker PGlite runs in (see CreateDatabaseOptions.worker), e.g.
+   * `() => new Worker(new URL("./generated/db/worker.ts", import.meta.url), { type: "module" })`.
+   * Omitted: PGlite runs on the main thread.
+   */
+  worker?: () => DatabaseWorker;
   /** Shown until the database is open and sync has started. */
   fallback?: ReactNode;
   children?: ReactNode;
 }
 
 /** Opens the local database, starts the sync engine and shares them with the hooks below it. */
-export function SyncProvider({ dataDir, relaxedDurability, fallback = null, children, ...options }: SyncProviderProps) {
+export function SyncProvider({ dataDir, relaxedDurability, worker, fallback = null, children, ...options }: SyncProviderProps) {
   const [value, setValue] = useState<SyncContextValue | null>(null);
   const [error, setError] = useState<Error | null>(null);
   useEffect(() => {
@@ -48,6 +54,7 @@ export function SyncProvider({ dataDir, relaxedDurability, fallback = null, chil
       const db = await createDatabase({
         ...(dataDir !== undefined ? { dataDir } : {}),
         ...(relaxedDurability !== undefined ? { relaxedDurability } : {}),
+        ...(worker !== undefined ? { worker } : {}),
       });
       const engine = await startSync({ ...options, db });
       opened = { db, engine, collections: createCollections(db) };
