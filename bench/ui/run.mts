@@ -26,9 +26,10 @@
  * Goals: data path p99 < 16 ms, click → pixels p99 < 50 ms.
  *
  * --relaxed opens the app with `?relaxed` (PGlite's relaxedDurability, off by default because
- * it can lose data: docs/local-database.md).
+ * it can lose data: docs/local-database.md). --mainthread opens it with `?mainthread`: PGlite on
+ * the page's main thread instead of in its Web Worker (the fallback; for comparison).
  *
- * Run: npx tsx bench/ui/run.mts [--rows 100000] [--seed hook|shapes] [--runs 50] [--relaxed]
+ * Run: npx tsx bench/ui/run.mts [--rows 100000] [--seed hook|shapes] [--runs 50] [--relaxed] [--mainthread]
  * Prints the figures and one JSON line at the end.
  */
 import fs from "node:fs";
@@ -40,7 +41,7 @@ import type { Page } from "playwright-core";
 import { startPostgres } from "../../test/support/postgres/index.ts";
 import { appUrl, buildApp, launchChromium, openApp, percentile, probe, PROBES, serveStatic, startStack } from "../../test/browser/harness.ts";
 
-const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" }, seed: { type: "string", default: "hook" }, runs: { type: "string", default: "50" }, relaxed: { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" }, seed: { type: "string", default: "hook" }, runs: { type: "string", default: "50" }, relaxed: { type: "boolean", default: false }, mainthread: { type: "boolean", default: false } } });
 const ROWS = Number(values.rows);
 const RUNS = Number(values.runs);
 const SEED = values.seed === "shapes" ? "shapes" : "hook";
@@ -56,7 +57,8 @@ await buildApp(outDir);
 const web = await serveStatic(outDir);
 const browser = await launchChromium();
 const RELAXED = values.relaxed;
-const results: Record<string, unknown> = { date: new Date().toISOString(), rows: ROWS, seed: SEED, runs: RUNS, relaxedDurability: RELAXED };
+const MAIN_THREAD = values.mainthread;
+const results: Record<string, unknown> = { date: new Date().toISOString(), rows: ROWS, seed: SEED, runs: RUNS, relaxedDurability: RELAXED, pglite: MAIN_THREAD ? "main thread" : "worker" };
 
 // Page-side code (the functions passed to page.evaluate / waitForFunction) runs in Chromium.
 declare const document: { querySelectorAll(selector: string): { length: number } };
@@ -76,7 +78,7 @@ try {
   await context.addInitScript({ path: PROBES });
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
-  const url = appUrl(web.url, stack, "bench-ui", { bench: "", ...(RELAXED ? { relaxed: "" } : {}) });
+  const url = appUrl(web.url, stack, "bench-ui", { bench: "", ...(RELAXED ? { relaxed: "" } : {}), ...(MAIN_THREAD ? { mainthread: "" } : {}) });
 
   // Seed ----------------------------------------------------------------------------------------
   let t = performance.now();
