@@ -27,7 +27,7 @@ beforeAll(async () => {
   const databaseUrl = await postgres().createDatabase();
   backend = await createServer({ databaseUrl, port: 0, host: "127.0.0.1", log: () => {} });
   shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 1000 });
-  proxy = await startChaosProxy({ target: shapes.url, duplicateEvery: 3, staleEvery: 5, staleDepth: 2 });
+  proxy = await startChaosProxy({ target: shapes.url, duplicateEvery: 3, staleEvery: 5, staleDepth: 2, breakEvery: 23 });
   server = new pg.Client(databaseUrl);
   await server.connect();
   client = (await import(`${await generateClient("delivery", EXAMPLE_SPEC_TEXT)}/index.ts`)) as SyncClient;
@@ -57,7 +57,8 @@ describe("duplicate and out-of-order delivery", () => {
       CREATE FUNCTION remember() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN INSERT INTO history (id, company) VALUES (NEW.id::text, NEW.company); RETURN NEW; END $$;
       CREATE TRIGGER remember AFTER INSERT OR UPDATE ON contacts_synced FOR EACH ROW EXECUTE FUNCTION remember();`);
-    const engine = await client.startSync({ db, apiUrl: backend.url, electricUrl: proxy.shapeUrl, backoff: { initialMs: 20, maxMs: 200 } });
+    const errors: string[] = [];
+    const engine = await client.startSync({ db, apiUrl: backend.url, electricUrl: proxy.shapeUrl, backoff: { initialMs: 20, maxMs: 200 }, onError: (e) => errors.push(e.message) });
     await engine.ready;
 
     const written: string[] = [];
@@ -81,7 +82,7 @@ describe("duplicate and out-of-order delivery", () => {
       const status = await engine.writer.status();
       const [local, remote] = [await snapshot((sql, p) => db.pg.query(sql, p)), await snapshot((sql, p) => server.query(sql, p))];
       if (status.queued === 0 && local === remote && JSON.parse(remote).length === ids.length) break;
-      if (Date.now() - started > 60_000) throw new Error(`not settled: queued ${status.queued}, local ${local}, server ${remote}`);
+      if (Date.now() - started > 60_000) throw new Error(`not settled: queued ${status.queued}; shapes ${JSON.stringify(engine.shapes.map((x) => x.stats))}; injected ${JSON.stringify(proxy.injected)}; errors ${errors.join(" | ")}; local ${local}, server ${remote}`);
       await sleep(100);
     }
 
@@ -99,6 +100,8 @@ describe("duplicate and out-of-order delivery", () => {
     );
     expect(proxy.injected.duplicated).toBeGreaterThan(0);
     expect(proxy.injected.stale).toBeGreaterThan(0);
+    expect(proxy.injected.broken).toBeGreaterThan(0);
+    expect(errors.filter((e) => e.includes("required headers"))).toHaveLength(proxy.injected.broken); // reported, then recovered
     expect(skipped).toBeGreaterThan(0);
     expect(movedBack).toEqual([]);
     expect(onServer).toBe(written.length);

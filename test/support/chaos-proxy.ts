@@ -5,7 +5,10 @@
  *  - duplicate: the newest remembered response of that shape again (the client sees the same
  *    changes twice, at the same offset);
  *  - stale: an older one (changes the client has applied already arrive after newer ones, and
- *    the client's offset moves back, so what follows replays from there).
+ *    the client's offset moves back, so what follows replays from there);
+ *  - broken: `200 []` without Electric's headers, as from a proxy that strips them.
+ * Responses are only replayed to requests of the same kind (live or not), as a cache keyed by
+ * URL would.
  * Listens on 127.0.0.1 on a free port; `stop()` ends held requests.
  */
 import http from "node:http";
@@ -20,6 +23,8 @@ export interface ChaosProxyOptions {
   staleEvery?: number;
   /** ... this many responses older than the newest. Default 2. */
   staleDepth?: number;
+  /** Every n-th such request gets a broken answer. */
+  breakEvery?: number;
 }
 
 export interface ChaosProxy {
@@ -27,7 +32,7 @@ export interface ChaosProxy {
   /** `http://127.0.0.1:<port>/v1/shape` */
   shapeUrl: string;
   /** What was injected so far. */
-  readonly injected: { forwarded: number; duplicated: number; stale: number };
+  readonly injected: { forwarded: number; duplicated: number; stale: number; broken: number };
   stop(): Promise<void>;
 }
 
@@ -41,7 +46,7 @@ interface Recorded {
 const DROPPED = new Set(["content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "date"]);
 
 export async function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy> {
-  const injected = { forwarded: 0, duplicated: 0, stale: 0 };
+  const injected = { forwarded: 0, duplicated: 0, stale: 0, broken: 0 };
   const history = new Map<string, Recorded[]>();
   const staleDepth = options.staleDepth ?? 2;
   let resumed = 0;
@@ -55,10 +60,15 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const handle = url.searchParams.get("handle");
     const offset = url.searchParams.get("offset");
-    const key = `${url.searchParams.get("table")}|${handle}`;
+    const kind = `${url.searchParams.get("table")}|${url.searchParams.get("live") === "true" ? "live" : "catch-up"}`;
+    const key = `${kind}|${handle}`;
     const past = history.get(key) ?? [];
     if (handle && offset && offset !== "-1") {
       resumed++;
+      if (options.breakEvery && resumed % options.breakEvery === 0) {
+        injected.broken++;
+        return send(res, { status: 200, headers: { "content-type": "application/json" }, body: "[]" });
+      }
       if (options.duplicateEvery && resumed % options.duplicateEvery === 0 && past.length) {
         injected.duplicated++;
         return send(res, past[past.length - 1]!);
@@ -80,7 +90,7 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
         };
         injected.forwarded++;
         if (recorded.status === 200 && carriesChanges(recorded.body)) {
-          const shapeKey = `${url.searchParams.get("table")}|${recorded.headers["electric-handle"] ?? handle}`;
+          const shapeKey = `${kind}|${recorded.headers["electric-handle"] ?? handle}`;
           history.set(shapeKey, [...(history.get(shapeKey) ?? []), recorded]);
         }
         send(res, recorded);

@@ -13,6 +13,7 @@
 //    exactly where the data is, never twice and never with a gap;
 //  - must-refetch drops the buffer and TRUNCATEs the synced table in the next commit (no row
 //    triggers, so local work in the overlay is untouched);
+//  - a failed commit or a stream that gave up re-opens the stream from the last saved offset;
 //  - replays are skipped: a change at or before the last applied log position (lsn, op_position)
 //    was applied already. A duplicated response, or a stale one served out of order by a proxy or
 //    CDN (which moves the stream's offset back), so never moves a row back to an older value, and
@@ -81,7 +82,13 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
     });
     unsubscribe = stream.subscribe(
       (messages) => (mine === generation ? onMessages(messages) : Promise.resolve()),
-      (error) => options.onError?.(error),
+      (error) => {
+        // The stream gave up (a 4xx, a response without Electric's headers, ...): report it and
+        // start again from the last saved offset rather than stop syncing for good.
+        if (mine !== generation || stopped) return;
+        options.onError?.(error);
+        restart();
+      },
     );
   };
 
@@ -185,8 +192,9 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
     return Promise.resolve();
   };
 
-  // A commit that failed stored nothing of its batch, but the stream has moved past it: start a
-  // new stream from the last saved offset (after a growing pause), so nothing is skipped.
+  // A commit that failed stored nothing of its batch, but the stream has moved past it; a stream
+  // that failed has stopped. Either way: start a new stream from the last saved offset (after a
+  // growing pause), so nothing is skipped.
   const restart = (): void => {
     unsubscribe();
     abort.abort();
