@@ -14,6 +14,7 @@ export function clientDependencies(model: SpecModel): Record<string, string> {
     deps["@electric-sql/pglite"] = "^0.5.16";
     deps["@electric-sql/client"] = "^1.5.28";
     deps["@tanstack/react-db"] = "0.5.11";
+    deps.uuid = "^14.0.3";
   }
   return deps;
 }

@@ -34,38 +34,13 @@ export interface PgliteCollectionUtils extends Record<string, unknown> {
 
 type Key = string | number;
 
-let lastMs = 0;
-let counter = 0;
-
 /**
- * A UUID version 7 (RFC 9562): a millisecond timestamp, then a counter, then random bits. Keys
- * made in one page sort as strings in the order they were made (the counter keeps that order
- * within a millisecond); keys from other devices sort by their clock. The generated create hooks
- * use it for uuid keys, so that "newest first" can order rows the server has not dated yet.
+ * Time-ordered UUIDs (version 7, from the `uuid` package, monotonic within a page): keys made on
+ * one device sort as strings in the order they were made, keys from other devices by their clock.
+ * The generated create hooks use it for uuid keys, so that "newest first" can order rows the
+ * server has not dated yet.
  */
-export function uuidv7(): string {
-  let ms = Date.now();
-  if (ms > lastMs) {
-    lastMs = ms;
-    counter = Math.floor(Math.random() * 0x400); // random start, room left to count up
-  } else {
-    ms = lastMs;
-    counter++;
-    if (counter > 0xfff) {
-      // 4096 keys in one millisecond: borrow the next one.
-      lastMs = ms = lastMs + 1;
-      counter = 0;
-    }
-  }
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  for (let i = 0; i < 6; i++) bytes[i] = Math.floor(ms / 2 ** (8 * (5 - i))) & 0xff;
-  bytes[6] = 0x70 | (counter >> 8);
-  bytes[7] = counter & 0xff;
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+export { v7 as uuidv7 } from "uuid";
 
 /** PGlite returns timestamps and dates as Date and int8 as bigint; the API types say string and number. */
 function normalize(row: Record<string, unknown>, columns: ColumnSchema[]): Record<string, unknown> {
