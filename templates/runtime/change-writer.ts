@@ -17,6 +17,9 @@
 //  W7 Waits do not trust the wall clock: a retry is timed with a monotonic clock (a clock set
 //     back does not stall the queue), a delay saved before a restart is capped at `maxMs`, and
 //     a `Retry-After` date is read against the response's own `Date` (client clock skew).
+//  W8 A change's status only moves forward: pending → sent → synced, pending → failed, and
+//     failed → pending only by `retry()`. A late answer (a 4xx after another writer on the same
+//     database confirmed the change) never turns synced into failed; the database refuses it too.
 import type { PGliteInterface } from "@electric-sql/pglite";
 
 export interface Endpoint {
@@ -278,8 +281,10 @@ export class ChangeWriter {
         this.online = true;
       } else if (outcome.kind === "rejected") {
         await pg.transaction(async (tx) => {
-          await tx.query(`UPDATE "_changes" SET "status" = 'failed', "attempts" = "attempts" + 1, "last_error" = $2 WHERE "seq" = $1`, [next.seq, outcome.error]);
-          if (next.op === "insert") {
+          // Another writer on this database (a second tab, a second process) may have confirmed
+          // this change meanwhile: a change's status only moves forward (W8).
+          const hit = await tx.query(`UPDATE "_changes" SET "status" = 'failed', "attempts" = "attempts" + 1, "last_error" = $2 WHERE "seq" = $1 AND "status" = 'pending'`, [next.seq, outcome.error]);
+          if (hit.affectedRows && next.op === "insert") {
             await tx.query(
               `UPDATE "_changes" SET "status" = 'failed', "last_error" = $4 WHERE "entity" = $1 AND "row_key" = $2 AND "seq" > $3 AND "status" = 'pending'`,
               [next.entity, next.row_key, next.seq, `Not sent: the create of this row was rejected (${outcome.error})`],
@@ -291,7 +296,7 @@ export class ChangeWriter {
       } else {
         const delay = Math.max(outcome.retryAfterMs, this.delayFor(next.attempts));
         this.dueAt.set(String(next.seq), performance.now() + delay);
-        await pg.query(`UPDATE "_changes" SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3::float8 / 1000) WHERE "seq" = $1`, [next.seq, outcome.error, delay]);
+        await pg.query(`UPDATE "_changes" SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3::float8 / 1000) WHERE "seq" = $1 AND "status" = 'pending'`, [next.seq, outcome.error, delay]);
         this.lastError = outcome.error;
         this.online = !outcome.network;
         await this.emit();
