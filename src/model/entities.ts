@@ -17,7 +17,7 @@ import type { EndpointRef, Entity, EntityField, Operation, Rbac, Resource, SyncM
 /** Postgres truncates identifiers at 63 bytes; `_rebuild` is the longest suffix we add. */
 const MAX_TABLE_BYTES = 63 - "_rebuild".length;
 /** Names the local database uses itself; an entity may not use them as a table or column. */
-export const RESERVED_TABLES = ["_changes", "_sync_feed", "_sync_schema", "_sync_shapes"];
+export const RESERVED_TABLES = ["_changes", "_sync_feed", "_sync_feed_horizon", "_sync_schema", "_sync_shapes", "_sync_seen_txids"];
 export const SYNC_STATUS_COLUMN = "_sync_status";
 const RESERVED_COLUMN = /^(_sync_status|_sp_.*)$/;
 /** The dollar-quote tag of generated plpgsql bodies; no name may contain it. */

@@ -10,7 +10,8 @@
 //    reason, never dropped. An entity that disappears gets its open changes failed, likewise.
 //
 // Change feed: triggers append the keys of changed rows to _sync_feed and NOTIFY once per
-// statement; a subscriber reads only those rows from the view, never the whole table.
+// statement; each reader (one per tab) reads on from its own cursor and reads only those rows
+// from the view, never the whole table.
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
 
 export interface ColumnSchema {
@@ -183,33 +184,133 @@ export interface FeedBatch<TRow> {
 
 export type FeedListener<TRow> = (batch: FeedBatch<TRow>) => void;
 
-const VACUUM_AFTER_ROWS = 1000;
+/**
+ * Which tab leads. In the browser with a worker, PGlite elects one tab (its PGlite instance serves
+ * every tab of the profile); the sync engine runs there. Elsewhere (Node, PGlite on the page) the
+ * one process leads.
+ */
+export interface Leadership {
+  isLeader(): boolean;
+  /** Called when the leader changed (this tab may or may not lead now). */
+  onChange(callback: () => void): () => void;
+}
+
+export function leadershipOf(pg: PGliteInterface): Leadership {
+  const shared = pg as Partial<{ isLeader: boolean; onLeaderChange(callback: () => void): () => void }>;
+  if (typeof shared.onLeaderChange !== "function") return { isLeader: () => true, onChange: () => () => {} };
+  return { isLeader: () => shared.isLeader === true, onChange: (callback) => shared.onLeaderChange!(callback) };
+}
 
 /**
- * The per-entity change feed. One drain loop per entity, shared by all its subscribers: it
- * takes the keys triggers logged, reads just those rows from the view, and hands them out.
+ * LISTEN on `channel`, and again after every change of leader: the new leader's PGlite is a new
+ * session that listens to nothing, and PGliteWorker keeps the callbacks but does not LISTEN again.
+ * `resumed` runs after each re-LISTEN (notifications sent in between were lost: catch up).
+ */
+export async function listenShared(pg: PGliteInterface, channel: string, callback: (payload: string) => void, resumed: () => void): Promise<() => Promise<void>> {
+  const unlisten = await pg.listen(channel, callback);
+  const relisten = async (): Promise<void> => {
+    // Queries wait for the new leader; one is cut off only by a further change of leader.
+    for (;;) {
+      try {
+        await pg.exec(`LISTEN ${quoteIdent(channel)}`);
+        break;
+      } catch (error) {
+        if (!isLeaderChange(error)) break;
+      }
+    }
+    resumed();
+  };
+  const off = leadershipOf(pg).onChange(() => void relisten());
+  return async () => {
+    off();
+    await unlisten();
+  };
+}
+
+/** A query cut off by a change of leader (PGliteWorker's LeaderChangedError): safe to run again. */
+export function isLeaderChange(error: unknown): boolean {
+  return error instanceof Error && /Leader changed/.test(error.message);
+}
+
+/**
+ * Runs `task` once now, and once more after it if `run()` was called while it ran; never two at
+ * once. A run cut off by a change of leader runs again (its queries wait for the new leader);
+ * other errors go to `onError`, and the next `run()` tries again.
+ */
+export class Serial {
+  private readonly task: () => Promise<void>;
+  private readonly onError: (error: unknown) => void;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(task: () => Promise<void>, onError: (error: unknown) => void) {
+    this.task = task;
+    this.onError = onError;
+  }
+
+  run(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.task();
+        } catch (error) {
+          if (isLeaderChange(error)) this.again = true;
+          else this.onError(error);
+        }
+      } while (this.again);
+    })().finally(() => (this.running = undefined));
+  }
+
+  /** Resolves when no run is in progress. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}
+
+const PRUNE_AFTER_ROWS = 1000;
+
+/**
+ * The change feed of this tab (or process). Triggers log the keys of changed rows in
+ * `_sync_feed`; this reader reads on from its own cursor (every tab sees every change, whichever
+ * tab or the sync engine made it), reads just those rows from the views and hands them out.
  */
 export class ChangeFeed {
+  private readonly pg: PGliteInterface;
+  private readonly entities: EntitySchema[];
   private readonly listeners = new Map<string, Set<FeedListener<Record<string, unknown>>>>();
-  private readonly draining = new Map<string, Promise<void>>();
-  private readonly dirty = new Set<string>();
+  private readonly serial: Serial;
+  private cursor = "0";
+  private sincePrune = 0;
   private unlisten?: () => Promise<void>;
 
-  constructor(
-    private readonly pg: PGliteInterface,
-    private readonly entities: EntitySchema[],
-  ) {}
+  /** `onError`: a failed read of the feed (the next change retries it). */
+  constructor(pg: PGliteInterface, entities: EntitySchema[], onError: (error: Error) => void = () => {}) {
+    this.pg = pg;
+    this.entities = entities;
+    this.serial = new Serial(
+      () => this.drain(),
+      (error) => onError(error as Error),
+    );
+  }
 
-  /** Starts listening; keys logged before this call are dropped (subscribers start from a full read). */
+  /** Starts listening; changes logged before this call are skipped (subscribers start from a full read). */
   async start(): Promise<void> {
-    await this.pg.query(`DELETE FROM "_sync_feed"`);
-    await this.pg.exec(`VACUUM "_sync_feed"`);
-    this.unlisten = await this.pg.listen("_sync_feed", (entity) => this.schedule(entity));
+    await this.prune();
+    const r = await this.pg.query<{ seq: string }>(
+      `SELECT GREATEST((SELECT max("seq") FROM "_sync_feed"), (SELECT "seq" FROM "_sync_feed_horizon"), 0)::text AS "seq"`,
+    );
+    this.cursor = r.rows[0]?.seq ?? "0";
+    this.unlisten = await listenShared(this.pg, "_sync_feed", () => this.serial.run(), () => this.serial.run());
   }
 
   async stop(): Promise<void> {
     await this.unlisten?.();
-    await Promise.all(this.draining.values());
+    await this.serial.idle();
   }
 
   subscribe<TRow>(table: string, listener: FeedListener<TRow>): () => void {
@@ -221,46 +322,57 @@ export class ChangeFeed {
 
   /** Resolves when every change logged so far has been delivered. */
   async flush(): Promise<void> {
-    for (const e of this.entities) this.schedule(e.table);
-    await Promise.all(this.draining.values());
+    this.serial.run();
+    await this.serial.idle();
   }
 
-  private schedule(table: string): void {
-    if (this.draining.has(table)) {
-      this.dirty.add(table);
-      return;
+  private async drain(): Promise<void> {
+    const horizon = (await this.pg.query<{ missed: boolean }>(`SELECT "seq" > $1::bigint AS "missed" FROM "_sync_feed_horizon"`, [this.cursor])).rows[0];
+    const logged = await this.pg.query<{ seq: string; entity: string; row_key: string | null }>(
+      `SELECT "seq"::text AS "seq", "entity", "row_key" FROM "_sync_feed" WHERE "seq" > $1::bigint ORDER BY "seq"`,
+      [this.cursor],
+    );
+    const byEntity = new Map<string, (string | null)[]>();
+    // Left behind the pruned part of the log (a tab asleep for minutes): reload everything.
+    if (horizon?.missed) for (const e of this.entities) byEntity.set(e.table, [null]);
+    for (const r of logged.rows) byEntity.set(r.entity, [...(byEntity.get(r.entity) ?? []), r.row_key]);
+    for (const [table, keys] of byEntity) await this.deliver(table, keys);
+    // Only once delivered: a read cut off (a change of leader) is read again from the same place.
+    const last = logged.rows[logged.rows.length - 1];
+    if (last) this.cursor = last.seq;
+    this.sincePrune += logged.rows.length;
+    if (this.sincePrune >= PRUNE_AFTER_ROWS) {
+      this.sincePrune = 0;
+      await this.prune();
     }
-    const run = (async () => {
-      do {
-        this.dirty.delete(table);
-        await this.drain(table);
-      } while (this.dirty.has(table));
-    })().finally(() => this.draining.delete(table));
-    this.draining.set(table, run);
   }
 
-  private async drain(table: string): Promise<void> {
+  private async deliver(table: string, logged: (string | null)[]): Promise<void> {
     const entity = this.entities.find((e) => e.table === table);
-    if (!entity) return;
-    const logged = await this.pg.query<{ row_key: string | null }>(`DELETE FROM "_sync_feed" WHERE "entity" = $1 RETURNING "row_key"`, [table]);
-    if (logged.rows.length === 0) return;
-    // PGlite has no autovacuum: after a bulk batch (an initial sync), reclaim the dead feed rows
-    // so that later drains stay fast.
-    if (logged.rows.length >= VACUUM_AFTER_ROWS) await this.pg.exec(`VACUUM "_sync_feed"`);
     const listeners = this.listeners.get(table);
-    if (!listeners?.size) return;
+    if (!entity || !listeners?.size) return;
     const view = quoteIdent(entity.table);
     let batch: FeedBatch<Record<string, unknown>>;
-    if (logged.rows.some((r) => r.row_key === null)) {
+    if (logged.includes(null)) {
       const all = await this.pg.query<Record<string, unknown>>(`SELECT * FROM ${view}`);
       batch = { reload: true, upserts: all.rows, deletes: [] };
     } else {
-      const keys = [...new Set(logged.rows.map((r) => r.row_key as string))];
+      const keys = [...new Set(logged as string[])];
       const key = quoteIdent(entity.key);
       const found = await this.pg.query<Record<string, unknown>>(`SELECT * FROM ${view} WHERE ${key} = ANY ($1::${entity.keyType}[])`, [keys]);
       const present = new Set(found.rows.map((r) => String(r[entity.key])));
       batch = { reload: false, upserts: found.rows, deletes: keys.filter((k) => !present.has(k)) };
     }
     for (const listener of listeners) listener(batch);
+  }
+
+  /** Drops log rows older than a minute (every open reader has read them by then) and reclaims their space. */
+  private async prune(): Promise<void> {
+    const pruned = await this.pg.query<{ seq: string | null }>(
+      `WITH gone AS (DELETE FROM "_sync_feed" WHERE "logged_at" < now() - interval '1 minute' RETURNING "seq")
+       UPDATE "_sync_feed_horizon" SET "seq" = GREATEST("seq", (SELECT max("seq") FROM gone)) WHERE EXISTS (SELECT 1 FROM gone) RETURNING "seq"::text AS "seq"`,
+    );
+    // PGlite has no autovacuum: reclaim the dead rows so that later reads stay fast.
+    if (pruned.rows.length) await this.pg.exec(`VACUUM "_sync_feed"`);
   }
 }

@@ -8,16 +8,16 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import type { PGliteInterface } from "@electric-sql/pglite";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
+import { accountRow, addAccount, addContact, attr, contactRow, editContact, expectAttr, expectCount, expectText, synced } from "./app-page.js";
 import {
   appUrl,
   buildApp,
   echoPageErrors,
   launchChromium,
   openApp,
-  percentile,
   probe,
   PROBES,
   REPO,
@@ -71,39 +71,7 @@ async function open(db: string, extra: Record<string, string> = {}): Promise<Pag
   return page;
 }
 
-const contactRow = (page: Page, name: string) => page.locator(`[data-testid="contact-row"][data-name="${name}"]`);
-const accountRow = (page: Page, name: string) => page.locator(`[data-testid="account-row"][data-name="${name}"]`);
 const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await remote.query<T>(sql, params)).rows;
-
-async function addContact(page: Page, first: string, last: string, extra: { email?: string; company?: string } = {}): Promise<void> {
-  await page.getByTestId("contact-first").fill(first);
-  await page.getByTestId("contact-last").fill(last);
-  await page.getByTestId("contact-email").fill(extra.email ?? "");
-  await page.getByTestId("contact-company").fill(extra.company ?? "");
-  await page.getByTestId("add-contact").click();
-  await contactRow(page, `${first} ${last}`).waitFor();
-}
-
-async function addAccount(page: Page, name: string, currency = "EUR"): Promise<void> {
-  await page.getByTestId("account-name").fill(name);
-  await page.getByTestId("account-currency").fill(currency);
-  await page.getByTestId("add-account").click();
-}
-
-async function editContact(page: Page, name: string, changes: { last?: string; company?: string }): Promise<void> {
-  const row = contactRow(page, name);
-  await row.getByTestId("edit-contact").click();
-  if (changes.last !== undefined) await row.getByTestId("edit-last").fill(changes.last);
-  if (changes.company !== undefined) await row.getByTestId("edit-company").fill(changes.company);
-  await row.getByTestId("save-contact").click();
-}
-
-// playwright-core has no web-first assertions: poll the page with vitest's expect.poll.
-const attr = async (loc: Locator, name: string) => ((await loc.count()) > 0 ? loc.first().getAttribute(name) : null);
-const expectAttr = (loc: Locator, name: string, value: string, timeout = 5_000) => expect.poll(() => attr(loc, name), { timeout }).toBe(value);
-const expectCount = (loc: Locator, n: number, timeout = 5_000) => expect.poll(() => loc.count(), { timeout }).toBe(n);
-const expectText = (loc: Locator, text: string, timeout = 5_000) => expect.poll(async () => ((await loc.count()) > 0 ? await loc.first().textContent() : ""), { timeout }).toContain(text);
-const synced = (page: Page, name: string) => expectAttr(contactRow(page, name), "data-status", "synced", 15_000);
 
 describe("the finance-tracker app in Chromium", () => {
   // First, while the database is still small: a realistic state for docs/screenshot.png.
@@ -129,14 +97,11 @@ describe("the finance-tracker app in Chromium", () => {
     await synced(page, "Grace Hopper");
   }, 90_000);
 
-  it("a: a new contact is in the list right after the click (p95 < 50 ms), pending, and later synced", async () => {
+  // How fast is measured in bench/ui (docs/performance.md), not asserted here: a shared machine under load is no place for a threshold.
+  it("a: a new contact is in the list right after the click, pending, and later synced", async () => {
     const page = await open("create");
     const runs = [];
     for (let i = 0; i < 12; i++) runs.push(await probe.createContact(page, "Perf", `N${i}`));
-    const measured = runs.slice(2); // the first two warm up the JIT
-    const p95 = percentile(measured.map((r) => r.dom), 95);
-    console.log(`click → row in DOM: p50 ${percentile(measured.map((r) => r.dom), 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms; → painted p95 ${percentile(measured.map((r) => r.paint), 95).toFixed(1)} ms`);
-    expect(p95).toBeLessThan(50);
     expect(runs.map((r) => r.status)).toEqual(runs.map(() => "pending"));
     await expectCount(page.locator('[data-testid="contact-row"][data-name^="Perf N"][data-status="synced"]'), 12, 20_000);
     expect(await query(`SELECT count(*)::int AS n FROM contacts WHERE first_name = 'Perf'`)).toEqual([{ n: 12 }]);

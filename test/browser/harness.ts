@@ -7,7 +7,7 @@ import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { build } from "vite";
 import { createServer, type RunningServer } from "../../examples/finance-tracker/server/server.js";
 import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
@@ -110,8 +110,15 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
+const CHROMIUM = () => process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM(), args: CHROMIUM_ARGS });
+}
+
+/** One browser profile (a persistent context in `userDataDir`): its tabs share IndexedDB, Web Locks and the service worker. */
+export function launchProfile(userDataDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM(), args: CHROMIUM_ARGS, viewport: { width: 1280, height: 760 } });
 }
 
 /** The app's URL for a stack: API, shape endpoint and the IndexedDB name as query parameters. */

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
+import { VitePWA } from "vite-plugin-pwa";
 
 // The app is plain React + the generated client. PGlite ships its own WebAssembly and data
 // files and finds them with `new URL(…, import.meta.url)`: Vite must not pre-bundle it, or those
@@ -21,6 +22,26 @@ export default defineConfig({
     },
   },
   worker: { format: "es" },
+  // The app opens with no network after the first visit: a Workbox service worker (vite-plugin-pwa)
+  // precaches the app shell, PGlite's WebAssembly and data files and the database worker, and
+  // answers every navigation with index.html. The data itself lives in IndexedDB (PGlite).
+  plugins: [
+    VitePWA({
+      registerType: "autoUpdate",
+      injectRegister: "script-defer",
+      manifest: false,
+      workbox: {
+        globPatterns: ["**/*.{html,js,css,wasm,data,tar.gz,svg,png}"],
+        // PGlite's WebAssembly (~9 MB) and its data file (~5 MB) must be cached too.
+        maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
+        navigateFallback: "index.html",
+        cleanupOutdatedCaches: true,
+        // The first visit is controlled at once, so it already works offline.
+        clientsClaim: true,
+        skipWaiting: true,
+      },
+    }),
+  ],
   server: { host: "127.0.0.1" },
   preview: { host: "127.0.0.1" },
 });

@@ -7,7 +7,7 @@ export function SyncBadge() {
   const state = !status.online ? "offline" : status.queued > 0 ? "syncing" : "synced";
   const label = state === "offline" ? "Offline" : state === "syncing" ? "Syncing" : "All changes synced";
   return (
-    <div className={`badge badge-${state}`} data-testid="sync-badge" data-state={state} data-queued={status.queued} title={status.lastError ?? undefined}>
+    <div className={`badge badge-${state}`} data-testid="sync-badge" data-state={state} data-queued={status.queued} data-leading={status.leading} title={status.lastError ?? undefined}>
       <span className="dot" />
       {label}
       {status.queued > 0 && (

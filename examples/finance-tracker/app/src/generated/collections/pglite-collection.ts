@@ -16,7 +16,7 @@
 //    order by key while their server-assigned columns (created_at…) are still empty.
 import type { CollectionConfig } from "@tanstack/react-db";
 import type { PGliteInterface } from "@electric-sql/pglite";
-import { quoteIdent, type ChangeFeed, type ColumnSchema, type FeedBatch } from "../db/local-db.js";
+import { isLeaderChange, quoteIdent, type ChangeFeed, type ColumnSchema, type FeedBatch } from "../db/local-db.js";
 
 export type SyncStatus = "synced" | "pending" | "failed";
 
@@ -63,6 +63,24 @@ function toParam(value: unknown, column: ColumnSchema): unknown {
   return value;
 }
 
+/**
+ * Runs a local write; when the leading tab closed while it ran (PGliteWorker's "Leader changed,
+ * pending operation in indeterminate state"), asks `applied()` whether it got in, and runs it
+ * again if not. The user's write is neither lost nor made twice.
+ */
+async function writeOnce(write: () => Promise<unknown>, applied: () => Promise<boolean>): Promise<void> {
+  for (;;) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (!isLeaderChange(error)) throw error;
+      const done = await applied().catch((e: unknown) => (isLeaderChange(e) ? false : Promise.reject(e)));
+      if (done) return;
+    }
+  }
+}
+
 export function pgliteCollectionOptions<TRow extends object>(options: PgliteCollectionOptions): CollectionConfig<TRow, Key, never, PgliteCollectionUtils> {
   const { pg, feed, table, key, columns } = options;
   const view = quoteIdent(table);
@@ -71,10 +89,9 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
   const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
 
   const recordChange = async (transactionId: string, rowKey: Key): Promise<void> => {
-    const r = await pg.query<{ change_id: string }>(
-      `SELECT "change_id" FROM "_changes" WHERE "entity" = $1 AND "row_key" = $2 ORDER BY "seq" DESC LIMIT 1`,
-      [table, String(rowKey)],
-    );
+    const read = () =>
+      pg.query<{ change_id: string }>(`SELECT "change_id" FROM "_changes" WHERE "entity" = $1 AND "row_key" = $2 ORDER BY "seq" DESC LIMIT 1`, [table, String(rowKey)]);
+    const r = await read().catch((error: unknown) => (isLeaderChange(error) ? read() : Promise.reject(error)));
     const id = r.rows[0]?.change_id;
     if (id) changeIds.set(transactionId, [...(changeIds.get(transactionId) ?? []), id]);
   };
@@ -128,9 +145,13 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
       for (const m of transaction.mutations) {
         const value = m.modified as Record<string, unknown>;
         const present = columns.filter((c) => value[c.name] !== undefined);
-        await pg.query(
-          `INSERT INTO ${view} (${present.map((c) => quoteIdent(c.name)).join(", ")}) VALUES (${present.map((_, i) => `$${i + 1}`).join(", ")})`,
-          present.map((c) => toParam(value[c.name], c)),
+        await writeOnce(
+          () =>
+            pg.query(
+              `INSERT INTO ${view} (${present.map((c) => quoteIdent(c.name)).join(", ")}) VALUES (${present.map((_, i) => `$${i + 1}`).join(", ")})`,
+              present.map((c) => toParam(value[c.name], c)),
+            ),
+          async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1`, [m.key])).rows.length > 0,
         );
         await recordChange(transaction.id, m.key as Key);
       }
@@ -141,9 +162,11 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
         const changes = m.changes as Record<string, unknown>;
         const set = columns.filter((c) => c.name !== key && c.name in changes);
         if (!set.length) continue;
-        await pg.query(
-          `UPDATE ${view} SET ${set.map((c, i) => `${quoteIdent(c.name)} = $${i + 2}`).join(", ")} WHERE ${keyColumn} = $1`,
-          [m.key, ...set.map((c) => toParam(changes[c.name], c))],
+        const params = [m.key, ...set.map((c) => toParam(changes[c.name], c))];
+        const differs = set.map((c, i) => `${quoteIdent(c.name)} IS DISTINCT FROM $${i + 2}`).join(" OR ");
+        await writeOnce(
+          () => pg.query(`UPDATE ${view} SET ${set.map((c, i) => `${quoteIdent(c.name)} = $${i + 2}`).join(", ")} WHERE ${keyColumn} = $1`, params),
+          async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1 AND (${differs})`, params)).rows.length === 0,
         );
         await recordChange(transaction.id, m.key as Key);
       }
@@ -151,7 +174,10 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     },
     onDelete: async ({ transaction }) => {
       for (const m of transaction.mutations) {
-        await pg.query(`DELETE FROM ${view} WHERE ${keyColumn} = $1`, [m.key]);
+        await writeOnce(
+          () => pg.query(`DELETE FROM ${view} WHERE ${keyColumn} = $1`, [m.key]),
+          async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1`, [m.key])).rows.length === 0,
+        );
         await recordChange(transaction.id, m.key as Key);
       }
       await feed.flush();

@@ -30,6 +30,8 @@ export interface CreateDatabaseOptions {
    * only once IndexedDB has its changes. Omitted: PGlite runs on the calling thread (Node, tests).
    */
   worker?: DatabaseWorker | (() => DatabaseWorker);
+  /** A read of the change feed failed (the next change retries it); `console.warn` by default. */
+  onError?: (error: Error) => void;
 }
 
 /** A Web Worker running db/worker.ts. */
@@ -75,7 +77,7 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
     : await PGlite.create(pgOptions);
   try {
     const migration = await migrate(pg, LOCAL_SCHEMA);
-    const feed = new ChangeFeed(pg, LOCAL_SCHEMA.entities);
+    const feed = new ChangeFeed(pg, LOCAL_SCHEMA.entities, options.onError ?? ((error) => console.warn("[sync-patterns] change feed:", error)));
     await feed.start();
     return {
       pg,

@@ -17,6 +17,9 @@ export const accountsWriteOptions: { mode: "local-first" | "confirmed"; confirmT
   confirmTimeoutMs: 30_000,
 };
 
+/** A local write is stored on this device whatever the network does (TanStack Query would pause it while `navigator.onLine` is false); the change writer sends it when it can. */
+const localWrite = { networkMode: "always" } as const;
+
 const fromAccounts = (q: InitialQueryBuilder, collection: AccountsCollection) => q.from({ account: collection });
 export type AccountsQuery = ReturnType<typeof fromAccounts>;
 
@@ -54,6 +57,7 @@ async function settle(collection: AccountsCollection, transaction: { id: string;
 export function useCreateAccount() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async (input: AccountCreate): Promise<AccountRow> => {
       const collection = collections.accounts;
       // Time-ordered: a new row sorts after older ones by key even before the server dated it.
@@ -69,10 +73,11 @@ export function useCreateAccount() {
 export function useUpdateAccount() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: AccountUpdate }): Promise<void> => {
       const collection = collections.accounts;
       const transaction = collection.update(id, (draft) => {
-        Object.assign(draft, changes);
+        Object.assign(draft, changes, { _sync_status: "pending" });
       });
       await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
     },
@@ -82,6 +87,7 @@ export function useUpdateAccount() {
 export function useDeleteAccount() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.accounts;
       const transaction = collection.delete(id);

@@ -17,6 +17,9 @@ export const contactsWriteOptions: { mode: "local-first" | "confirmed"; confirmT
   confirmTimeoutMs: 30_000,
 };
 
+/** A local write is stored on this device whatever the network does (TanStack Query would pause it while `navigator.onLine` is false); the change writer sends it when it can. */
+const localWrite = { networkMode: "always" } as const;
+
 const fromContacts = (q: InitialQueryBuilder, collection: ContactsCollection) => q.from({ contact: collection });
 export type ContactsQuery = ReturnType<typeof fromContacts>;
 
@@ -54,6 +57,7 @@ async function settle(collection: ContactsCollection, transaction: { id: string;
 export function useCreateContact() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async (input: ContactCreate): Promise<ContactRow> => {
       const collection = collections.contacts;
       // Time-ordered: a new row sorts after older ones by key even before the server dated it.
@@ -69,10 +73,11 @@ export function useCreateContact() {
 export function useUpdateContact() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: ContactUpdate }): Promise<void> => {
       const collection = collections.contacts;
       const transaction = collection.update(id, (draft) => {
-        Object.assign(draft, changes);
+        Object.assign(draft, changes, { _sync_status: "pending" });
       });
       await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
     },
@@ -82,6 +87,7 @@ export function useUpdateContact() {
 export function useDeleteContact() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.contacts;
       const transaction = collection.delete(id);

@@ -92,14 +92,15 @@ export interface SyncStatus extends WriterStatus {
 /** Online/offline, queue length (pending + sent changes), failed count and the last error. */
 export function useSyncStatus(): SyncStatus {
   const { engine } = useSync();
-  const [status, setStatus] = useState<WriterStatus>({ online: true, queued: 0, failed: 0, lastError: null });
+  const [status, setStatus] = useState<WriterStatus>({ online: true, queued: 0, failed: 0, lastError: null, leading: false });
   const [browserOnline, setBrowserOnline] = useState(typeof navigator === "undefined" ? true : navigator.onLine);
   useEffect(() => {
     let live = true;
-    const refresh = () => void engine.writer.status().then((s) => live && setStatus(s));
+    // A read cut off (the leading tab closed) is followed by the next event's.
+    const refresh = () => void engine.writer.status().then((s) => live && setStatus(s), () => {});
+    // Follows the change log's events (in every tab of the profile), not a timer.
     const unsubscribe = engine.writer.subscribe((s) => live && setStatus(s));
     refresh();
-    const timer = setInterval(refresh, 1000);
     const on = () => (setBrowserOnline(true), engine.writer.kick());
     const off = () => setBrowserOnline(false);
     if (typeof window !== "undefined") {
@@ -109,7 +110,6 @@ export function useSyncStatus(): SyncStatus {
     return () => {
       live = false;
       unsubscribe();
-      clearInterval(timer);
       if (typeof window !== "undefined") {
         window.removeEventListener("online", on);
         window.removeEventListener("offline", off);
@@ -125,14 +125,12 @@ export function useSyncErrors(): { errors: ChangeRow[]; retry(changeId: string):
   const [errors, setErrors] = useState<ChangeRow[]>([]);
   useEffect(() => {
     let live = true;
-    const refresh = () => void engine.writer.failedChanges().then((rows) => live && setErrors(rows));
+    const refresh = () => void engine.writer.failedChanges().then((rows) => live && setErrors(rows), () => {});
     const unsubscribe = engine.writer.subscribe(refresh);
     refresh();
-    const timer = setInterval(refresh, 1000);
     return () => {
       live = false;
       unsubscribe();
-      clearInterval(timer);
     };
   }, [engine]);
   return {

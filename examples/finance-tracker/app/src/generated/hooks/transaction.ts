@@ -17,6 +17,9 @@ export const transactionsWriteOptions: { mode: "local-first" | "confirmed"; conf
   confirmTimeoutMs: 30_000,
 };
 
+/** A local write is stored on this device whatever the network does (TanStack Query would pause it while `navigator.onLine` is false); the change writer sends it when it can. */
+const localWrite = { networkMode: "always" } as const;
+
 const fromTransactions = (q: InitialQueryBuilder, collection: TransactionsCollection) => q.from({ transaction: collection });
 export type TransactionsQuery = ReturnType<typeof fromTransactions>;
 
@@ -54,6 +57,7 @@ async function settle(collection: TransactionsCollection, transaction: { id: str
 export function useCreateTransaction() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async (input: TransactionCreate): Promise<TransactionRow> => {
       const collection = collections.transactions;
       // Time-ordered: a new row sorts after older ones by key even before the server dated it.
@@ -69,10 +73,11 @@ export function useCreateTransaction() {
 export function useUpdateTransaction() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: TransactionUpdate }): Promise<void> => {
       const collection = collections.transactions;
       const transaction = collection.update(id, (draft) => {
-        Object.assign(draft, changes);
+        Object.assign(draft, changes, { _sync_status: "pending" });
       });
       await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
     },
@@ -82,6 +87,7 @@ export function useUpdateTransaction() {
 export function useDeleteTransaction() {
   const { collections, engine } = useSync();
   return useMutation({
+    ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.transactions;
       const transaction = collection.delete(id);

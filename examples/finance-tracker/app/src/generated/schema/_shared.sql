@@ -21,13 +21,22 @@ CREATE INDEX IF NOT EXISTS "_changes_row" ON "_changes" ("entity", "row_key", "s
 CREATE INDEX IF NOT EXISTS "_changes_open" ON "_changes" ("seq") WHERE "status" IN ('pending', 'sent');
 CREATE INDEX IF NOT EXISTS "_changes_txid" ON "_changes" ("txid") WHERE "status" = 'sent';
 
--- Keys of changed rows per entity; drained by the consumer (a NULL key means: reload everything).
+-- Keys of changed rows per entity (a NULL key means: reload everything). A log, not a queue:
+-- every reader (each tab of a browser profile has one) reads on from its own cursor; rows older
+-- than a minute are pruned, and "horizon" records the last pruned seq, so that a reader left
+-- behind it knows it missed rows and reloads.
 CREATE TABLE IF NOT EXISTS "_sync_feed" (
   "seq" bigserial PRIMARY KEY,
   "entity" text NOT NULL,
   "row_key" text
 );
-CREATE INDEX IF NOT EXISTS "_sync_feed_entity" ON "_sync_feed" ("entity");
+ALTER TABLE "_sync_feed" ADD COLUMN IF NOT EXISTS "logged_at" timestamptz NOT NULL DEFAULT now();
+DROP INDEX IF EXISTS "_sync_feed_entity";
+CREATE TABLE IF NOT EXISTS "_sync_feed_horizon" (
+  "id" boolean PRIMARY KEY DEFAULT true CHECK ("id"),
+  "seq" bigint NOT NULL
+);
+INSERT INTO "_sync_feed_horizon" ("seq") VALUES (0) ON CONFLICT DO NOTHING;
 
 -- The schema version each entity's tables were created with (see db/local-db.ts).
 CREATE TABLE IF NOT EXISTS "_sync_schema" (
@@ -97,6 +106,10 @@ CREATE OR REPLACE FUNCTION "_changes_sent"() RETURNS trigger LANGUAGE plpgsql AS
 DECLARE
   snap jsonb;
 BEGIN
+  -- W8: a change that reached its end stays there (a late answer of another writer cannot undo it).
+  IF OLD."status" IN ('synced', 'discarded') AND NEW."status" IS DISTINCT FROM OLD."status" THEN
+    RETURN OLD;
+  END IF;
   IF NEW."status" = 'sent' AND NEW."txid" IS NOT NULL THEN
     SELECT "snapshot" INTO snap FROM "_sync_shapes" WHERE "entity" = NEW."entity";
     IF EXISTS (SELECT 1 FROM "_sync_seen_txids" WHERE "entity" = NEW."entity" AND "txid" = NEW."txid")

@@ -20,7 +20,14 @@
 //  W7 Waits do not trust the wall clock: a retry is timed with a monotonic clock (a clock set
 //     back does not stall the queue), a delay saved before a restart is capped at `maxMs`, and
 //     a `Retry-After` date is read against the response's own `Date` (client clock skew).
+//  W8 A change's status only moves forward: pending → sent → synced, pending → failed, and
+//     failed → pending only by `retry()`. A late answer (a 4xx after another writer on the same
+//     database confirmed the change) never turns synced into failed; the database refuses it too.
+//  W9 One writer sends per database: in the browser, the tab that leads (`lead()`); the others
+//     only watch. Every tab sees the same status: the leader tells the others its online state
+//     and last error (NOTIFY "_sync_writer"); queue and failed counts come from the database.
 import type { PGliteInterface } from "@electric-sql/pglite";
+import { listenShared, Serial } from "../db/local-db.js";
 
 export interface Endpoint {
   method: string;
@@ -87,6 +94,8 @@ export interface WriterStatus {
   queued: number;
   failed: number;
   lastError: string | null;
+  /** This tab sends the changes of every tab (W9); false in the other tabs of the profile. */
+  leading: boolean;
 }
 
 /** A server rejection of a change, as stored in `_changes.last_error`. */
@@ -114,74 +123,151 @@ type Outcome = { kind: "ok"; txid: number | null } | { kind: "rejected"; error: 
 export class ChangeWriter {
   private readonly backoff: BackoffOptions;
   private readonly fetchFn: typeof fetch;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly serial: Serial;
+  private readonly emitter: Serial;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** When each change waiting for a retry is due, on the monotonic clock (W7). */
   private readonly dueAt = new Map<string, number>();
   private stopped = true;
+  /** Sends changes (this tab leads); otherwise only watches their status. */
+  private sending = true;
   private online = true;
   private lastError: string | null = null;
   private readonly listeners = new Set<(status: WriterStatus) => void>();
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
 
-  constructor(private readonly options: ChangeWriterOptions) {
+  private readonly options: ChangeWriterOptions;
+
+  constructor(options: ChangeWriterOptions) {
+    this.options = options;
     this.backoff = { ...BACKOFF_DEFAULTS, ...options.backoff };
     this.fetchFn = options.fetch ?? ((...args) => fetch(...args));
+    this.serial = new Serial(
+      () => this.drain(),
+      (error) => {
+        if (this.stopped) return;
+        this.report((error as Error).message, this.online);
+        this.retryIn(this.backoff.maxMs);
+      },
+    );
+    this.emitter = new Serial(
+      async () => {
+        if (!this.listeners.size || this.stopped) return;
+        const s = await this.status();
+        for (const l of this.listeners) l(s);
+      },
+      () => {},
+    );
   }
 
-  async start(): Promise<void> {
+  /** `send: false`: only watch (another tab sends); `lead()` makes it send later. */
+  async start(options: { send?: boolean } = {}): Promise<void> {
+    const { pg } = this.options;
     this.stopped = false;
-    // Changes that reached their end long ago are history; the fold never reads them.
-    await this.options.pg.query(`DELETE FROM "_changes" WHERE "status" IN ('synced', 'discarded') AND "created_at" < now() - interval '1 day'`);
-    await this.options.pg.query(`DELETE FROM "_sync_seen_txids" WHERE "seen_at" < now() - interval '1 day'`);
-    this.unlisten.push(await this.options.pg.listen("_changes", () => this.kick()));
+    this.sending = options.send ?? true;
+    if (this.sending) await this.prune();
+    const resumed = (): void => {
+      this.kick();
+      this.emit();
+    };
     this.unlisten.push(
-      await this.options.pg.listen("_changes_status", (payload) => {
-        const [changeId, status] = payload.split(" ") as [string, ChangeStatus];
-        void this.notifyWaiters(changeId, status);
-        void this.emit();
-      }),
+      await listenShared(pg, "_changes", () => (this.kick(), this.emit()), resumed),
+      await listenShared(
+        pg,
+        "_changes_status",
+        (payload) => {
+          const [changeId, status] = payload.split(" ") as [string, ChangeStatus];
+          void this.notifyWaiters(changeId, status);
+          if (status === "pending") this.kick(); // retried, maybe in another tab
+          this.emit();
+        },
+        resumed,
+      ),
+      await listenShared(pg, "_sync_writer", (payload) => this.heard(payload), () => void this.announce("?")),
     );
+    if (this.sending) this.kick();
+    else await this.announce("?");
+  }
+
+  /** This writer starts sending (its tab became the leader). */
+  async lead(): Promise<void> {
+    if (this.stopped) return;
+    if (!this.sending) {
+      await this.prune();
+      this.sending = true;
+    }
+    await this.announce();
     this.kick();
+    this.emit();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     for (const u of this.unlisten.splice(0)) await u();
-    await this.running;
+    await this.serial.idle();
+    await this.emitter.idle();
   }
 
   /** Sends what can be sent now; resolves when the queue is empty or waiting for a retry. */
   async flush(): Promise<void> {
     this.kick();
-    while (this.running) await this.running;
+    await this.serial.idle();
   }
 
-  /** Runs the drain loop now (also after a retry timer or coming back online). */
+  /** Runs the drain loop now (also after a retry timer or coming back online); in a tab that does not lead, asks the leader to. */
   kick(): void {
     if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
+    if (this.sending) this.serial.run();
+    else void this.announce("kick");
+  }
+
+  /** Changes that reached their end long ago are history; the fold never reads them. */
+  private async prune(): Promise<void> {
+    await this.options.pg.query(`DELETE FROM "_changes" WHERE "status" IN ('synced', 'discarded') AND "created_at" < now() - interval '1 day'`);
+    await this.options.pg.query(`DELETE FROM "_sync_seen_txids" WHERE "seen_at" < now() - interval '1 day'`);
+  }
+
+  /** The leader's online state and last error, for the other tabs (W9); "?" asks the leader for it. */
+  private async announce(payload?: string): Promise<void> {
+    const text = payload ?? JSON.stringify({ online: this.online, lastError: this.lastError });
+    await this.options.pg.query(`SELECT pg_notify('_sync_writer', $1)`, [text]).catch(() => {});
+  }
+
+  private heard(payload: string): void {
+    if (payload === "?" || payload === "kick") {
+      if (this.sending) {
+        if (payload === "kick") this.retryIn(0);
+        else void this.announce();
+      }
       return;
     }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.drain();
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = undefined;
-    });
+    if (this.sending) return;
+    const state = JSON.parse(payload) as { online: boolean; lastError: string | null };
+    this.online = state.online;
+    this.lastError = state.lastError;
+    this.emit();
+  }
+
+  /** Records the writer's online state and last error, and tells the other tabs when it changed. */
+  private report(lastError: string | null, online: boolean): void {
+    if (this.lastError === lastError && this.online === online) return;
+    this.lastError = lastError;
+    this.online = online;
+    void this.announce();
+  }
+
+  private retryIn(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), ms);
   }
 
   async status(): Promise<WriterStatus> {
     const r = await this.options.pg.query<{ queued: number; failed: number }>(
       `SELECT count(*) FILTER (WHERE "status" IN ('pending', 'sent'))::int AS queued, count(*) FILTER (WHERE "status" = 'failed')::int AS failed FROM "_changes"`,
     );
-    return { online: this.online, queued: r.rows[0]?.queued ?? 0, failed: r.rows[0]?.failed ?? 0, lastError: this.lastError };
+    return { online: this.online, queued: r.rows[0]?.queued ?? 0, failed: r.rows[0]?.failed ?? 0, lastError: this.lastError, leading: this.sending };
   }
 
   subscribe(listener: (status: WriterStatus) => void): () => void {
@@ -236,17 +322,18 @@ export class ChangeWriter {
   private async notifyWaiters(changeId: string, status?: ChangeStatus): Promise<void> {
     const set = this.waiters.get(changeId);
     if (!set?.size) return;
-    const row = (await this.options.pg.query<{ status: ChangeStatus; last_error: string | null }>(`SELECT "status", "last_error" FROM "_changes" WHERE "change_id" = $1`, [changeId])).rows[0];
+    const row = await this.options.pg
+      .query<{ status: ChangeStatus; last_error: string | null }>(`SELECT "status", "last_error" FROM "_changes" WHERE "change_id" = $1`, [changeId])
+      .then((r) => r.rows[0], () => undefined); // cut off (a change of leader): the next status change tells again
     const current = row?.status ?? status;
     if (!current) return;
     for (const done of [...set]) done(current, row?.last_error ?? null);
     if (!set.size) this.waiters.delete(changeId);
   }
 
-  private async emit(): Promise<void> {
-    if (!this.listeners.size) return;
-    const s = await this.status();
-    for (const l of this.listeners) l(s);
+  /** Tells subscribers the status; bursts of changes coalesce into one read. */
+  private emit(): void {
+    this.emitter.run();
   }
 
   private async drain(): Promise<void> {
@@ -264,8 +351,7 @@ export class ChangeWriter {
       }
       const wait = due - performance.now();
       if (wait > 0) {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.kick(), wait);
+        this.retryIn(wait);
         break;
       }
       this.dueAt.delete(String(next.seq));
@@ -278,31 +364,31 @@ export class ChangeWriter {
           awaitsEcho ? "sent" : "synced",
           outcome.txid,
         ]);
-        this.online = true;
+        // A request got through: whatever kept the writer from the server is gone.
+        this.report(null, true);
       } else if (outcome.kind === "rejected") {
         await pg.transaction(async (tx) => {
-          await tx.query(`UPDATE "_changes" SET "status" = 'failed', "attempts" = "attempts" + 1, "last_error" = $2 WHERE "seq" = $1`, [next.seq, outcome.error]);
-          if (next.op === "insert") {
+          // Another writer on this database (a second tab, a second process) may have confirmed
+          // this change meanwhile: a change's status only moves forward (W8).
+          const hit = await tx.query(`UPDATE "_changes" SET "status" = 'failed', "attempts" = "attempts" + 1, "last_error" = $2 WHERE "seq" = $1 AND "status" = 'pending'`, [next.seq, outcome.error]);
+          if (hit.affectedRows && next.op === "insert") {
             await tx.query(
               `UPDATE "_changes" SET "status" = 'failed', "last_error" = $4 WHERE "entity" = $1 AND "row_key" = $2 AND "seq" > $3 AND "status" = 'pending'`,
               [next.entity, next.row_key, next.seq, `Not sent: the create of this row was rejected (${outcome.error})`],
             );
           }
         });
-        this.lastError = outcome.error;
-        this.online = true;
+        this.report(outcome.error, true);
       } else {
         const delay = Math.max(outcome.retryAfterMs, this.delayFor(next.attempts));
         this.dueAt.set(String(next.seq), performance.now() + delay);
-        await pg.query(`UPDATE "_changes" SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3::float8 / 1000) WHERE "seq" = $1`, [next.seq, outcome.error, delay]);
-        this.lastError = outcome.error;
-        this.online = !outcome.network;
-        await this.emit();
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.kick(), delay);
+        await pg.query(`UPDATE "_changes" SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3::float8 / 1000) WHERE "seq" = $1 AND "status" = 'pending'`, [next.seq, outcome.error, delay]);
+        this.report(outcome.error, !outcome.network);
+        this.emit();
+        this.retryIn(delay);
         break;
       }
-      await this.emit();
+      this.emit();
     }
   }
 

@@ -3,6 +3,7 @@
 
 import { getClientConfig } from "../api/client.js";
 import type { LocalDatabase } from "../db/init.js";
+import { isLeaderChange, leadershipOf } from "../db/local-db.js";
 import { LOCAL_SCHEMA } from "../db/schema.js";
 import { ChangeWriter, type BackoffOptions } from "./change-writer.js";
 import { startShapeSync, type ShapeSync } from "./shape-sync.js";
@@ -28,9 +29,15 @@ export interface StartSyncOptions {
 
 export interface SyncEngine {
   writer: ChangeWriter;
+  /** The shape streams this tab runs (none in a tab that does not lead). */
   shapes: ShapeSync[];
-  /** Resolves when every shape caught up once. */
+  /**
+   * Resolves when every shape caught up once. In a browser tab that does not lead (another tab of
+   * the profile syncs for it), at once: its data comes through the shared database.
+   */
   ready: Promise<void>;
+  /** Whether this tab runs the sync (shape streams and sending writes); one tab per database does. */
+  leading(): boolean;
   stop(): Promise<void>;
 }
 
@@ -47,8 +54,11 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
   });
   const electricUrl = options.electricUrl ?? DEFAULT_ELECTRIC_URL;
   const shapes: ShapeSync[] = [];
-  if (electricUrl) {
+  const started = new Set<string>();
+  const startShapes = async (): Promise<void> => {
+    if (!electricUrl) return;
     for (const entity of LOCAL_SCHEMA.entities) {
+      if (started.has(entity.table)) continue;
       shapes.push(
         await startShapeSync({
           pg: options.db.pg,
@@ -59,14 +69,43 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
           ...(options.onError ? { onError: options.onError } : {}),
         }),
       );
+      started.add(entity.table);
     }
+  };
+  // One tab per database syncs: the one whose PGlite worker leads (W9). When it closes, the next
+  // leader takes over from the saved shape offsets and the queued changes.
+  const leadership = leadershipOf(options.db.pg);
+  let leading = false;
+  let stopped = false;
+  // The hand-over can be cut off by the election's second event (PGliteWorker's "Leader
+  // changed"): go on until done.
+  const takeOver = async (): Promise<void> => {
+    try {
+      await writer.lead();
+      await startShapes();
+    } catch (error) {
+      if (isLeaderChange(error) && !stopped) return takeOver();
+      throw error;
+    }
+  };
+  await writer.start({ send: false });
+  const offLeaderChange = leadership.onChange(() => {
+    if (leading || stopped || !leadership.isLeader()) return;
+    leading = true;
+    takeOver().catch((error: unknown) => options.onError?.(error as Error));
+  });
+  if (leadership.isLeader()) {
+    leading = true;
+    await takeOver();
   }
-  await writer.start();
   return {
     writer,
     shapes,
     ready: Promise.all(shapes.map((s) => s.ready)).then(() => undefined),
+    leading: () => leading,
     async stop() {
+      stopped = true;
+      offLeaderChange();
       await writer.stop();
       await Promise.all(shapes.map((s) => s.stop()));
     },
