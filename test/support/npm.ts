@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { execa, type Options } from "execa";
+import { execa } from "execa";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 export const NPM_CACHE = path.join(REPO, ".cache/npm");
@@ -20,8 +20,17 @@ export const NPM_ENV = {
   npm_config_prefer_offline: "true",
 };
 
-export function npm(cwd: string, args: string[], options: Options = {}) {
-  return execa("npm", args, { cwd, env: NPM_ENV, stdin: "ignore", ...options });
+export interface NpmResult {
+  exitCode: number;
+  stdout: string;
+  /** stdout and stderr interleaved, for failure messages. */
+  output: string;
+}
+
+/** Runs npm with the shared cache; never throws on a non-zero exit. */
+export async function npm(cwd: string, args: string[], env: Record<string, string> = {}): Promise<NpmResult> {
+  const r = await execa("npm", args, { cwd, stdin: "ignore", reject: false, all: true, env: { ...NPM_ENV, ...env } });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, output: r.all };
 }
 
 /**
@@ -35,7 +44,8 @@ export async function installedTypescript(version: string): Promise<string> {
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const tmp = fs.mkdtempSync(`${dir}.tmp-`);
   fs.writeFileSync(path.join(tmp, "package.json"), '{ "private": true }\n');
-  await npm(tmp, ["install", "--no-package-lock", `typescript@${version}`]);
+  const r = await npm(tmp, ["install", "--no-package-lock", `typescript@${version}`]);
+  if (r.exitCode !== 0) throw new Error(`npm install typescript@${version} failed:\n${r.output}`);
   try {
     fs.renameSync(tmp, dir);
   } catch {

@@ -197,11 +197,13 @@ export class ChangeFeed {
   private readonly draining = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
   private unlisten?: () => Promise<void>;
+  private readonly pg: PGliteInterface;
+  private readonly entities: EntitySchema[];
 
-  constructor(
-    private readonly pg: PGliteInterface,
-    private readonly entities: EntitySchema[],
-  ) {}
+  constructor(pg: PGliteInterface, entities: EntitySchema[]) {
+    this.pg = pg;
+    this.entities = entities;
+  }
 
   /** Starts listening; keys logged before this call are dropped (subscribers start from a full read). */
   async start(): Promise<void> {
