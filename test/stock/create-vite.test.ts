@@ -74,8 +74,8 @@ describe("a stock create-vite react-ts app", () => {
     const root = tempProject();
     const app = path.join(root, "app");
 
-    // The starter, from its npm package, non-interactive.
-    const scaffold = await npm(root, ["exec", "--yes", "--", "create-vite@latest", "app", "--template", "react-ts", "--no-interactive", "--no-immediate"], { CI: "true" });
+    // The starter, from its npm package, non-interactive; `latest` asked of the registry, not the cache.
+    const scaffold = await npm(root, ["exec", "--yes", "--", "create-vite@latest", "app", "--template", "react-ts", "--no-interactive", "--no-immediate"], { CI: "true", npm_config_prefer_offline: "false" });
     expect(scaffold.exitCode, scaffold.output).toBe(0);
     const template = JSON.parse(fs.readFileSync(path.join(app, "package.json"), "utf8")) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
     expect(template.scripts.build).toMatch(/tsc -b/);
