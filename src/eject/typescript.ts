@@ -56,16 +56,16 @@ function compilerIn(require: NodeJS.Require, pkg: string, command: string): Comp
  * `verbatimModuleSyntax`, `noUncheckedSideEffectImports`, …), each from the TypeScript version
  * that knows it.
  */
-const STRICTNESS: [flag: string, since: number][] = [
-  ["strict", 0],
-  ["noUncheckedIndexedAccess", 4.1],
-  ["exactOptionalPropertyTypes", 4.4],
-  ["noUnusedLocals", 0],
-  ["noUnusedParameters", 0],
-  ["noFallthroughCasesInSwitch", 0],
-  ["verbatimModuleSyntax", 5.0],
-  ["noUncheckedSideEffectImports", 5.6],
-  ["erasableSyntaxOnly", 5.8],
+const STRICTNESS: [flag: string, since: [major: number, minor: number]][] = [
+  ["strict", [2, 3]],
+  ["noUncheckedIndexedAccess", [4, 1]],
+  ["exactOptionalPropertyTypes", [4, 4]],
+  ["noUnusedLocals", [2, 0]],
+  ["noUnusedParameters", [2, 0]],
+  ["noFallthroughCasesInSwitch", [1, 8]],
+  ["verbatimModuleSyntax", [5, 0]],
+  ["noUncheckedSideEffectImports", [5, 6]],
+  ["erasableSyntaxOnly", [5, 8]],
 ];
 
 /** The options of the check when the project has no tsconfig for the output folder. */
@@ -82,8 +82,8 @@ export const STANDALONE_OPTIONS = {
 
 export function strictnessFlags(version: string): Record<string, true> {
   const [major = 0, minor = 0] = version.split(".").map(Number);
-  const v = major + minor / 10;
-  return Object.fromEntries(STRICTNESS.filter(([, since]) => v >= since).map(([flag]) => [flag, true]));
+  const known = ([m, n]: [number, number]): boolean => major > m || (major === m && minor >= n);
+  return Object.fromEntries(STRICTNESS.filter(([, since]) => known(since)).map(([flag]) => [flag, true]));
 }
 
 /**
@@ -115,7 +115,10 @@ export function projectTsconfig(root: string, outputDir: string): string | undef
  * (`rootDir`, `composite`, build info).
  */
 export function checkTsconfig(compiler: Compiler, base: string | undefined): Record<string, unknown> {
-  const strict = strictnessFlags(compiler.version);
+  const strict: Record<string, boolean> = strictnessFlags(compiler.version);
+  // A CommonJS project compiles the client's ES imports to require(); verbatimModuleSyntax would refuse them.
+  const module = base ? String(parseTsconfig(base).compilerOptions?.module ?? "").toLowerCase() : "";
+  if (module === "commonjs") delete strict.verbatimModuleSyntax;
   const compilerOptions = base
     ? { ...strict, noEmit: true, composite: false, incremental: false, declaration: false, emitDeclarationOnly: false, tsBuildInfoFile: null, rootDir: null, outDir: null }
     : { ...STANDALONE_OPTIONS, ...strict, noEmit: true };
