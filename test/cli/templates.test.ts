@@ -13,7 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { installedTypescript } from "../support/npm.js";
+import { installedPackage } from "../support/npm.js";
 import { BIN, EXAMPLE_SPEC, REPO, snapshotTree, tempProject, type CliResult } from "../support/project.js";
 
 const spec = fs.readFileSync(EXAMPLE_SPEC, "utf8");
@@ -467,17 +467,26 @@ describe("templates check", () => {
     expect(r.stderr).toContain(`${file}:`);
   });
 
-  // TypeScript 7's package exposes its compiler only through its `bin` field (no `typescript/bin/tsc` export).
-  it.each(["5.9.3", "7.0.2"])("finds and runs the project's TypeScript %s", async (version) => {
+  // TypeScript 7's packages expose their compiler only through their `bin` field (no `typescript/bin/tsc` export).
+  it.each([
+    ["typescript", "5.9.3"],
+    ["typescript", "7.0.2"],
+    ["@typescript/native-preview", "7.0.0-dev.20260707.2"],
+  ])("finds and runs the project's %s@%s", async (name, version) => {
+    // The client's packages one level up, as in a workspace, without this repository's TypeScript.
     const outer = tempProject();
-    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(outer, "node_modules")); // the client's packages
+    fs.mkdirSync(path.join(outer, "node_modules"));
+    for (const entry of fs.readdirSync(path.join(REPO, "node_modules"))) {
+      if (entry !== "typescript" && entry !== ".bin") fs.symlinkSync(path.join(REPO, "node_modules", entry), path.join(outer, "node_modules", entry));
+    }
     const dir = await initialized(path.join(outer, "app"));
-    fs.mkdirSync(path.join(dir, "node_modules"));
-    fs.symlinkSync(path.join(await installedTypescript(version), "node_modules/typescript"), path.join(dir, "node_modules/typescript"));
+    const link = path.join(dir, "node_modules", name);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(path.join(await installedPackage(name, version), "node_modules", name), link);
     viteTsconfig(dir);
     const ok = await run(dir, ["templates", "check"]);
     expect(ok.stderr).toBe("");
-    expect(ok.stdout).toContain(`with typescript@${version} in tsconfig.app.json's options plus strict mode: no errors.`);
+    expect(ok.stdout).toContain(`with ${name}@${version} in tsconfig.app.json's options plus strict mode: no errors.`);
 
     await run(dir, ["eject", "templates", "api/defaults.ts.eta"]);
     fs.appendFileSync(path.join(dir, TEMPLATES, "api/defaults.ts.eta"), 'export const PORT: number = "3000";\n');

@@ -1,7 +1,7 @@
 /**
  * npm for tests that install real packages from the registry: one download cache under the
  * repository's gitignored .cache/ (so CI, which keeps .cache/, and later runs install from it),
- * and TypeScript versions installed once into .cache/typescript/<version>.
+ * and exact package versions (TypeScript 5.9, 7, …) installed once into .cache/packages.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -34,18 +34,18 @@ export async function npm(cwd: string, args: string[], env: Record<string, strin
 }
 
 /**
- * A folder whose node_modules holds `typescript@<version>` (an exact version), installed on first
- * use. Installed into a temporary sibling and renamed into place, so that test files installing
- * the same version at once do not see each other's half-written folder.
+ * A folder whose node_modules holds `<name>@<version>` (an exact version), installed on first use
+ * into .cache/packages. Installed into a temporary sibling and renamed into place, so that test
+ * files installing the same package at once do not see each other's half-written folder.
  */
-export async function installedTypescript(version: string): Promise<string> {
-  const dir = path.join(REPO, ".cache/typescript", version);
-  if (fs.existsSync(path.join(dir, "node_modules/typescript/package.json"))) return dir;
+export async function installedPackage(name: string, version: string): Promise<string> {
+  const dir = path.join(REPO, ".cache/packages", `${name.replace("/", "+")}@${version}`);
+  if (fs.existsSync(path.join(dir, "node_modules", name, "package.json"))) return dir;
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const tmp = fs.mkdtempSync(`${dir}.tmp-`);
   fs.writeFileSync(path.join(tmp, "package.json"), '{ "private": true }\n');
-  const r = await npm(tmp, ["install", "--no-package-lock", `typescript@${version}`]);
-  if (r.exitCode !== 0) throw new Error(`npm install typescript@${version} failed:\n${r.output}`);
+  const r = await npm(tmp, ["install", "--no-package-lock", `${name}@${version}`]);
+  if (r.exitCode !== 0) throw new Error(`npm install ${name}@${version} failed:\n${r.output}`);
   try {
     fs.renameSync(tmp, dir);
   } catch {
