@@ -1,17 +1,19 @@
 /**
  * `templates check`: renders every artifact of the project's spec through the template chain
  * (the project's templates, per-entity overrides and extra artifacts, then the built-ins) and
- * type-checks the TypeScript it produces with tsc in strict mode. Nothing is written to the
+ * type-checks the TypeScript it produces with the project's own compiler and tsconfig (the one
+ * that includes the output folder), with the strictness flags of strict projects and of the
+ * stock `create-vite` templates on top (see ./typescript.ts). Nothing is written to the
  * output folder: the files go to a temporary folder inside the project (so that the project's
  * node_modules resolve), removed afterwards.
  */
 import fs from "node:fs/promises";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type { ResolvedConfig } from "../config/config.js";
 import { error, fail, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import { renderProject } from "../generate.js";
 import { LayeredEta, listBuiltinTemplates } from "../render/templates.js";
+import { checkTsconfig, projectTsconfig, resolveCompiler, STANDALONE_OPTIONS, strictnessFlags } from "./typescript.js";
 
 export interface CheckSummary {
   /** Files rendered, and the TypeScript ones among them type-checked. */
@@ -21,24 +23,15 @@ export interface CheckSummary {
   templates: string[];
   /** Built-in artifact templates this spec does not exercise (e.g. entity templates for a spec without entities). */
   unused: string[];
+  /** The compiler (`typescript@7.0.2`) and the project's tsconfig the check started from, if any. */
+  compiler: string;
+  tsconfig: string | undefined;
 }
 
 const TS_FILE = /\.(ts|tsx|mts|cts)$/;
 
-/** Compiler options of the check: strict, plus the options strict projects add. */
-export const CHECK_COMPILER_OPTIONS = {
-  strict: true,
-  noEmit: true,
-  target: "ES2022",
-  module: "ESNext",
-  moduleResolution: "Bundler",
-  lib: ["ES2022", "DOM", "DOM.Iterable"],
-  jsx: "react-jsx",
-  skipLibCheck: true,
-  noUncheckedIndexedAccess: true,
-  exactOptionalPropertyTypes: true,
-  types: [],
-} as const;
+/** Compiler options of the check in a project without a tsconfig: strict, plus the options strict projects and the stock app templates add. */
+export const CHECK_COMPILER_OPTIONS = { ...STANDALONE_OPTIONS, ...strictnessFlags("99"), noEmit: true } as const;
 
 export async function checkTemplates(config: ResolvedConfig, cwd: string): Promise<Result<CheckSummary>> {
   const project = await renderProject(config, cwd);
@@ -52,8 +45,8 @@ export async function checkTemplates(config: ResolvedConfig, cwd: string): Promi
   const used = new Set(artifacts.map((a) => a.template));
   const unused = listBuiltinTemplates(roots[roots.length - 1]).filter((t) => !t.startsWith("partials/") && !used.has(t));
 
-  const tsc = resolveTsc(config.root);
-  if (!tsc) {
+  const compiler = resolveCompiler(config.root);
+  if (!compiler) {
     return fail([...diagnostics, error("template/no-typescript", "`templates check` needs TypeScript, which is not installed in this project.", { file: path.join(config.root, "package.json") }, "Run `npm install -D typescript`.")]);
   }
   const dir = await fs.mkdtemp(path.join(config.root, ".sync-patterns-check-"));
@@ -63,32 +56,21 @@ export async function checkTemplates(config: ResolvedConfig, cwd: string): Promi
       await fs.mkdir(path.dirname(path.join(dir, f.path)), { recursive: true });
       await fs.writeFile(path.join(dir, f.path), f.content);
     }
-    await fs.writeFile(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: CHECK_COMPILER_OPTIONS, include: ["**/*.ts", "**/*.tsx", "**/*.mts", "**/*.cts"], exclude: ["node_modules"] }, null, 2));
+    const base = projectTsconfig(config.root, path.resolve(config.root, config.output));
+    await fs.writeFile(path.join(dir, "tsconfig.json"), JSON.stringify(checkTsconfig(compiler, base), null, 2));
     if (tsFiles.length) {
       const { execa } = await import("execa"); // loaded only when a check runs
-      const r = await execa(process.execPath, [tsc, "-p", dir, "--pretty", "false"], { cwd: dir, reject: false });
+      const r = await execa(process.execPath, [compiler.bin, "-p", dir, "--pretty", "false"], { cwd: dir, reject: false });
       const text = `${r.stdout}\n${r.stderr}`;
       const errors = await typeErrors(text, dir, files, sourceOf);
       if (r.exitCode !== 0 && errors.length === 0) errors.push(error("template/type-error", `tsc failed: ${text.trim().slice(0, 2000)}`, { file: path.join(config.root, config.templates) }));
       diagnostics.push(...errors);
     }
     if (diagnostics.some((d) => d.severity === "error")) return fail(diagnostics);
-    return ok({ rendered: files.length, typeChecked: tsFiles.length, templates: [...new Set(sourceOf.values())].sort(), unused }, diagnostics);
+    return ok({ rendered: files.length, typeChecked: tsFiles.length, templates: [...new Set(sourceOf.values())].sort(), unused, compiler: `${compiler.package}@${compiler.version}`, tsconfig: base }, diagnostics);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
-}
-
-/** tsc from the project's own node_modules, else the one sync-patterns was installed with. */
-function resolveTsc(root: string): string | undefined {
-  for (const from of [path.join(root, "package.json"), import.meta.url]) {
-    try {
-      return createRequire(from).resolve("typescript/bin/tsc");
-    } catch {
-      // try the next place
-    }
-  }
-  return undefined;
 }
 
 /**

@@ -8,6 +8,9 @@ export function clientDependencies(model: SpecModel): Record<string, string> {
   const deps: Record<string, string> = {
     "@tanstack/react-query": "^5.108.0",
     react: "^19.0.0",
+    // React's types: the client (and the TanStack packages' declarations) import "react", which
+    // ships no types of its own; strict tsc fails without them (TS7016).
+    "@types/react": "^19.0.0",
   };
   if (model.entities.length > 0) {
     // @tanstack/react-db pins @tanstack/db exactly; never list @tanstack/db next to it.

@@ -34,6 +34,29 @@ export interface PgliteCollectionUtils extends Record<string, unknown> {
 
 type Key = string | number;
 
+/** What `insert` takes: a row without `_sync_status`, which is read-only (the local database sets it). */
+export type InsertInput<TRow> = Omit<TRow, "_sync_status">;
+
+/**
+ * A Standard Schema (https://standardschema.dev, whose interface is meant to be copied rather
+ * than imported) that gives an inserted row its `_sync_status`: TanStack DB types `insert` by a
+ * collection's schema input, and shows the validated row (now "pending") until the view has it.
+ */
+export interface SyncStatusSchema<TRow> {
+  readonly "~standard": {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => { readonly value: TRow };
+    readonly types?: { readonly input: InsertInput<TRow>; readonly output: TRow };
+  };
+}
+
+function syncStatusSchema<TRow extends object>(): SyncStatusSchema<TRow> {
+  const pending: SyncStatus = "pending";
+  // An update validates the stored row merged with the changes: its status is kept.
+  return { "~standard": { version: 1, vendor: "sync-patterns", validate: (value) => ({ value: { _sync_status: pending, ...(value as object) } as TRow }) } };
+}
+
 /**
  * Time-ordered UUIDs (version 7, from the `uuid` package, monotonic within a page): keys made on
  * one device sort as strings in the order they were made, keys from other devices by their clock.
@@ -78,7 +101,7 @@ async function writeOnce(write: () => Promise<unknown>, applied: () => Promise<b
   }
 }
 
-export function pgliteCollectionOptions<TRow extends object>(options: PgliteCollectionOptions): CollectionConfig<TRow, Key, never, PgliteCollectionUtils> {
+export function pgliteCollectionOptions<TRow extends object>(options: PgliteCollectionOptions): CollectionConfig<TRow, Key, SyncStatusSchema<TRow>, PgliteCollectionUtils> & { schema: SyncStatusSchema<TRow> } {
   const { pg, feed, table, key, columns } = options;
   const view = quoteIdent(table);
   const keyColumn = quoteIdent(key);
@@ -95,6 +118,7 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
 
   return {
     ...(options.id ? { id: options.id } : { id: table }),
+    schema: syncStatusSchema<TRow>(),
     getKey,
     sync: {
       rowUpdateMode: "full",

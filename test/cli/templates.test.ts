@@ -13,6 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { installedPackage } from "../support/npm.js";
 import { BIN, EXAMPLE_SPEC, REPO, snapshotTree, tempProject, type CliResult } from "../support/project.js";
 
 const spec = fs.readFileSync(EXAMPLE_SPEC, "utf8");
@@ -25,8 +26,9 @@ async function run(cwd: string, args: string[], upstream?: string): Promise<CliR
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function initialized(): Promise<string> {
-  const dir = tempProject({ "openapi.yaml": spec });
+async function initialized(dir = tempProject()): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "openapi.yaml"), spec);
   const r = await run(dir, ["init", "--yes"]);
   expect(r.exitCode, r.stderr).toBe(0);
   return dir;
@@ -397,7 +399,7 @@ describe("templates check", () => {
     const r = await run(dir, ["templates", "check"]);
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/Rendered 36 files from \d+ templates \(2 of them yours\) and type-checked 32 TypeScript files in strict mode: no errors\./);
+    expect(r.stdout).toMatch(/Rendered 36 files from \d+ templates \(2 of them yours\) and type-checked 32 TypeScript files with typescript@5\.9\.\d+ in strict mode: no errors\./);
     expect(snapshotTree(path.join(dir, "src/generated"))).toEqual(before);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith(".sync-patterns-check"))).toEqual([]);
   });
@@ -413,6 +415,85 @@ describe("templates check", () => {
     expect(r.stderr).toContain('| export const PORT: number = "3000";');
     expect(r.stderr).toContain("[template/type-error]");
   });
+
+  /** The tsconfig files of the current create-vite react-ts template (test/stock builds the real one). */
+  function viteTsconfig(dir: string, extra: Record<string, unknown> = {}): void {
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ files: [], references: [{ path: "./tsconfig.app.json" }, { path: "./tsconfig.node.json" }] }));
+    const app = {
+      compilerOptions: {
+        tsBuildInfoFile: "./node_modules/.tmp/tsconfig.app.tsbuildinfo",
+        target: "es2023",
+        lib: ["ES2023", "DOM"],
+        module: "esnext",
+        types: ["vite/client"],
+        skipLibCheck: true,
+        moduleResolution: "bundler",
+        allowImportingTsExtensions: true,
+        verbatimModuleSyntax: true,
+        moduleDetection: "force",
+        noEmit: true,
+        jsx: "react-jsx",
+        noUnusedLocals: true,
+        noUnusedParameters: true,
+        erasableSyntaxOnly: true,
+        noFallthroughCasesInSwitch: true,
+        ...extra,
+      },
+      include: ["src"],
+    };
+    // JSON with comments, as create-vite writes it.
+    fs.writeFileSync(path.join(dir, "tsconfig.app.json"), `/* the app */\n${JSON.stringify(app, null, 2)}\n`);
+    fs.writeFileSync(path.join(dir, "tsconfig.node.json"), JSON.stringify({ compilerOptions: { module: "nodenext", noEmit: true }, include: ["vite.config.ts"] }));
+  }
+
+  it("in a stock Vite app, checks with the app's tsconfig.app.json: the built-ins pass its erasableSyntaxOnly", async () => {
+    const dir = await project();
+    viteTsconfig(dir);
+    const r = await run(dir, ["templates", "check"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/type-checked \d+ TypeScript files with typescript@\S+ in tsconfig\.app\.json's options plus strict mode: no errors\./);
+  });
+
+  it("the app's own options and the stock strictness flags both apply: a parameter property and a missing `override` are errors at the template", async () => {
+    const dir = await project();
+    viteTsconfig(dir, { noImplicitOverride: true });
+    await run(dir, ["eject", "templates", "api/defaults.ts.eta"]);
+    const file = path.join(dir, TEMPLATES, "api/defaults.ts.eta");
+    fs.appendFileSync(file, "export class Base {\n  describe(): string {\n    return \"base\";\n  }\n}\nexport class Port extends Base {\n  constructor(readonly port: number) {\n    super();\n  }\n  describe(): string {\n    return String(this.port);\n  }\n}\n");
+    const r = await run(dir, ["templates", "check"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/TS1294: This syntax is not allowed when 'erasableSyntaxOnly' is enabled\./);
+    expect(r.stderr).toMatch(/TS4114: This member must have an 'override' modifier/);
+    expect(r.stderr).toContain(`${file}:`);
+  });
+
+  // TypeScript 7's packages expose their compiler only through their `bin` field (no `typescript/bin/tsc` export).
+  it.each([
+    ["typescript", "5.9.3"],
+    ["typescript", "7.0.2"],
+    ["@typescript/native-preview", "7.0.0-dev.20260707.2"],
+  ])("finds and runs the project's %s@%s", async (name, version) => {
+    // The client's packages one level up, as in a workspace, without this repository's TypeScript.
+    const outer = tempProject();
+    fs.mkdirSync(path.join(outer, "node_modules"));
+    for (const entry of fs.readdirSync(path.join(REPO, "node_modules"))) {
+      if (entry !== "typescript" && entry !== ".bin") fs.symlinkSync(path.join(REPO, "node_modules", entry), path.join(outer, "node_modules", entry));
+    }
+    const dir = await initialized(path.join(outer, "app"));
+    const link = path.join(dir, "node_modules", name);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(path.join(await installedPackage(name, version), "node_modules", name), link);
+    viteTsconfig(dir);
+    const ok = await run(dir, ["templates", "check"]);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toContain(`with ${name}@${version} in tsconfig.app.json's options plus strict mode: no errors.`);
+
+    await run(dir, ["eject", "templates", "api/defaults.ts.eta"]);
+    fs.appendFileSync(path.join(dir, TEMPLATES, "api/defaults.ts.eta"), 'export const PORT: number = "3000";\n');
+    const bad = await run(dir, ["templates", "check"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/api\/defaults\.ts:\d+:\d+ TS2322: Type 'string' is not assignable to type 'number'\./);
+  }, 180_000);
 
   it("a template that throws is reported with file and line, as in generate", async () => {
     const dir = await project();

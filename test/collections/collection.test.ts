@@ -52,6 +52,16 @@ describe("a collection over the contacts view", () => {
     expect(typeof grace.created_at).toBe("string");
   });
 
+  it("an insert without _sync_status (read-only) shows as pending at once, then as the view has it", async () => {
+    const id = crypto.randomUUID();
+    const tx = contacts.insert({ id, first_name: "Mary", last_name: "Somerville" });
+    expect(contacts.get(id)?._sync_status).toBe("pending");
+    await tx.when("settled");
+    expect(contacts.get(id)?._sync_status).toBe("pending");
+    const [row] = (await db.pg.query(`SELECT "_sync_status" FROM contacts WHERE id = $1`, [id])).rows;
+    expect(row?._sync_status).toBe("pending");
+  });
+
   it("an insert shows at once, is queued in the local database, and stays without a flicker", async () => {
     const events: string[] = [];
     const subscription = contacts.subscribeChanges((changes) => events.push(...changes.map((c) => c.type)));

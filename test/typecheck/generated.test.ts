@@ -47,6 +47,37 @@ describe("generated code type-checks in strict mode", () => {
     expect(result.ok).toBe(true);
   }, 240_000);
 
+  it("an app's use of the client: insert without the read-only _sync_status, hooks in TanStack DB's current useLiveQuery form", async () => {
+    const root = tempProject();
+    await generateInto(root, "finance", EXAMPLE_SPEC);
+    fs.writeFileSync(
+      path.join(root, "finance/usage.ts"),
+      `import { eq } from "@tanstack/react-db";
+import { createContactsCollection, createDatabase, useContacts } from "./out/index.js";
+
+const db = await createDatabase();
+const contacts = createContactsCollection(db);
+contacts.insert({ id: "0190a4b2-0000-7000-8000-000000000001", first_name: "Ada", last_name: "Lovelace", created_at: "", updated_at: "" });
+// @ts-expect-error _sync_status is read-only: the local database sets it
+contacts.insert({ id: "0190a4b2-0000-7000-8000-000000000002", first_name: "Ada", last_name: "Lovelace", created_at: "", updated_at: "", _sync_status: "synced" });
+const status: "synced" | "pending" | "failed" | undefined = contacts.get("x")?._sync_status;
+
+export function useByCompany(company: string) {
+  void status;
+  return useContacts((q) => q.where(({ contact }) => eq(contact.company, company)));
+}
+`,
+    );
+    const result = await typecheck(root);
+    expect(result.output).toBe("");
+    expect(result.ok).toBe(true);
+    // The dependency-array form warns on every page load ("deprecated and will be removed in 1.0").
+    for (const hooks of fs.readdirSync(path.join(root, "finance/out/hooks"))) {
+      const text = fs.readFileSync(path.join(root, "finance/out/hooks", hooks), "utf8");
+      for (const call of text.matchAll(/useLiveQuery\(/g)) expect(text.slice(call.index, call.index + 14), hooks).toBe("useLiveQuery({");
+    }
+  });
+
   it("a type error in generated code is caught (the check can fail)", async () => {
     const root = tempProject();
     await generateInto(root, "finance", EXAMPLE_SPEC);

@@ -134,6 +134,7 @@ async function runCheck(config: ResolvedConfig, cwd: string, report: Report): Pr
   if (!result.ok) return;
   const s = result.value;
   const own = s.templates.filter((t) => t.startsWith(path.resolve(config.root, config.templates) + path.sep)).length;
-  report.lines.push(`Rendered ${s.rendered} files from ${s.templates.length} templates (${own} of them yours) and type-checked ${s.typeChecked} TypeScript files in strict mode: no errors.`);
+  const options = s.tsconfig ? `${path.relative(config.root, s.tsconfig)}'s options plus strict mode` : "strict mode";
+  report.lines.push(`Rendered ${s.rendered} files from ${s.templates.length} templates (${own} of them yours) and type-checked ${s.typeChecked} TypeScript files with ${s.compiler} in ${options}: no errors.`);
   if (s.unused.length) report.lines.push(`Not exercised by this spec: ${s.unused.join(", ")}.`);
 }

@@ -25,12 +25,18 @@ export type AccountsQuery = ReturnType<typeof fromAccounts>;
 
 /**
  * Live list of accounts. Refine it with TanStack DB's query builder:
- * `useAccounts((q) => q.where(({ account }) => eq(account.id, x)).orderBy(({ account }) => account.id).limit(20), [x])`.
+ * `useAccounts((q) => q.where(({ account }) => eq(account.id, x)).orderBy(({ account }) => account.id).limit(20))`.
+ * The values a query uses (`x`) are part of its identity: it re-runs when they change.
+ * `queryKey` only for a query TanStack DB cannot derive an identity from (a JavaScript function in
+ * `fn.where` / `fn.select`): the values that identify it, e.g. `[x]`.
  */
-export function useAccounts(query?: (q: AccountsQuery) => AccountsQuery, deps: unknown[] = []) {
+export function useAccounts(query?: (q: AccountsQuery) => AccountsQuery, queryKey?: readonly unknown[]) {
   const { collections } = useSync();
   const collection = collections.accounts;
-  const result = useLiveQuery((q) => (query ? query(fromAccounts(q, collection)) : fromAccounts(q, collection)), [collection, ...deps]);
+  const result = useLiveQuery({
+    query: (q: InitialQueryBuilder) => (query ? query(fromAccounts(q, collection)) : fromAccounts(q, collection)),
+    ...(queryKey ? { queryKey: [collection.id, ...queryKey] } : {}),
+  });
   return { ...result, data: result.data as AccountRow[] };
 }
 
@@ -39,10 +45,9 @@ export function useAccount(key: string | undefined) {
   const { collections } = useSync();
   const collection = collections.accounts;
   const wanted = key;
-  const result = useLiveQuery(
-    (q) => (wanted === undefined ? undefined : fromAccounts(q, collection).where(({ account }) => eq(account["id"], wanted))),
-    [collection, wanted],
-  );
+  const result = useLiveQuery({
+    query: (q: InitialQueryBuilder) => (wanted === undefined ? undefined : fromAccounts(q, collection).where(({ account }) => eq(account["id"], wanted))),
+  });
   return { ...result, data: (result.data as AccountRow[] | undefined)?.[0] };
 }
 

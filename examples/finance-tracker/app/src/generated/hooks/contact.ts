@@ -25,12 +25,18 @@ export type ContactsQuery = ReturnType<typeof fromContacts>;
 
 /**
  * Live list of contacts. Refine it with TanStack DB's query builder:
- * `useContacts((q) => q.where(({ contact }) => eq(contact.id, x)).orderBy(({ contact }) => contact.id).limit(20), [x])`.
+ * `useContacts((q) => q.where(({ contact }) => eq(contact.id, x)).orderBy(({ contact }) => contact.id).limit(20))`.
+ * The values a query uses (`x`) are part of its identity: it re-runs when they change.
+ * `queryKey` only for a query TanStack DB cannot derive an identity from (a JavaScript function in
+ * `fn.where` / `fn.select`): the values that identify it, e.g. `[x]`.
  */
-export function useContacts(query?: (q: ContactsQuery) => ContactsQuery, deps: unknown[] = []) {
+export function useContacts(query?: (q: ContactsQuery) => ContactsQuery, queryKey?: readonly unknown[]) {
   const { collections } = useSync();
   const collection = collections.contacts;
-  const result = useLiveQuery((q) => (query ? query(fromContacts(q, collection)) : fromContacts(q, collection)), [collection, ...deps]);
+  const result = useLiveQuery({
+    query: (q: InitialQueryBuilder) => (query ? query(fromContacts(q, collection)) : fromContacts(q, collection)),
+    ...(queryKey ? { queryKey: [collection.id, ...queryKey] } : {}),
+  });
   return { ...result, data: result.data as ContactRow[] };
 }
 
@@ -39,10 +45,9 @@ export function useContact(key: string | undefined) {
   const { collections } = useSync();
   const collection = collections.contacts;
   const wanted = key;
-  const result = useLiveQuery(
-    (q) => (wanted === undefined ? undefined : fromContacts(q, collection).where(({ contact }) => eq(contact["id"], wanted))),
-    [collection, wanted],
-  );
+  const result = useLiveQuery({
+    query: (q: InitialQueryBuilder) => (wanted === undefined ? undefined : fromContacts(q, collection).where(({ contact }) => eq(contact["id"], wanted))),
+  });
   return { ...result, data: (result.data as ContactRow[] | undefined)?.[0] };
 }
 

@@ -25,12 +25,18 @@ export type TransactionsQuery = ReturnType<typeof fromTransactions>;
 
 /**
  * Live list of transactions. Refine it with TanStack DB's query builder:
- * `useTransactions((q) => q.where(({ transaction }) => eq(transaction.id, x)).orderBy(({ transaction }) => transaction.id).limit(20), [x])`.
+ * `useTransactions((q) => q.where(({ transaction }) => eq(transaction.id, x)).orderBy(({ transaction }) => transaction.id).limit(20))`.
+ * The values a query uses (`x`) are part of its identity: it re-runs when they change.
+ * `queryKey` only for a query TanStack DB cannot derive an identity from (a JavaScript function in
+ * `fn.where` / `fn.select`): the values that identify it, e.g. `[x]`.
  */
-export function useTransactions(query?: (q: TransactionsQuery) => TransactionsQuery, deps: unknown[] = []) {
+export function useTransactions(query?: (q: TransactionsQuery) => TransactionsQuery, queryKey?: readonly unknown[]) {
   const { collections } = useSync();
   const collection = collections.transactions;
-  const result = useLiveQuery((q) => (query ? query(fromTransactions(q, collection)) : fromTransactions(q, collection)), [collection, ...deps]);
+  const result = useLiveQuery({
+    query: (q: InitialQueryBuilder) => (query ? query(fromTransactions(q, collection)) : fromTransactions(q, collection)),
+    ...(queryKey ? { queryKey: [collection.id, ...queryKey] } : {}),
+  });
   return { ...result, data: result.data as TransactionRow[] };
 }
 
@@ -39,10 +45,9 @@ export function useTransaction(key: string | undefined) {
   const { collections } = useSync();
   const collection = collections.transactions;
   const wanted = key;
-  const result = useLiveQuery(
-    (q) => (wanted === undefined ? undefined : fromTransactions(q, collection).where(({ transaction }) => eq(transaction["id"], wanted))),
-    [collection, wanted],
-  );
+  const result = useLiveQuery({
+    query: (q: InitialQueryBuilder) => (wanted === undefined ? undefined : fromTransactions(q, collection).where(({ transaction }) => eq(transaction["id"], wanted))),
+  });
   return { ...result, data: (result.data as TransactionRow[] | undefined)?.[0] };
 }
 

@@ -100,21 +100,26 @@ export interface WriterStatus {
 
 /** A server rejection of a change, as stored in `_changes.last_error`. */
 export class ChangeRejectedError extends Error {
-  constructor(
-    message: string,
-    readonly changeId: string,
-    readonly status?: number,
-    readonly body?: unknown,
-  ) {
+  readonly changeId: string;
+  readonly status: number | undefined;
+  readonly body: unknown;
+
+  constructor(message: string, changeId: string, status?: number, body?: unknown) {
     super(message);
     this.name = "ChangeRejectedError";
+    this.changeId = changeId;
+    this.status = status;
+    this.body = body;
   }
 }
 
 export class ChangeTimeoutError extends Error {
-  constructor(readonly changeId: string, timeoutMs: number) {
+  readonly changeId: string;
+
+  constructor(changeId: string, timeoutMs: number) {
     super(`Change ${changeId} was not confirmed within ${timeoutMs} ms; it stays queued.`);
     this.name = "ChangeTimeoutError";
+    this.changeId = changeId;
   }
 }
 
@@ -136,7 +141,6 @@ export class ChangeWriter {
   private readonly listeners = new Set<(status: WriterStatus) => void>();
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
-
   private readonly options: ChangeWriterOptions;
 
   constructor(options: ChangeWriterOptions) {
