@@ -63,6 +63,11 @@ describe("the model names the options factories and error types", () => {
     });
   });
 
+  it("derives from the suffixed function name of a keyword operationId", async () => {
+    const { model: m } = await model(path.join(REPO, "test/fixtures/specs/operation-names.yaml"));
+    expect(m.operations.find((o) => o.id === "delete")?.names).toEqual({ hook: "useDeleteMutation", queryKey: "", options: "delete_Mutation", error: "DeleteError" });
+  });
+
   it("numbers a derived name another operation or a schema already has, with a located warning", async () => {
     const { model: m, diagnostics } = await model(COLLISIONS);
     const byFn = Object.fromEntries(m.operations.map((o) => [o.fnName, o.names]));
