@@ -30,7 +30,7 @@ export function buildModel(input: ModelInput): Result<SpecModel> {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, schema]) => buildNamedSchema(name, schema, naming, ctx, `/components/schemas/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`));
 
-  const { operations, groups } = buildOperations(doc, { ...ctx, prefix: "T." }, locate, diagnostics);
+  const { operations, groups } = buildOperations(doc, { ...ctx, prefix: "T." }, locate, diagnostics, naming.registry);
   const candidates = findResources(doc, locate, diagnostics);
   const requests = entityRequests(candidates, input, diagnostics);
 

@@ -308,7 +308,7 @@ export function buildEntities(
 
 /** Hook names of an entity; `Local` is appended when an API operation's hook already has the name. */
 function entityHooks(names: ResourceCandidate["names"], operations: Operation[], where: SourceLocation, diagnostics: Diagnostic[]): Entity["hooks"] {
-  const taken = new Set(operations.flatMap((o) => [o.isQuery ? `use${o.pascal}` : `use${o.pascal}Mutation`, o.fnName]));
+  const taken = new Set(operations.flatMap((o) => [o.fnName, o.names.hook, o.names.queryKey, o.names.options].filter((n) => n !== "")));
   const pick = (name: string): string => {
     if (!taken.has(name)) return name;
     diagnostics.push(warning("model/name-collision", `The hook ${name} of entity ${names.original} collides with an API operation; it is named ${name}Local.`, where, "Rename the operation (operationId) to keep the plain name."));

@@ -7,12 +7,15 @@ import { camelCase, docLines, kebabCase, NameRegistry, pascalCase, propertyKey, 
 import { deref, isObj, type SchemaObject } from "./schema-walk.js";
 import { tsType, type TsTypeContext } from "./ts-type.js";
 import type { Json } from "../spec/parse.js";
-import type { BodyEncoding, HttpMethod, Operation, OperationGroup, Parameter, RequestBody, ResponseEncoding } from "./types.js";
+import type { BodyEncoding, HttpMethod, Operation, OperationError, OperationGroup, OperationNames, Parameter, RequestBody, ResponseEncoding } from "./types.js";
 
 export const HTTP_METHODS: readonly HttpMethod[] = ["get", "put", "post", "patch", "delete", "head", "options", "trace"];
 
 /** Names the generated runtime and module scope already use; operations never take them. */
-const RESERVED_VALUE_NAMES = ["request", "configureClient", "ApiError", "useQuery", "useMutation", "queryOptions", "T", "client", "RequestOptions", "QueryKey"];
+const RESERVED_VALUE_NAMES = ["request", "configureClient", "ApiError", "useQuery", "useMutation", "queryOptions", "mutationOptions", "T", "client", "RequestOptions", "QueryKey"];
+
+/** Type names the generated API modules and index.ts already export or import; error types never take them. */
+const RESERVED_TYPE_NAMES = ["ApiError", "ClientConfig", "RequestOptions", "UseQueryOptions", "UseMutationOptions"];
 
 export interface RawOperation {
   path: string;
@@ -36,7 +39,11 @@ export function rawOperations(doc: Json): RawOperation[] {
   return out;
 }
 
-export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): { operations: Operation[]; groups: OperationGroup[] } {
+/**
+ * `typeNames` holds the type names already taken (schemas): error types are claimed in it, since
+ * index.ts re-exports both.
+ */
+export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[], typeNames: NameRegistry = new NameRegistry()): { operations: Operation[]; groups: OperationGroup[] } {
   const raws = rawOperations(doc);
   const ids = raws.map((r) => (typeof r.op.operationId === "string" && r.op.operationId.trim() !== "" ? r.op.operationId : `${r.method} ${r.path}`));
   // Claim names in a stable order: by id, then method+path, so output never depends on key order.
@@ -60,6 +67,28 @@ export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: strin
     }
     fnNames[i] = name;
   }
+  // Hooks, key and options factories, error types: claimed after every function name, so an
+  // operation's own name always wins over a name derived from another one.
+  for (const n of RESERVED_TYPE_NAMES) if (!typeNames.has(n)) typeNames.claim(n, "(generated runtime)");
+  const derived = new Array<OperationNames>(raws.length);
+  for (const i of order) {
+    const raw = raws[i]!;
+    const fn = fnNames[i]!;
+    const isQuery = isQueryMethod(raw.method);
+    const claimIn = (names: NameRegistry, wanted: string, what: string): string => {
+      const { name, collidedWith } = names.claim(wanted, `the ${what} of ${fn}`);
+      if (collidedWith !== undefined) {
+        diagnostics.push(warning("model/name-collision", `The ${what} of ${fn} would be named ${wanted}, which is taken by ${collidedWith}; it is named ${name}.`, locate(raw.pointer), "Give the operations operationIds whose derived names differ (docs/naming.md)."));
+      }
+      return name;
+    };
+    derived[i] = {
+      hook: claimIn(registry, isQuery ? `use${pascalCase(fn)}` : `use${pascalCase(fn)}Mutation`, "hook"),
+      queryKey: isQuery ? claimIn(registry, `${fn}QueryKey`, "query-key factory") : "",
+      options: claimIn(registry, isQuery ? `${fn}Options` : `${fn}Mutation`, isQuery ? "query options factory" : "mutation options factory"),
+      error: claimIn(typeNames, `${pascalCase(fn)}Error`, "error type"),
+    };
+  }
 
   const groupFiles = new NameRegistry(true);
   // api/client.ts and api/defaults.ts are the runtime's.
@@ -68,7 +97,7 @@ export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: strin
   const groupNames = [...new Set(raws.map((r) => groupOf(r.op)))].sort(cmp);
   for (const g of groupNames) groupFileOf.set(g, groupFiles.claim(kebabCase(g), g).name);
 
-  const operations = raws.map((raw, i) => buildOperation(doc, raw, ids[i]!, fnNames[i]!, groupOf(raw.op), groupFileOf.get(groupOf(raw.op))!, ctx, locate, diagnostics));
+  const operations = raws.map((raw, i) => buildOperation(doc, raw, ids[i]!, fnNames[i]!, derived[i]!, groupOf(raw.op), groupFileOf.get(groupOf(raw.op))!, ctx, locate, diagnostics));
   operations.sort((a, b) => cmp(a.group, b.group) || cmp(a.fnName, b.fnName));
   const groups = groupNames.map((name): OperationGroup => {
     const ops = operations.filter((o) => o.group === name);
@@ -78,7 +107,7 @@ export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: strin
       operations: ops,
       hasQueries: ops.some((o) => o.isQuery),
       hasMutations: ops.some((o) => !o.isQuery),
-      usesSchemaTypes: ops.some((o) => /\bT\./.test(o.argsType + " " + o.responseType)),
+      usesSchemaTypes: ops.some((o) => /\bT\./.test([o.argsType, o.responseType, ...o.errors.map((e) => e.bodyType)].join(" "))),
     };
   });
   return { operations, groups };
@@ -93,7 +122,11 @@ function groupOf(op: SchemaObject): string {
   return tags[0] ?? "default";
 }
 
-function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string, group: string, groupFile: string, ctx: TsTypeContext, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): Operation {
+function isQueryMethod(method: HttpMethod): boolean {
+  return method === "get" || method === "head";
+}
+
+function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string, names: OperationNames, group: string, groupFile: string, ctx: TsTypeContext, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): Operation {
   const params = mergeParameters(doc, raw, ctx);
   const pathParams = params.filter((p) => p.in === "path").map((p) => ({ ...p, required: true }));
   const queryParams = params.filter((p) => p.in === "query");
@@ -106,7 +139,8 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
   }
   const body = requestBody(doc, raw, ctx);
   const { type: responseType, encoding: responseEncoding } = successResponse(doc, raw, ctx);
-  const isQuery = raw.method === "get" || raw.method === "head";
+  const isQuery = isQueryMethod(raw.method);
+  const errors = errorResponses(doc, raw, ctx);
   const argsRequired = pathParams.length > 0 || queryParams.some((p) => p.required) || headerParams.some((p) => p.required) || body?.required === true;
   const hasArgs = pathParams.length + queryParams.length + headerParams.length > 0 || body !== undefined;
   const styled = queryParams.filter((p) => p.style !== "form" || !p.explode);
@@ -114,6 +148,9 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
     id,
     fnName,
     pascal: pascalCase(fnName),
+    names,
+    errors,
+    errorResponses: errors.flatMap((e) => e.responses).sort(),
     method: raw.method,
     path: raw.path,
     group,
@@ -123,6 +160,7 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
       typeof raw.op.description === "string" && raw.op.description !== raw.op.summary ? raw.op.description : undefined,
       `${raw.method.toUpperCase()} ${raw.path}`,
       raw.op.deprecated === true ? "@deprecated" : undefined,
+      `@throws {${names.error}} when the answer is not 2xx (narrow on \`documented\` to type \`body\`)`,
     ),
     deprecated: raw.op.deprecated === true,
     pathParams,
@@ -222,4 +260,35 @@ function successResponse(doc: Json, raw: RawOperation, ctx: TsTypeContext): { ty
     if (entries.length) return { type: "Blob", encoding: "blob" };
   }
   return { type: "void", encoding: "none" };
+}
+
+/**
+ * The documented non-2xx responses (`4XX`, `default`, …), grouped by body type: what the
+ * operation's error type is made of. Keys that are not status codes, ranges or `default` are ignored.
+ */
+function errorResponses(doc: Json, raw: RawOperation, ctx: TsTypeContext): OperationError[] {
+  const responses = isObj(raw.op.responses) ? raw.op.responses : {};
+  const byType = new Map<string, string[]>();
+  const keys = Object.keys(responses)
+    .filter((k) => /^([1-5]\d\d|[1-5]XX|default)$/i.test(k) && !/^2/.test(k))
+    .sort((a, b) => cmp(a.toUpperCase(), b.toUpperCase()));
+  const seen = new Set<string>();
+  for (const key of keys) {
+    const normalized = /^default$/i.test(key) ? "default" : key.toUpperCase();
+    if (seen.has(normalized)) continue;
+    seen.add(normalized);
+    const type = errorBodyType(doc, responses[key], pointerJoin(raw.pointer, "responses", key), ctx);
+    byType.set(type, [...(byType.get(type) ?? []), normalized]);
+  }
+  return [...byType].map(([bodyType, keys]) => ({ responses: keys, documented: keys.map((k) => JSON.stringify(k)).join(" | "), bodyType }));
+}
+
+function errorBodyType(doc: Json, response: Json | undefined, pointer: string, ctx: TsTypeContext): string {
+  const r = deref(doc, response);
+  if (!r || !isObj(r.content)) return "unknown";
+  const entries = Object.entries(r.content).map(([mt, m]) => ({ mt, media: isObj(m) ? m : {}, enc: mediaTypeEncoding(mt) }));
+  const json = entries.find((e) => e.enc === "json");
+  if (json) return tsType(json.media.schema, ctx, "read", pointerJoin(pointer, "content", json.mt, "schema"));
+  if (entries.length > 0 && entries.every((e) => e.enc === "text")) return "string";
+  return "unknown";
 }

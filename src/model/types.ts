@@ -93,6 +93,28 @@ export interface RequestBody {
 
 export type ResponseEncoding = "json" | "text" | "blob" | "none";
 
+/** The exported names of one operation besides its fetch function (docs/naming.md). */
+export interface OperationNames {
+  /** The React hook: `useGetContact` (queries), `useCreateContactMutation` (mutations). */
+  hook: string;
+  /** The query-key factory, `getContactQueryKey`; empty for mutations. */
+  queryKey: string;
+  /** The options factory: `getContactOptions` (query options), `createContactMutation` (mutation options). */
+  options: string;
+  /** The error type the operation rejects with: `GetContactError`. */
+  error: string;
+}
+
+/** Documented non-2xx responses that share one body type. */
+export interface OperationError {
+  /** Response keys as in the spec (`404`, `4XX`, `default`), sorted. */
+  responses: string[];
+  /** The keys as a TypeScript union of string literals: `"400" | "404"`. */
+  documented: string;
+  /** TypeScript type of the body: the JSON schema's type, `string` for text, `unknown` when not described. */
+  bodyType: string;
+}
+
 export interface Operation {
   /** operationId as written, or derived from method and path when the spec has none. */
   id: string;
@@ -100,6 +122,12 @@ export interface Operation {
   fnName: string;
   /** `Contact` style name used for hooks: `use${pascal}`. */
   pascal: string;
+  /** Hook, query key, options factory and error type names, unique among all exported names. */
+  names: OperationNames;
+  /** Documented error responses, grouped by body type (sorted by their first key). */
+  errors: OperationError[];
+  /** Every documented error response key (`["404", "4XX", "default"]`), for the runtime to tell which one answered. */
+  errorResponses: string[];
   method: HttpMethod;
   /** Path template as in the spec: `/api/contacts/{id}`. */
   path: string;

@@ -32,21 +32,37 @@ export function getClientConfig(): Readonly<ClientConfig> {
   return config;
 }
 
-/** A non-2xx answer. Decide what to do from `status`, never from the message text. */
-export class ApiError extends Error {
+/**
+ * A non-2xx answer. Decide what to do from `status` or `documented`, never from the message text.
+ * Each operation's error type (`GetContactError`) is a union of `ApiError<Body, "404">`, …: narrow
+ * on `documented` to get `body` typed.
+ */
+export class ApiError<TBody = unknown, TDocumented extends string | undefined = string | undefined> extends Error {
   readonly status: number;
-  readonly body: unknown;
+  /** The parsed body: JSON when it parses, else the text; `undefined` when empty. */
+  readonly body: TBody;
   readonly headers: Headers;
   readonly url: string;
+  /** The key of the operation's documented response that matches (`"404"`, `"4XX"`, `"default"`); `undefined` when none does. */
+  readonly documented: TDocumented;
 
-  constructor(status: number, body: unknown, headers: Headers, url: string) {
+  constructor(status: number, body: TBody, headers: Headers, url: string, documented?: TDocumented) {
     super(`${status} ${describe(body)} (${url})`);
     this.name = "ApiError";
     this.status = status;
     this.body = body;
     this.headers = headers;
     this.url = url;
+    this.documented = documented as TDocumented;
   }
+}
+
+/** The documented response an error status falls under: the exact code, else its range (`4XX`), else `default`. */
+function documentedResponse(status: number, responses: readonly string[] | undefined): string | undefined {
+  if (!responses) return undefined;
+  const exact = String(status);
+  const range = `${Math.floor(status / 100)}XX`;
+  return responses.find((r) => r === exact) ?? responses.find((r) => r === range) ?? responses.find((r) => r === "default");
 }
 
 function describe(body: unknown): string {
@@ -73,6 +89,8 @@ export interface RequestSpec {
   bodyEncoding?: "json" | "form" | "multipart" | "binary" | "text" | undefined;
   mediaType?: string | undefined;
   responseEncoding: "json" | "text" | "blob" | "none";
+  /** The operation's documented error responses (`["404", "4XX", "default"]`): sets `ApiError.documented`. */
+  errors?: readonly string[] | undefined;
 }
 
 export async function request<TResponse>(spec: RequestSpec, options: RequestOptions = {}): Promise<TResponse> {
@@ -119,7 +137,7 @@ export async function request<TResponse>(spec: RequestSpec, options: RequestOpti
     } catch {
       // Not JSON: keep the text.
     }
-    throw new ApiError(response.status, parsed, response.headers, url);
+    throw new ApiError(response.status, parsed, response.headers, url, documentedResponse(response.status, spec.errors));
   }
   switch (spec.responseEncoding) {
     case "none":
