@@ -400,6 +400,7 @@ function bindWriteEndpoints(
     }
   }
   const endpoints: { create?: WriteEndpointRef; update?: WriteEndpointRef; delete?: WriteEndpointRef } = {};
+  const unbound = new Map<string, { raw: RawOperation; kind: string; excluded: boolean }[]>();
   for (const kind of ["create", "update", "delete"] as const) {
     const raw = r.ops[kind];
     const ref = fnByRaw(raw);
@@ -415,23 +416,26 @@ function bindWriteEndpoints(
       const field =
         mapping[param] !== undefined ? byName.get(mapping[param]!) : raw.path === r.itemPath && param === itemParam ? keyField : byName.get(param);
       if (!field || field.syncExclude) {
-        if (mapping[param] !== undefined) continue; // reported with the mapping above
-        const method = raw.method.toUpperCase();
-        const why = field ? `its property "${param}" is x-sync-exclude (never sent)` : `${entityName} rows have no property "${param}"`;
-        diagnostics.push(
-          error(
-            "model/unbound-path-param",
-            `${method} ${raw.path} (the ${kind} of ${entityName}) needs the path parameter {${param}}, but ${why}: the change writer cannot build its URL.`,
-            locate(raw.pointer),
-            `Map the parameter to the property of the row that holds its value: \`x-sync: { params: { ${param}: <property> } }\` on ${r.path}, or \`params: { ${param}: <property> }\` in its entry under \`entities:\` in the config; or add a property "${param}" to the item schema.`,
-          ),
-        );
+        // Reported once per parameter, after every endpoint was seen (a mapping's own error was reported above).
+        if (mapping[param] === undefined) unbound.set(param, [...(unbound.get(param) ?? []), { raw, kind, excluded: field !== undefined }]);
         continue;
       }
       if (!field.isKey) pathFields.set(field.name, field);
       parts.push({ param, field: field.name });
     }
     endpoints[kind] = { ...ref, parts };
+  }
+  for (const [param, uses] of unbound) {
+    const why = uses[0]!.excluded ? `its property "${param}" is x-sync-exclude (never sent)` : `${entityName} rows have no property "${param}"`;
+    const where = uses.map((u) => `${u.raw.method.toUpperCase()} ${u.raw.path} (${u.kind})`).join(", ");
+    diagnostics.push(
+      error(
+        "model/unbound-path-param",
+        `${where} of ${entityName} ${uses.length > 1 ? "need" : "needs"} the path parameter {${param}}, but ${why}: the change writer cannot build the URL.`,
+        locate(uses[0]!.raw.pointer),
+        `Map the parameter to the property of the row that holds its value: \`x-sync: { params: { ${param}: <property> } }\` on ${r.path}, or \`params: { ${param}: <property> }\` in its entry under \`entities:\` in the config; or add a property "${param}" to the item schema.`,
+      ),
+    );
   }
   for (const param of Object.keys(mapping)) {
     if (!used.has(param)) {
