@@ -167,6 +167,6 @@ export function matchesResource(r: Resource, query: string): boolean {
   const nq = norm(q);
   return (
     nq !== "" &&
-    (nq === norm(r.names.original) || nq === norm(r.names.snakePlural) || q === r.path || q.replace(/\/$/, "") === r.path || (r.schemaName !== undefined && nq === norm(r.schemaName)))
+    (nq === norm(r.names.original) || nq === norm(r.names.snakePlural) || q === r.path || (q.startsWith("/") && q.replace(/\/$/, "") === r.path.replace(/\/$/, "")) || (r.schemaName !== undefined && nq === norm(r.schemaName)))
   );
 }

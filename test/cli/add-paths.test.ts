@@ -109,3 +109,43 @@ describe("add with two resources of one name", () => {
     expect(r.stdout).toContain("Added admin_hook (/admin/hooks, local-first)");
   });
 });
+
+describe("add with Django REST framework paths", () => {
+  const DRF = `openapi: 3.0.3
+info: { title: NetBox, version: "1" }
+paths:
+  /dcim/sites/:
+    get:
+      responses:
+        "200":
+          description: ok
+          content: { application/json: { schema: { type: object, properties: { count: { type: integer }, results: { type: array, items: { $ref: "#/components/schemas/Site" } } } } } }
+    post:
+      requestBody: { content: { application/json: { schema: { $ref: "#/components/schemas/Site" } } } }
+      responses: { "201": { description: ok } }
+  /dcim/sites/{id}/:
+    parameters: [{ name: id, in: path, required: true, schema: { type: integer } }]
+    patch:
+      requestBody: { content: { application/json: { schema: { $ref: "#/components/schemas/Site" } } } }
+      responses: { "200": { description: ok } }
+    delete:
+      responses: { "204": { description: ok } }
+components:
+  schemas:
+    Site:
+      type: object
+      required: [id]
+      properties:
+        id: { type: integer }
+        name: { type: string }
+`;
+  it.each([["sites"], ["/dcim/sites/"], ["/dcim/sites"]])("add %s finds /dcim/sites/ and writes to its URLs with the slash", async (name) => {
+    const dir = tempProject({ "openapi.yaml": DRF, "sync-patterns.config.yaml": "spec: openapi.yaml\noutput: src/generated\n" });
+    const r = await cli(dir, "add", name);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("model/entity-partial-crud");
+    expect(r.stdout).toContain("Added site (/dcim/sites/, confirmed)");
+    const entities = fs.readFileSync(path.join(dir, "src/generated/sync/entities.ts"), "utf8");
+    expect(entities).toContain(`update: { method: "PATCH", path: "/dcim/sites/{id}/", parts: ["/dcim/sites/",{"param":"id","field":"id"},"/"] }`);
+  });
+});

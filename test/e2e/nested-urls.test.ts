@@ -83,10 +83,10 @@ components:
   schemas:
     Comment:
       type: object
-      required: [id, file_key, message]
+      required: [id, message]
       properties:
         id: { type: string }
-        file_key: { type: string }
+        file_key: { type: [string, "null"] }
         message: { type: string }
     Task:
       type: object
@@ -149,6 +149,16 @@ async function send(write: () => Promise<unknown>): Promise<Hit[]> {
 }
 
 describe("writes of nested resources", () => {
+  it("a change without a value for a parameter fails with that reason, and is not sent", async () => {
+    hits = [];
+    await db.pg.query(`INSERT INTO comments (id, message) VALUES ('orphan', 'no file')`);
+    await engine.writer.flush();
+    expect(hits).toEqual([]);
+    const failed = await engine.writer.failedChanges();
+    expect(failed.map((f) => f.last_error)).toEqual(["Cannot build the URL POST /v1/files/{file_key}/comments: the change has no value for {file_key} (file_key)."]);
+    await db.pg.query(`UPDATE "_changes" SET "status" = 'discarded' WHERE "status" = 'failed'`);
+  });
+
   it("create, update and delete fill every path parameter from the row, URL-encoded", async () => {
     const created = await send(() => db.pg.query(`INSERT INTO comments (id, file_key, message) VALUES ($1, $2, 'hello')`, ["c 1/ü", "a/b c"]));
     expect(created).toEqual([{ method: "POST", url: "/v1/files/a%2Fb%20c/comments", body: { id: "c 1/ü", file_key: "a/b c", message: "hello" } }]);
