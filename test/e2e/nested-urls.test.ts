@@ -9,6 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateClient } from "../support/generated.js";
+import { typecheck } from "../support/project.js";
 import type { LocalDatabase, SyncClient } from "../support/sync-client.js";
 
 const SPEC = `openapi: 3.1.0
@@ -113,6 +114,7 @@ let hits: Hit[] = [];
 let server: http.Server;
 let apiUrl: string;
 let client: SyncClient;
+let out: string;
 let db: LocalDatabase;
 let engine: Awaited<ReturnType<SyncClient["startSync"]>>;
 
@@ -128,7 +130,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  client = (await import(`${await generateClient("nested-urls", SPEC)}/index.ts`)) as SyncClient;
+  out = await generateClient("nested-urls", SPEC);
+  client = (await import(`${out}/index.ts`)) as SyncClient;
   db = await client.createDatabase();
   engine = await client.startSync({ db, apiUrl, electricUrl: "" });
 }, 120_000);
@@ -149,6 +152,12 @@ async function send(write: () => Promise<unknown>): Promise<Hit[]> {
 }
 
 describe("writes of nested resources", () => {
+  it("the generated client type-checks in strict mode", async () => {
+    const result = await typecheck(out);
+    expect(result.output).toBe("");
+    expect(result.ok).toBe(true);
+  }, 120_000);
+
   it("a change without a value for a parameter fails with that reason, and is not sent", async () => {
     hits = [];
     await db.pg.query(`INSERT INTO comments (id, message) VALUES ('orphan', 'no file')`);
