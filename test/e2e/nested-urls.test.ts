@@ -59,6 +59,28 @@ paths:
     delete:
       operationId: deleteTask
       responses: { "204": { description: ok } }
+  /shelves/{shelf}/items:
+    x-sync: { params: { shelf: "it's \\"shelf\\" */" } }
+    parameters: [{ name: shelf, in: path, required: true, schema: { type: string } }]
+    get:
+      operationId: listItems
+      responses:
+        "200": { description: ok, content: { application/json: { schema: { type: array, items: { $ref: "#/components/schemas/Item" } } } } }
+    post:
+      operationId: createItem
+      requestBody: { required: true, content: { application/json: { schema: { $ref: "#/components/schemas/Item" } } } }
+      responses: { "201": { description: ok } }
+  /shelves/{shelf}/items/{item}:
+    parameters:
+      - { name: shelf, in: path, required: true, schema: { type: string } }
+      - { name: item, in: path, required: true, schema: { type: string } }
+    patch:
+      operationId: updateItem
+      requestBody: { required: true, content: { application/json: { schema: { $ref: "#/components/schemas/Item" } } } }
+      responses: { "200": { description: ok } }
+    delete:
+      operationId: deleteItem
+      responses: { "204": { description: ok } }
   /dcim/sites/:
     x-sync: true
     get:
@@ -96,6 +118,13 @@ components:
         id: { type: string }
         project: { type: integer }
         title: { type: string }
+    Item:
+      type: object
+      required: [id]
+      properties:
+        id: { type: string }
+        "it's \\"shelf\\" */": { type: string }
+        label: { type: string }
     Site:
       type: object
       required: [id, name]
@@ -188,6 +217,14 @@ describe("writes of nested resources", () => {
     expect(updated).toEqual([{ method: "PUT", url: "/projects/7/tasks/t%202", body: { id: "t 2", project: 7, title: "renamed" } }]);
     const deleted = await send(() => db.pg.query(`DELETE FROM tasks WHERE id = 't 2'`));
     expect(deleted.map((h) => `${h.method} ${h.url}`)).toEqual(["DELETE /projects/7/tasks/t%202"]);
+  });
+
+  it("a hostile property name (quotes, */) fills a parameter; its value is encoded", async () => {
+    await db.pg.query(`INSERT INTO items_synced (id, "it's ""shelf"" */", label) VALUES ('i1', 'top & ?#', 'x')`);
+    const updated = await send(() => db.pg.query(`UPDATE items SET label = 'y' WHERE id = 'i1'`));
+    const deleted = await send(() => db.pg.query(`DELETE FROM items WHERE id = 'i1'`));
+    expect([...updated, ...deleted].map((h) => `${h.method} ${h.url}`)).toEqual(["PATCH /shelves/top%20%26%20%3F%23/items/i1", "DELETE /shelves/top%20%26%20%3F%23/items/i1"]);
+    expect(updated[0]!.body).toEqual({ label: "y" });
   });
 
   it("paths with a trailing slash (Django REST framework) are a resource, and the slash stays in the URLs", async () => {
