@@ -35,6 +35,7 @@ export interface GeneratorAnswers {
   // add
   entity?: string;
   mode?: SyncMode;
+  as?: string;
   // eject, templates
   what?: string;
   names?: string[];
@@ -57,7 +58,7 @@ function action(step: Step) {
 export default function plopfile(plop: NodePlopAPI): void {
   plop.setActionType("sync-patterns:init", action((cwd, a, r) => runInit(cwd, a as InitAnswers, r)));
   plop.setActionType("sync-patterns:generate", action(async (cwd, a, r) => void (await runGenerate(cwd, { ...(a.check ? { check: true } : {}), ...(a.dryRun ? { dryRun: true } : {}) }, r))));
-  plop.setActionType("sync-patterns:add", action((cwd, a, r) => runAdd(cwd, a.entity ?? "", a.mode, r)));
+  plop.setActionType("sync-patterns:add", action((cwd, a, r) => runAdd(cwd, a.entity ?? "", { ...(a.mode ? { mode: a.mode } : {}), ...(a.as !== undefined ? { as: a.as } : {}) }, r)));
   plop.setActionType("sync-patterns:eject", action((cwd, a, r) => runEject(cwd, a.names ?? [], a.force === true, r)));
   plop.setActionType("sync-patterns:templates", action((cwd, a, r) => runTemplates(cwd, (a.what ?? "status") as TemplatesSubcommand, a.names ?? [], a.prefer, r)));
 

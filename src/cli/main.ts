@@ -65,15 +65,17 @@ Options:
   --check      write nothing; exit 1 and list the files that would change (for CI)
   --dry-run    write nothing; print the write plan
   --watch      regenerate when the spec, the config or an ejected template changes`,
-  add: `Usage: sync-patterns add <entity> [--local-first | --confirmed]
+  add: `Usage: sync-patterns add <entity> [--local-first | --confirmed] [--as <name>]
 
 Adds a resource of the spec to the local-first stack, records it in the config and generates
 its files. <entity> may be the singular or plural name (contact, contacts), the collection
-path (/api/contacts) or the schema name (Contact).
+path (/api/contacts) or the schema name (Contact). When two resources share a name
+(/admin/hooks, /repos/{owner}/{repo}/hooks), give the path.
 
 Options:
   --local-first   optimistic writes: resolve after the local write
-  --confirmed     confirmed writes: resolve after the server accepted (default)`,
+  --confirmed     confirmed writes: resolve after the server accepted (default)
+  --as <name>     the entity's own name (hooks, types, table), e.g. --as repo_hook`,
   list: `Usage: sync-patterns list [--json]
 
 Shows the synced entities (mode, table, key, fields flagged x-sync-exclude / x-owner-only),
@@ -117,7 +119,7 @@ const COMMON: Options = { help: { type: "boolean", short: "h" }, cwd: { type: "s
 const OPTIONS: Record<string, Options> = {
   init: { spec: { type: "string" }, out: { type: "string" }, "api-url": { type: "string" }, "electric-url": { type: "string" }, yes: { type: "boolean", short: "y" }, force: { type: "boolean" }, install: { type: "boolean" } },
   generate: { check: { type: "boolean" }, "dry-run": { type: "boolean" }, watch: { type: "boolean" } },
-  add: { "local-first": { type: "boolean" }, confirmed: { type: "boolean" } },
+  add: { "local-first": { type: "boolean" }, confirmed: { type: "boolean" }, as: { type: "string" } },
   list: { json: { type: "boolean" } },
   eject: { force: { type: "boolean" } },
   templates: { ours: { type: "boolean" }, theirs: { type: "boolean" } },
@@ -186,7 +188,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     case "add": {
       if (positionals.length !== 1) throw new UsageError(positionals.length ? "add takes one entity name" : "which entity? e.g. `sync-patterns add contact`", command);
       if (values["local-first"] && values.confirmed) throw new UsageError("use either --local-first or --confirmed", command);
-      Object.assign(answers, { entity: positionals[0], ...(values["local-first"] ? { mode: "local-first" } : values.confirmed ? { mode: "confirmed" } : {}) });
+      Object.assign(answers, { entity: positionals[0], ...(values["local-first"] ? { mode: "local-first" } : values.confirmed ? { mode: "confirmed" } : {}), ...(typeof values.as === "string" ? { as: values.as } : {}) });
       return runGenerator("add", answers, io);
     }
     case "list": {

@@ -10,6 +10,7 @@
  * format: none                    # none | prettier | biome
  * entities:                       # added by `sync-patterns add`
  *   contact: { mode: local-first, table: contacts }
+ *   repo_hook: { path: "/repos/{owner}/{repo}/hooks", params: { repo: repo_name } }
  * artifacts:                      # the team's own templates, rendered into the output
  *   - { template: forms/entity.tsx.eta, output: "forms/{entity}.tsx", each: entity }
  *   - { template: routes.ts.eta, output: routes.ts }
@@ -37,6 +38,10 @@ export const SYNC_MODES: readonly SyncMode[] = ["local-first", "confirmed"];
 export interface EntityConfig {
   mode?: SyncMode;
   table?: string;
+  /** The resource's collection path; with it, the entry's key is the entity's name. */
+  path?: string;
+  /** Path parameter → row property, for parameters not named like a property. */
+  params?: Record<string, string>;
 }
 
 /** How often an extra artifact is rendered: once, per synced entity, or per API group. */
@@ -76,7 +81,7 @@ export interface ResolvedConfig {
 }
 
 const KEYS = ["spec", "output", "apiUrl", "electricUrl", "templates", "format", "entities", "artifacts"] as const;
-const ENTITY_KEYS = ["mode", "table"] as const;
+const ENTITY_KEYS = ["mode", "table", "path", "params"] as const;
 const ARTIFACT_KEYS = ["template", "output", "each"] as const;
 
 export async function loadConfig(root: string, displayRoot = root): Promise<Result<ResolvedConfig>> {
@@ -175,6 +180,20 @@ export function parseConfig(text: string, root: string, file: string): Result<Re
           } else if (k === "table") {
             if (typeof v !== "string" || v === "") diags.push(error("config/wrong-type", `\`entities.${name}.table\` must be a string.`, at(["entities", name, k])));
             else e.table = v;
+          } else if (k === "path") {
+            if (typeof v !== "string" || !v.startsWith("/")) diags.push(error("config/wrong-type", `\`entities.${name}.path\` must be a path of the spec, got ${JSON.stringify(v)}.`, at(["entities", name, k]), "For example `path: /repos/{owner}/{repo}/hooks` (the collection path, as the spec writes it)."));
+            else e.path = v;
+          } else if (k === "params") {
+            if (v === null || typeof v !== "object" || Array.isArray(v)) {
+              diags.push(error("config/wrong-type", `\`entities.${name}.params\` must map path parameters to row properties.`, at(["entities", name, k]), "For example `params: { file_key: fileKey }`."));
+            } else {
+              const params: Record<string, string> = {};
+              for (const [param, field] of Object.entries(v as Record<string, unknown>)) {
+                if (typeof field !== "string" || field === "") diags.push(error("config/wrong-type", `\`entities.${name}.params.${param}\` must name a property of the row, got ${JSON.stringify(field)}.`, at(["entities", name, k, param]), `For example \`${param}: ${param}\`.`));
+                else params[param] = field;
+              }
+              e.params = params;
+            }
           } else {
             const near = closest(k, ENTITY_KEYS);
             diags.push(error("config/unknown-key", `Unknown entity setting \`${k}\`.`, at(["entities", name, k]), near ? `Did you mean \`${near}\`?` : `Known: ${ENTITY_KEYS.join(", ")}.`));
@@ -279,13 +298,22 @@ export function renderConfig(cfg: { spec: string; output: string; apiUrl?: strin
   return lines.join("\n") + "\n";
 }
 
+/** Removes `entities.<name>` from the config text (when `add --as` renames an entry), keeping comments and layout. */
+export function withoutEntity(text: string, name: string): string {
+  const doc: Document = parseDocument(text);
+  doc.deleteIn(["entities", name]);
+  return doc.toString();
+}
+
 /** Adds or updates `entities.<name>` in the config text, keeping comments and layout. */
 export function withEntity(text: string, name: string, entity: EntityConfig): string {
   const doc: Document = parseDocument(text);
   if (!isMap(doc.get("entities"))) doc.set("entities", doc.createNode({}));
-  const value: Record<string, string> = {};
+  const value: Record<string, unknown> = {};
   if (entity.mode) value.mode = entity.mode;
   if (entity.table) value.table = entity.table;
+  if (entity.path) value.path = entity.path;
+  if (entity.params && Object.keys(entity.params).length) value.params = entity.params;
   doc.setIn(["entities", name], doc.createNode(value));
   return doc.toString();
 }

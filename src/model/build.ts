@@ -1,12 +1,13 @@
 /**
  * Stage 2: normalize. LoadedSpec + entity settings → SpecModel. Pure: no I/O.
  */
-import { error, fail, hasErrors, ok, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
+import { error, fail, hasErrors, ok, pointerJoin, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { closest } from "../diagnostics/suggest.js";
 import { buildEntities, findResources, type EntityRequest, type ResourceCandidate } from "./entities.js";
 import { buildOperations } from "./operations.js";
 import { buildNamedSchema, componentSchemas, nameSchemas } from "./schemas.js";
 import { isObj } from "./schema-walk.js";
+import { entityNames, singularOf, snakeCase } from "./naming.js";
 import type { TsTypeContext } from "./ts-type.js";
 import type { Json } from "../spec/parse.js";
 import { MODEL_VERSION, type NamedSchema, type Resource, type SpecModel, type SyncMode } from "./types.js";
@@ -15,7 +16,7 @@ export interface ModelInput {
   document: Record<string, Json>;
   locate: (pointer: string) => SourceLocation;
   /** Entities added by the config (name → settings), on top of what the spec marks with x-sync. */
-  entities?: Record<string, { mode?: SyncMode; table?: string }>;
+  entities?: Record<string, { mode?: SyncMode; table?: string; path?: string; params?: Record<string, string> }>;
   /** Where the config's entities are declared, for diagnostics. */
   configFile?: string;
 }
@@ -82,30 +83,81 @@ export function buildModel(input: ModelInput): Result<SpecModel> {
   );
 }
 
-/** Which resources become entities: x-sync in the spec, plus the config's `entities`. */
+/**
+ * Which resources become entities: x-sync in the spec, plus the config's `entities`. A config
+ * entry names its resource (by name, schema name or path), or pins it with `path:` and then
+ * gives the entity its own name (the entry's key): two resources with one name can both be synced.
+ */
 function entityRequests(candidates: ResourceCandidate[], input: ModelInput, diagnostics: Diagnostic[]): EntityRequest[] {
-  const requests: EntityRequest[] = [];
+  const requests: (EntityRequest & { order: number })[] = [];
   const configured = input.entities ?? {};
-  const matched = new Set<string>();
-  for (const r of candidates) {
-    const configName = Object.keys(configured).find((n) => matchesResource(r, n));
-    if (configName !== undefined) matched.add(configName);
-    if (!r.specSync && configName === undefined) continue;
-    const override = configName !== undefined ? configured[configName]! : {};
+  const configFile = input.configFile ?? "sync-patterns.config.yaml";
+  const claimed = new Map<ResourceCandidate, string>();
+  const specParamsAt = (r: ResourceCandidate) => (param: string) => input.locate(pointerJoin(`${r.pointer}/x-sync/params`, param));
+  for (const [name, settings] of Object.entries(configured)) {
+    const at = { file: configFile, pointer: pointerJoin("/entities", name) };
+    let matches: ResourceCandidate[];
+    if (settings.path !== undefined) {
+      matches = candidates.filter((c) => c.path === settings.path);
+      if (!matches.length) {
+        const near = closest(settings.path, candidates.map((c) => c.path));
+        diagnostics.push(error("model/unknown-entity", `The config's entity "${name}" has \`path: ${settings.path}\`, but the spec has no resource at that path.`, { ...at, pointer: `${at.pointer}/path` }, `${near ? `Did you mean "${near}"? ` : ""}Resources are listed by \`sync-patterns list\`.`));
+        continue;
+      }
+    } else {
+      matches = candidates.filter((c) => matchesResource(c, name));
+      if (!matches.length) {
+        const known = candidates.map((c) => c.names.snake);
+        const near = closest(name, known);
+        diagnostics.push(error("model/unknown-entity", `The config adds entity "${name}", but the spec has no such resource.`, at, `${near ? `Did you mean "${near}"? ` : ""}Resources in the spec: ${known.join(", ") || "(none)"}.`));
+        continue;
+      }
+      if (matches.length > 1) {
+        diagnostics.push(
+          error(
+            "model/ambiguous-entity",
+            `The config's entity "${name}" names ${matches.length} resources: ${matches.map((m) => m.path).join(", ")}.`,
+            at,
+            `Pick one by its path and give it a name of its own: \`sync-patterns add ${matches[matches.length - 1]!.path} --as <name>\`, or add \`path: <one of them>\` to entities.${name}.`,
+          ),
+        );
+        continue;
+      }
+    }
+    const r = matches[0]!;
+    const other = claimed.get(r);
+    if (other !== undefined) {
+      diagnostics.push(error("model/duplicate-entity", `The config's entities "${other}" and "${name}" both add ${r.path}.`, at, `Keep one of them.`));
+      continue;
+    }
+    claimed.set(r, name);
+    const params = { ...r.specSync?.params, ...settings.params };
+    const table = settings.table ?? r.specSync?.table;
     requests.push({
-      resource: r,
-      mode: override.mode ?? r.specSync?.mode ?? "confirmed",
-      ...(override.table ?? r.specSync?.table ? { table: (override.table ?? r.specSync?.table)! } : {}),
-      origin: configName !== undefined ? { file: input.configFile ?? "sync-patterns.config.yaml", pointer: `/entities/${configName}` } : input.locate(`${r.pointer}/x-sync`),
+      order: candidates.indexOf(r),
+      // Pinned by path, the entry's key names the entity.
+      resource: settings.path !== undefined ? { ...r, names: entityNames(snakeCase(singularOf(name))) } : r,
+      mode: settings.mode ?? r.specSync?.mode ?? "confirmed",
+      ...(table !== undefined ? { table } : {}),
+      ...(Object.keys(params).length ? { params } : {}),
+      origin: at,
+      paramsAt: (param) => (settings.params?.[param] !== undefined ? { file: configFile, pointer: pointerJoin(at.pointer, "params", param) } : specParamsAt(r)(param)),
     });
   }
-  for (const name of Object.keys(configured)) {
-    if (matched.has(name)) continue;
-    const known = candidates.map((c) => c.names.snake);
-    const near = closest(name, known);
-    diagnostics.push(error("model/unknown-entity", `The config adds entity "${name}", but the spec has no such resource.`, { file: input.configFile ?? "sync-patterns.config.yaml", pointer: `/entities/${name}` }, `${near ? `Did you mean "${near}"? ` : ""}Resources in the spec: ${known.join(", ") || "(none)"}.`));
+  for (const r of candidates) {
+    if (!r.specSync || claimed.has(r)) continue;
+    requests.push({
+      order: candidates.indexOf(r),
+      resource: r,
+      mode: r.specSync.mode,
+      ...(r.specSync.table !== undefined ? { table: r.specSync.table } : {}),
+      ...(r.specSync.params ? { params: r.specSync.params } : {}),
+      origin: input.locate(`${r.pointer}/x-sync`),
+      paramsAt: specParamsAt(r),
+    });
   }
-  return requests;
+  // In the spec's path order, whoever asked for them.
+  return requests.sort((a, b) => a.order - b.order).map(({ order: _, ...request }) => request);
 }
 
 /** Does `query` name this resource? By singular or plural name (any case), path, or schema name. */
@@ -115,6 +167,6 @@ export function matchesResource(r: Resource, query: string): boolean {
   const nq = norm(q);
   return (
     nq !== "" &&
-    (nq === norm(r.names.original) || nq === norm(r.names.snakePlural) || q === r.path || q.replace(/\/$/, "") === r.path || (r.schemaName !== undefined && nq === norm(r.schemaName)))
+    (nq === norm(r.names.original) || nq === norm(r.names.snakePlural) || q === r.path || (q.startsWith("/") && q.replace(/\/$/, "") === r.path.replace(/\/$/, "")) || (r.schemaName !== undefined && nq === norm(r.schemaName)))
   );
 }

@@ -12,7 +12,7 @@ import { componentName, deref, flattenProperties, isNullable, isObj, type Schema
 import { tsType, type TsTypeContext } from "./ts-type.js";
 import { rawOperations, type RawOperation } from "./operations.js";
 import type { Json } from "../spec/parse.js";
-import type { EndpointRef, Entity, EntityField, Operation, Rbac, Resource, SyncMode } from "./types.js";
+import type { EndpointRef, Entity, EntityField, Operation, PathPart, Rbac, Resource, SyncMode, WriteEndpointRef } from "./types.js";
 
 /** Postgres truncates identifiers at 63 bytes; `_rebuild` is the longest suffix we add. */
 const MAX_TABLE_BYTES = 63 - "_rebuild".length;
@@ -22,7 +22,7 @@ export const SYNC_STATUS_COLUMN = "_sync_status";
 const RESERVED_COLUMN = /^(_sync_status|_sp_.*)$/;
 /** The dollar-quote tag of generated plpgsql bodies; no name may contain it. */
 export const DOLLAR_TAG = "$sp$";
-const X_SYNC_KEYS = ["local_first", "table", "key", "write_id"];
+const X_SYNC_KEYS = ["local_first", "name", "table", "key", "write_id", "params"];
 
 export interface ResourceCandidate extends Resource {
   pointer: string;
@@ -32,18 +32,27 @@ export interface ResourceCandidate extends Resource {
   rbacRaw?: Json;
 }
 
-/** Finds CRUD resources: a path without a trailing parameter that lists or creates items. */
+/**
+ * Finds CRUD resources: a path without a trailing parameter that lists or creates items. A
+ * trailing slash is part of the path (Django REST framework: `/sites/` and `/sites/{id}/`
+ * are a collection and its item path) and is kept in every URL called.
+ */
 export function findResources(doc: Json, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): ResourceCandidate[] {
   const raws = rawOperations(doc);
   const byPath = new Map<string, RawOperation[]>();
   for (const r of raws) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
   const out: ResourceCandidate[] = [];
   const paths = isObj(doc) && isObj(doc.paths) ? doc.paths : {};
-  // `/api/contacts/{id}` is the item path of `/api/contacts` (first one in spec order wins).
+  // `/api/contacts/{id}` is the item path of `/api/contacts`, `/sites/{id}/` the one of `/sites/`
+  // (first one in spec order wins; one with the collection's trailing-slash style before one without).
   const itemPaths = new Map<string, string>();
+  const otherStyleItemPaths = new Map<string, string>();
   for (const p of Object.keys(paths)) {
-    const m = /^(.*)\/\{[^}/]+\}$/.exec(p);
-    if (m && !itemPaths.has(m[1]!)) itemPaths.set(m[1]!, p);
+    const m = /^(.*)\/\{[^}/]+\}(\/?)$/.exec(p);
+    if (!m) continue;
+    const [same, other] = m[2] ? [`${m[1]!}/`, m[1]!] : [m[1]!, `${m[1]!}/`];
+    if (!itemPaths.has(same)) itemPaths.set(same, p);
+    if (!otherStyleItemPaths.has(other)) otherStyleItemPaths.set(other, p);
   }
   for (const path of Object.keys(paths).sort()) {
     const segments = path.split("/").filter(Boolean);
@@ -57,14 +66,14 @@ export function findResources(doc: Json, locate: (p: string) => SourceLocation, 
     const xSync = pathItem?.["x-sync"];
     const listItem = list ? listItemSchema(doc, list) : undefined;
     const createBody = create ? requestSchema(doc, create) : undefined;
-    const itemPath = itemPaths.get(path);
+    const itemPath = itemPaths.get(path) ?? otherStyleItemPaths.get(path);
     // A resource lists or creates items and addresses each one at `<path>/{key}`; x-sync makes any path a candidate.
     if (xSync === undefined && (!itemPath || (!listItem && !createBody))) continue;
     const itemOps = itemPath ? byPath.get(itemPath) ?? [] : [];
     const itemSchema = listItem?.schema ?? createBody?.schema;
     const schemaRef = isObj(itemSchema) && typeof itemSchema.$ref === "string" ? componentName(itemSchema.$ref) : undefined;
-    const name = snakeCase(singularOf(last));
     const specSync = xSync === undefined || xSync === false ? undefined : readXSync(xSync, `${pointer}/x-sync`, locate, diagnostics);
+    const name = snakeCase(singularOf(specSync?.name ?? last));
     out.push({
       names: entityNames(name),
       path,
@@ -105,17 +114,41 @@ function readXSync(value: Json, pointer: string, locate: (p: string) => SourceLo
   if (value.local_first !== undefined && typeof value.local_first !== "boolean") {
     diagnostics.push(error("model/invalid-x-sync", "x-sync.local_first must be true or false.", locate(`${pointer}/local_first`)));
   }
-  for (const key of ["table", "key", "write_id"] as const) {
+  for (const key of ["name", "table", "key", "write_id"] as const) {
     if (value[key] !== undefined && (typeof value[key] !== "string" || value[key] === "")) {
       diagnostics.push(error("model/invalid-x-sync", `x-sync.${key} must be a non-empty string.`, locate(`${pointer}/${key}`)));
     }
   }
+  if (typeof value.name === "string" && value.name !== "" && snakeCase(value.name) === "") {
+    diagnostics.push(error("model/invalid-x-sync", `x-sync.name ${JSON.stringify(value.name)} has no letters or digits to name the entity by.`, locate(`${pointer}/name`), "Use a name such as `repo_hook`."));
+  }
+  const params = value.params !== undefined ? readParams(value.params, `${pointer}/params`, "x-sync.params", locate, diagnostics) : undefined;
   return {
     mode: value.local_first === true ? "local-first" : "confirmed",
+    ...(typeof value.name === "string" && snakeCase(value.name) !== "" ? { name: value.name } : {}),
+    ...(params ? { params } : {}),
     ...(typeof value.table === "string" && value.table !== "" ? { table: value.table } : {}),
     ...(typeof value.key === "string" && value.key !== "" ? { key: value.key } : {}),
     ...(typeof value.write_id === "string" && value.write_id !== "" ? { writeId: value.write_id } : {}),
   };
+}
+
+/**
+ * A path parameter → row property mapping (`x-sync.params`; src/config reads the config's
+ * `entities.<name>.params`): an object of non-empty strings.
+ */
+function readParams(value: unknown, pointer: string, what: string, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): Record<string, string> | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    diagnostics.push(error("model/invalid-x-sync", `${what} must map path parameters to row properties, got ${JSON.stringify(value)}.`, locate(pointer), `For example \`${what.split(".").at(-1)}: { file_key: fileKey }\`.`));
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const [param, field] of Object.entries(value)) {
+    if (typeof field !== "string" || field === "") {
+      diagnostics.push(error("model/invalid-x-sync", `${what}.${param} must name a property of the row, got ${JSON.stringify(field)}.`, locate(pointerJoin(pointer, param)), `For example \`${param}: ${param}\`.`));
+    } else out[param] = field;
+  }
+  return out;
 }
 
 /** The item schema of a list response: an array's items, or the single array property of an envelope. */
@@ -159,8 +192,12 @@ export interface EntityRequest {
   resource: ResourceCandidate;
   mode: SyncMode;
   table?: string;
+  /** Path parameter → row property (x-sync.params, or the config's `params`, which wins). */
+  params?: Record<string, string>;
   /** Where the request came from, for diagnostics. */
   origin: SourceLocation;
+  /** Where the mapping of one parameter is written (x-sync.params or the config entry). */
+  paramsAt: (param: string) => SourceLocation;
 }
 
 export function buildEntities(
@@ -198,7 +235,14 @@ export function buildEntities(
     }
     const claimed = tables.claim(table, r.path);
     if (claimed.collidedWith !== undefined) {
-      diagnostics.push(error("model/duplicate-table", `Entities ${claimed.collidedWith} and ${r.path} both use table "${table}".`, req.origin, "Give one of them a different `table` in x-sync."));
+      diagnostics.push(
+        error(
+          "model/duplicate-table",
+          `Entities ${claimed.collidedWith} and ${r.path} both use table "${table}".`,
+          req.origin,
+          `Give one of them its own name: \`sync-patterns add ${r.path} --as <name>\` (for example \`--as ${suggestName(r.path, r.names.snake)}\`), or set \`name:\` (or \`table:\`) in its x-sync or in its entry under \`entities:\` in the config.`,
+        ),
+      );
       continue;
     }
     const raws = flattenProperties(doc, r.itemSchema!);
@@ -248,6 +292,8 @@ export function buildEntities(
       diagnostics.push(error("model/key-excluded", `The key "${keyName}" of ${r.names.original} is marked x-sync-exclude.`, where, "The key must be synced; remove x-sync-exclude from it."));
       continue;
     }
+    const bound = bindWriteEndpoints(r, req, fields, keyField, fnByRaw, locate, diagnostics);
+    if (!bound) continue;
     const rbac = r.rbacRaw !== undefined ? readRbac(r.rbacRaw, new Set(fields.map((f) => f.name)), `${r.pointer}/x-rbac`, locate, diagnostics) : undefined;
     const rowNames = typeNames.rowOf(r);
     if (!rowNames) continue;
@@ -288,22 +334,118 @@ export function buildEntities(
       deviceFields: fields.filter((f) => f.syncExclude),
       writableFields: fields.filter((f) => !f.syncExclude && !f.isKey && !f.readOnly),
       ...(writeIdField ? { writeIdField } : {}),
+      pathFields: bound.pathFields,
       endpoints: {
         ...(fnByRaw(r.ops.list) ? { list: fnByRaw(r.ops.list)! } : {}),
         ...(fnByRaw(r.ops.get) ? { get: fnByRaw(r.ops.get)! } : {}),
-        ...(fnByRaw(r.ops.create) ? { create: fnByRaw(r.ops.create)! } : {}),
-        ...(fnByRaw(r.ops.update) ? { update: fnByRaw(r.ops.update)! } : {}),
-        ...(fnByRaw(r.ops.delete) ? { delete: fnByRaw(r.ops.delete)! } : {}),
+        ...bound.endpoints,
       },
       ...(rbac ? { rbac } : {}),
       doc: docLines(typeof item.description === "string" ? item.description : undefined),
     });
     if (!r.ops.create || !r.ops.update || !r.ops.delete) {
       const missing = (["create", "update", "delete"] as const).filter((k) => !r.ops[k]);
-      diagnostics.push(warning("model/entity-partial-crud", `Entity ${r.names.original} has no ${missing.join("/")} endpoint; local ${missing.join("/")} writes cannot be sent to the server.`, where, `Add ${missing.map((m) => (m === "create" ? `POST ${r.path}` : `${m === "update" ? "PATCH" : "DELETE"} ${r.itemPath ?? r.path + "/{id}"}`)).join(", ")} to the spec.`));
+      diagnostics.push(warning("model/entity-partial-crud", `Entity ${r.names.original} has no ${missing.join("/")} endpoint; local ${missing.join("/")} writes cannot be sent to the server.`, where, `Add ${missing.map((m) => (m === "create" ? `POST ${r.path}` : `${m === "update" ? "PATCH" : "DELETE"} ${r.itemPath ?? itemPathOf(r.path, keyName)}`)).join(", ")} to the spec.`));
     }
   }
   return entities;
+}
+
+/** The item path a collection path would have: `/contacts` → `/contacts/{id}`, `/sites/` → `/sites/{id}/`. */
+export function itemPathOf(collection: string, key = "id"): string {
+  return collection.endsWith("/") ? `${collection}{${key}}/` : `${collection}/{${key}}`;
+}
+
+/** A distinct entity name for a nested resource: its parent segment and its own (`/repos/{owner}/{repo}/hooks` → `repo_hook`). */
+export function suggestName(path: string, own: string): string {
+  const literal = path.split("/").filter((s) => s !== "" && !/^\{.*\}$/.test(s));
+  const parent = literal.length > 1 ? snakeCase(singularOf(literal[literal.length - 2]!)) : "";
+  return parent && parent !== own ? `${parent}_${own}` : `my_${own}`;
+}
+
+/** Splits a path template into literal text and parameters: `/a/{b}/c` → `["/a/", "b", "/c"]` as parts. */
+function splitPath(path: string): ({ text: string } | { param: string })[] {
+  return path.split(/(\{[^}]*\})/).filter((p) => p !== "").map((p) => (/^\{.*\}$/.test(p) ? { param: p.slice(1, -1) } : { text: p }));
+}
+
+/**
+ * Binds every path parameter of the entity's create, update and delete endpoints to a row
+ * field: an explicit mapping (config `params`, x-sync.params) first, then the item path's own
+ * parameter to the key, then a property of the same name. A parameter none of these fills
+ * refuses the entity with a located error.
+ */
+function bindWriteEndpoints(
+  r: ResourceCandidate,
+  req: EntityRequest,
+  fields: EntityField[],
+  keyField: EntityField,
+  fnByRaw: (raw: RawOperation | undefined) => EndpointRef | undefined,
+  locate: (p: string) => SourceLocation,
+  diagnostics: Diagnostic[],
+): { endpoints: { create?: WriteEndpointRef; update?: WriteEndpointRef; delete?: WriteEndpointRef }; pathFields: EntityField[] } | undefined {
+  const before = diagnostics.length;
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const mapping = req.params ?? {};
+  const itemParam = r.itemPath ? /\{([^}/]+)\}\/?$/.exec(r.itemPath)?.[1] : undefined;
+  const used = new Set<string>();
+  const pathFields = new Map<string, EntityField>();
+  const entityName = r.names.original;
+  for (const [param, field] of Object.entries(mapping)) {
+    const f = byName.get(field);
+    if (!f) {
+      const near = closest(field, [...byName.keys()]);
+      diagnostics.push(error("model/invalid-path-param", `The path parameter {${param}} of ${entityName} is mapped to "${field}", which is not a property of its item schema.`, req.paramsAt(param), near ? `Did you mean "${near}"?` : `Name one of its properties: ${[...byName.keys()].join(", ")}.`));
+    } else if (f.syncExclude) {
+      diagnostics.push(error("model/invalid-path-param", `The path parameter {${param}} of ${entityName} is mapped to "${field}", which is x-sync-exclude: it never leaves this device, so the server cannot be addressed by it.`, req.paramsAt(param), "Map it to a synced property."));
+    }
+  }
+  const endpoints: { create?: WriteEndpointRef; update?: WriteEndpointRef; delete?: WriteEndpointRef } = {};
+  const unbound = new Map<string, { raw: RawOperation; kind: string; excluded: boolean }[]>();
+  for (const kind of ["create", "update", "delete"] as const) {
+    const raw = r.ops[kind];
+    const ref = fnByRaw(raw);
+    if (!raw || !ref) continue;
+    const parts: PathPart[] = [];
+    for (const piece of splitPath(raw.path)) {
+      if ("text" in piece) {
+        parts.push(piece.text);
+        continue;
+      }
+      const { param } = piece;
+      used.add(param);
+      const field =
+        mapping[param] !== undefined ? byName.get(mapping[param]!) : raw.path === r.itemPath && param === itemParam ? keyField : byName.get(param);
+      if (!field || field.syncExclude) {
+        // Reported once per parameter, after every endpoint was seen (a mapping's own error was reported above).
+        if (mapping[param] === undefined) unbound.set(param, [...(unbound.get(param) ?? []), { raw, kind, excluded: field !== undefined }]);
+        continue;
+      }
+      if (!field.isKey) pathFields.set(field.name, field);
+      parts.push({ param, field: field.name });
+    }
+    endpoints[kind] = { ...ref, parts };
+  }
+  for (const [param, uses] of unbound) {
+    const why = uses[0]!.excluded ? `its property "${param}" is x-sync-exclude (never sent)` : `${entityName} rows have no property "${param}"`;
+    const where = uses.map((u) => `${u.raw.method.toUpperCase()} ${u.raw.path} (${u.kind})`).join(", ");
+    diagnostics.push(
+      error(
+        "model/unbound-path-param",
+        `${where} of ${entityName} ${uses.length > 1 ? "need" : "needs"} the path parameter {${param}}, but ${why}: the change writer cannot build the URL.`,
+        locate(uses[0]!.raw.pointer),
+        `Map the parameter to the property of the row that holds its value: \`x-sync: { params: { ${param}: <property> } }\` on ${r.path}, or \`params: { ${param}: <property> }\` in its entry under \`entities:\` in the config; or add a property "${param}" to the item schema.`,
+      ),
+    );
+  }
+  for (const param of Object.keys(mapping)) {
+    if (!used.has(param)) {
+      const all = [...new Set([r.ops.create, r.ops.update, r.ops.delete].flatMap((o) => (o ? splitPath(o.path).flatMap((p) => ("param" in p ? [p.param] : [])) : [])))];
+      const near = closest(param, all);
+      diagnostics.push(error("model/invalid-path-param", `${entityName} maps the path parameter {${param}}, but none of its create, update and delete paths has it.`, req.paramsAt(param), near ? `Did you mean "${near}"?` : `Its paths have ${all.length ? all.map((p) => `{${p}}`).join(", ") : "no parameters"}.`));
+    }
+  }
+  if (diagnostics.length > before) return undefined;
+  return { endpoints, pathFields: fields.filter((f) => pathFields.has(f.name)) };
 }
 
 /** Hook names of an entity; `Local` is appended when an API operation's hook already has the name. */

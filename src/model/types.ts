@@ -212,9 +212,9 @@ export interface EntitySql {
 export interface EntityEndpoints {
   list?: EndpointRef;
   get?: EndpointRef;
-  create?: EndpointRef;
-  update?: EndpointRef;
-  delete?: EndpointRef;
+  create?: WriteEndpointRef;
+  update?: WriteEndpointRef;
+  delete?: WriteEndpointRef;
 }
 
 export interface EndpointRef {
@@ -222,6 +222,18 @@ export interface EndpointRef {
   path: string;
   operationId: string;
   fnName: string;
+}
+
+/**
+ * One piece of a write endpoint's path: literal text, or a path parameter filled from a row
+ * field (URL-encoded). `/v1/files/{file_key}/comments/{comment_id}` with the key `id` is
+ * `["/v1/files/", { param: "file_key", field: "file_key" }, "/comments/", { param: "comment_id", field: "id" }]`.
+ */
+export type PathPart = string | { param: string; field: string };
+
+/** A create, update or delete endpoint of an entity, with every path parameter bound to a row field. */
+export interface WriteEndpointRef extends EndpointRef {
+  parts: PathPart[];
 }
 
 export interface Rbac {
@@ -238,7 +250,16 @@ export interface Resource {
   /** Named schema of the item, when the item is a `$ref`. */
   schemaName?: string;
   /** What the spec says about syncing this resource (`x-sync`), before config overrides. */
-  specSync?: { mode: SyncMode; table?: string; key?: string; writeId?: string };
+  specSync?: {
+    mode: SyncMode;
+    /** `x-sync.name`: the entity's name (hooks, types, default table) instead of the path's last segment. */
+    name?: string;
+    table?: string;
+    key?: string;
+    writeId?: string;
+    /** `x-sync.params`: path parameter → row property, for parameters not named like a property. */
+    params?: Record<string, string>;
+  };
 }
 
 /** A resource in the local-first stack. */
@@ -269,6 +290,8 @@ export interface Entity {
   writableFields: EntityField[];
   /** `x-sync.write_id`: a server column that echoes the id of the client change that last wrote the row. */
   writeIdField?: EntityField;
+  /** Non-key fields that fill a path parameter of a write endpoint (a parent's key, e.g. `file_key`); every change records their values. */
+  pathFields: EntityField[];
   endpoints: EntityEndpoints;
   rbac?: Rbac;
   doc: DocComment;

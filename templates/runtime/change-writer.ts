@@ -28,8 +28,13 @@ import { listenShared, Serial } from "../db/local-db.js";
 
 export interface Endpoint {
   method: string;
-  /** Path template with the key's parameter, e.g. `/api/contacts/{id}`. */
+  /** Path template as the spec writes it, e.g. `/v1/files/{file_key}/comments/{comment_id}` (for messages). */
   path: string;
+  /**
+   * The same path as literal text and parameters, each bound to the row field that fills it:
+   * `["/v1/files/", { param: "file_key", field: "file_key" }, "/comments/", { param: "comment_id", field: "id" }]`.
+   */
+  parts: (string | { param: string; field: string })[];
 }
 
 export interface SyncEntity {
@@ -409,7 +414,9 @@ export class ChangeWriter {
     if (!entity || !endpoint) {
       return { kind: "rejected", status: 0, error: `The API has no ${change.op} endpoint for ${change.entity}; the change cannot be sent.` };
     }
-    const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => change.op !== "insert" || c !== entity.key)]);
+    const path = endpointPath(endpoint, entity.key, change);
+    if (typeof path !== "string") return { kind: "rejected", status: 0, error: `Cannot build the URL ${endpoint.method.toUpperCase()} ${endpoint.path}: the change has no value for {${path.missing.param}} (${path.missing.field}).` };
+    const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => change.op !== "insert" || c !== entity.key), PATH_VALUES]);
     let body: Record<string, unknown> | undefined;
     // A create leaves out what the client did not set (NULL): the server applies its defaults.
     if (change.op === "insert") body = Object.fromEntries(Object.entries(strip(change.value, omit)).filter(([, v]) => v !== null));
@@ -421,7 +428,7 @@ export class ChangeWriter {
         body = { ...strip(row ?? {}, new Set([...omit, "_sync_status"])), ...changed };
       } else body = changed;
     }
-    const url = this.options.baseUrl.replace(/\/$/, "") + endpoint.path.replace(/\{[^}]+\}/, encodeURIComponent(change.row_key));
+    const url = this.options.baseUrl.replace(/\/$/, "") + path;
     const headers = new Headers(await this.options.headers?.());
     headers.set("idempotency-key", change.change_id);
     headers.set("x-change-id", change.change_id);
@@ -452,6 +459,30 @@ export class ChangeWriter {
     }
     return { kind: "rejected", status: response.status, error: summary };
   }
+}
+
+/** Where an update or delete records the fields its URL is built from, as they were when it was made. */
+const PATH_VALUES = "_sp_path";
+
+/**
+ * The URL path of a change: the endpoint's parts with every parameter filled from the row
+ * (the key from `row_key`, other fields from the change's value), URL-encoded. Returns the
+ * parameter without a value instead when one is missing.
+ */
+export function endpointPath(endpoint: Endpoint, key: string, change: Pick<ChangeRow, "row_key" | "value">): string | { missing: { param: string; field: string } } {
+  const recorded = change.value[PATH_VALUES];
+  const values: Record<string, unknown> = { ...change.value, ...(recorded && typeof recorded === "object" ? (recorded as Record<string, unknown>) : {}) };
+  let path = "";
+  for (const part of endpoint.parts) {
+    if (typeof part === "string") {
+      path += part;
+      continue;
+    }
+    const value = part.field === key ? change.row_key : values[part.field];
+    if (value === undefined || value === null) return { missing: part };
+    path += encodeURIComponent(typeof value === "object" ? JSON.stringify(value) : String(value));
+  }
+  return path;
 }
 
 function strip(value: Record<string, unknown>, omit: Set<string>): Record<string, unknown> {
