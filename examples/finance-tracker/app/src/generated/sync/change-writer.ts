@@ -20,6 +20,10 @@
 //  W7 Waits do not trust the wall clock: a retry is timed with a monotonic clock (a clock set
 //     back does not stall the queue), a delay saved before a restart is capped at `maxMs`, and
 //     a `Retry-After` date is read against the response's own `Date` (client clock skew).
+//  W8 A failure of the local database while the writer records an outcome (the change stays
+//     pending, so it is sent again, with the same idempotency key) is not swallowed: it is the
+//     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
+//     an unhandled promise rejection.
 import type { PGliteInterface } from "@electric-sql/pglite";
 
 export interface Endpoint {
@@ -125,6 +129,8 @@ export class ChangeWriter {
   private readonly listeners = new Set<(status: WriterStatus) => void>();
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
+  /** The error that stopped the last drain (W8); `flush()` rejects with it. */
+  private failure: Error | undefined;
 
   constructor(private readonly options: ChangeWriterOptions) {
     this.backoff = { ...BACKOFF_DEFAULTS, ...options.backoff };
@@ -140,8 +146,8 @@ export class ChangeWriter {
     this.unlisten.push(
       await this.options.pg.listen("_changes_status", (payload) => {
         const [changeId, status] = payload.split(" ") as [string, ChangeStatus];
-        void this.notifyWaiters(changeId, status);
-        void this.emit();
+        this.notifyWaiters(changeId, status).catch((error: unknown) => this.record(error));
+        this.emit().catch((error: unknown) => this.record(error));
       }),
     );
     this.kick();
@@ -154,10 +160,17 @@ export class ChangeWriter {
     await this.running;
   }
 
-  /** Sends what can be sent now; resolves when the queue is empty or waiting for a retry. */
+  /**
+   * Sends what can be sent now; resolves when the queue is empty or waiting for a retry. Rejects
+   * when the local database failed while the writer recorded an outcome (W8).
+   */
   async flush(): Promise<void> {
+    this.failure = undefined;
     this.kick();
     while (this.running) await this.running;
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
   }
 
   /** Runs the drain loop now (also after a retry timer or coming back online). */
@@ -172,9 +185,21 @@ export class ChangeWriter {
         this.again = false;
         await this.drain();
       } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = undefined;
-    });
+    })()
+      .catch((error: unknown) => {
+        this.record(error);
+        return this.emit().catch(() => undefined);
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  /** A local failure (W8): kept for `flush()` and shown as the writer's last error. */
+  private record(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.failure = e;
+    this.lastError = e.message;
   }
 
   async status(): Promise<WriterStatus> {
@@ -229,7 +254,7 @@ export class ChangeWriter {
           reject(new ChangeTimeoutError(changeId, timeoutMs));
         }, timeoutMs);
       }
-      void this.notifyWaiters(changeId);
+      this.notifyWaiters(changeId).catch(reject);
     });
   }
 
@@ -273,11 +298,21 @@ export class ChangeWriter {
       if (outcome.kind === "ok") {
         const entity = this.entity(next.entity);
         const awaitsEcho = outcome.txid !== null || entity?.writeId !== undefined;
-        await pg.query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
-          next.seq,
-          awaitsEcho ? "sent" : "synced",
-          outcome.txid,
-        ]);
+        await pg
+          .query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
+            next.seq,
+            awaitsEcho ? "sent" : "synced",
+            outcome.txid,
+          ])
+          .catch((error: unknown) => {
+            // `cause` set by hand: the Error constructor's options need lib ES2022, apps may use less.
+            throw Object.assign(
+              new Error(
+                `The server accepted change ${next.change_id} (${next.op} of ${next.entity} ${next.row_key}), but the local database failed to record it: ${(error as Error).message}. The change stays pending and is sent again (same Idempotency-Key) on the next flush.`,
+              ),
+              { cause: error },
+            );
+          });
         this.online = true;
       } else if (outcome.kind === "rejected") {
         await pg.transaction(async (tx) => {
