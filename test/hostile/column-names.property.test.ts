@@ -230,6 +230,11 @@ describe("any property name is a working column or a located error", () => {
     }
   });
 
+  it("generate refuses a system column with the model error (the pipeline writes nothing on an error)", async () => {
+    const spec = entitySpec({ fields: "        name: { type: string }\n        ctid: { type: string }" });
+    await expect(generateClient("column-names-ctid", spec)).rejects.toThrow(/^model\/reserved-column Property "ctid" of entity thing \(\/things\) cannot be a column/m);
+  });
+
   it("oid is an ordinary column (Postgres 12 dropped WITH OIDS)", async () => {
     await check({ key: "id", data: "oid", device: "note", writeId: undefined });
   });
