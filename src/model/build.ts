@@ -5,6 +5,7 @@ import { error, fail, hasErrors, ok, pointerJoin, type Diagnostic, type Result, 
 import { closest } from "../diagnostics/suggest.js";
 import { buildEntities, findResources, type EntityRequest, type ResourceCandidate } from "./entities.js";
 import { buildOperations } from "./operations.js";
+import { schemaCycles } from "./schema-cycles.js";
 import { buildNamedSchema, componentSchemas, nameSchemas } from "./schemas.js";
 import { isObj } from "./schema-walk.js";
 import { entityNames, singularOf, snakeCase } from "./naming.js";
@@ -25,6 +26,7 @@ export function buildModel(input: ModelInput): Result<SpecModel> {
   const { document: doc, locate } = input;
   const diagnostics: Diagnostic[] = [];
   const naming = nameSchemas(doc, locate, diagnostics);
+  diagnostics.push(...schemaCycles(doc, locate));
   const unsupported = new Set<string>();
   const ctx: TsTypeContext = { doc, names: naming, prefix: "", onUnsupported: (p, what) => unsupported.add(`${p}\u0000${what}`) };
   const schemas: NamedSchema[] = Object.entries(componentSchemas(doc))

@@ -8,6 +8,7 @@ import { error, pointerJoin, warning, type Diagnostic, type SourceLocation } fro
 import { closest } from "../diagnostics/suggest.js";
 import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase, sqlIdentifier, sqlString } from "./naming.js";
 import { pgType } from "./pg-type.js";
+import { columnNameProblem, entityRelations, MAX_IDENTIFIER_BYTES, tableNameProblem } from "./sql-names.js";
 import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";
 import { tsType, type TsTypeContext } from "./ts-type.js";
 import { rawOperations, type RawOperation } from "./operations.js";
@@ -15,13 +16,7 @@ import type { Json } from "../spec/parse.js";
 import type { EndpointRef, Entity, EntityField, Operation, PathPart, Rbac, Resource, SyncMode, WriteEndpointRef } from "./types.js";
 
 /** Postgres truncates identifiers at 63 bytes; `_rebuild` is the longest suffix we add. */
-const MAX_TABLE_BYTES = 63 - "_rebuild".length;
-/** Names the local database uses itself; an entity may not use them as a table or column. */
-export const RESERVED_TABLES = ["_changes", "_sync_feed", "_sync_feed_horizon", "_sync_schema", "_sync_shapes", "_sync_seen_txids"];
-export const SYNC_STATUS_COLUMN = "_sync_status";
-const RESERVED_COLUMN = /^(_sync_status|_sp_.*)$/;
-/** The dollar-quote tag of generated plpgsql bodies; no name may contain it. */
-export const DOLLAR_TAG = "$sp$";
+const MAX_TABLE_BYTES = MAX_IDENTIFIER_BYTES - "_rebuild".length;
 const X_SYNC_KEYS = ["local_first", "name", "table", "key", "write_id", "params"];
 
 export interface ResourceCandidate extends Resource {
@@ -229,33 +224,38 @@ export function buildEntities(
       diagnostics.push(error("model/table-name-too-long", `Table name "${table}" is longer than ${MAX_TABLE_BYTES} bytes; Postgres would truncate "${table}_synced".`, req.origin, "Set a shorter `table` in x-sync or in the config's entities section."));
       continue;
     }
-    if (RESERVED_TABLES.includes(table) || table.includes(DOLLAR_TAG)) {
-      diagnostics.push(error("model/reserved-table", `Table name "${table}" is reserved by the local database.`, req.origin, "Set another `table` in x-sync."));
+    const tableProblem = tableNameProblem(table);
+    if (tableProblem !== undefined) {
+      diagnostics.push(error("model/reserved-table", `Table name "${table}" of ${r.path} ${tableProblem}.`, req.origin, "Set another `table` in x-sync (or in the config's entities section)."));
       continue;
     }
-    const claimed = tables.claim(table, r.path);
-    if (claimed.collidedWith !== undefined) {
+    // The view `t`, `t_synced` and `t_local` share one namespace: `a_local` next to `a` collides too.
+    const collision = entityRelations(table).map((rel) => ({ rel, taken: tables.claim(rel, r.path) })).find((c) => c.taken.collidedWith !== undefined);
+    if (collision) {
       diagnostics.push(
         error(
           "model/duplicate-table",
-          `Entities ${claimed.collidedWith} and ${r.path} both use table "${table}".`,
+          `Entities ${collision.taken.collidedWith} and ${r.path} both need the local table "${collision.rel}" (entity tables are the view "t", "t_synced" and "t_local").`,
           req.origin,
           `Give one of them its own name: \`sync-patterns add ${r.path} --as <name>\` (for example \`--as ${suggestName(r.path, r.names.snake)}\`), or set \`name:\` (or \`table:\`) in its x-sync or in its entry under \`entities:\` in the config.`,
         ),
       );
       continue;
     }
-    const raws = flattenProperties(doc, r.itemSchema!);
+    const raws = flattenProperties(doc, r.itemSchema!, r.itemSchemaPointer ?? r.pointer);
     const keyName = r.specSync?.key ?? "id";
     if (!raws.some((p) => p.name === keyName)) {
       diagnostics.push(error("model/entity-without-key", `Entity ${r.names.original} (${r.path}) has no key property "${keyName}".`, r.itemSchemaPointer ? locate(r.itemSchemaPointer) : where, `Add an \`${keyName}\` property to the item schema, or name the key with \`x-sync: { key: <property> }\`.`));
       continue;
     }
-    const badColumns = raws.filter((p) => RESERVED_COLUMN.test(p.name) || p.name.includes(DOLLAR_TAG));
-    if (badColumns.length) {
-      diagnostics.push(error("model/reserved-column", `Entity ${r.names.original} has properties the local database reserves: ${badColumns.map((p) => p.name).join(", ")}.`, r.itemSchemaPointer ? locate(r.itemSchemaPointer) : where, `Rename them in the spec (names starting with _sp_, ${SYNC_STATUS_COLUMN}, and names containing ${DOLLAR_TAG} are reserved).`));
-      continue;
+    const badColumns = raws.flatMap((p) => {
+      const problem = columnNameProblem(p.name);
+      return problem ? [{ p, problem }] : [];
+    });
+    for (const { p, problem } of badColumns) {
+      diagnostics.push(error(problem.code, `Property ${JSON.stringify(p.name)} of entity ${r.names.original} (${r.path}) cannot be a column of the local database: ${problem.reason}.`, locate(p.pointer), problem.hint));
     }
+    if (badColumns.length) continue;
     const fields = raws.map((p): EntityField => {
       const s: SchemaObject = deref(doc, p.schema) ?? {};
       const own: SchemaObject = isObj(p.schema) ? p.schema : {};

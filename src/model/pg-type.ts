@@ -18,7 +18,7 @@
  * | boolean                                     | `boolean`          |
  * | array, object, oneOf/anyOf/allOf, unknown   | `jsonb`            |
  */
-import { deref, isNullSchema, isObj, schemaTypes } from "./schema-walk.js";
+import { deref, isNullSchema, isObj, schemaTypes, type SchemaObject } from "./schema-walk.js";
 import type { Json } from "../spec/parse.js";
 
 const STRING_FORMATS: Record<string, string> = {
@@ -32,16 +32,18 @@ const STRING_FORMATS: Record<string, string> = {
   binary: "bytea",
 };
 
-export function pgType(schema: Json | undefined, doc: Json): string {
+export function pgType(schema: Json | undefined, doc: Json, seen = new Set<SchemaObject>()): string {
   const s = deref(doc, schema);
-  if (!s) return "jsonb";
+  // A schema defined through itself (`A: { allOf: [$ref: A] }`) is reported by schema-cycles.ts; here it ends the walk.
+  if (!s || seen.has(s)) return "jsonb";
+  seen.add(s);
   // `allOf: [$ref]` wrappers (3.0 idiom for a nullable or documented ref) take the ref's type.
-  if (Array.isArray(s.allOf) && s.allOf.length === 1 && !isObj(s.properties)) return pgType(s.allOf[0], doc);
+  if (Array.isArray(s.allOf) && s.allOf.length === 1 && !isObj(s.properties)) return pgType(s.allOf[0], doc, seen);
   for (const key of ["oneOf", "anyOf"] as const) {
     const members = s[key];
     if (Array.isArray(members)) {
       const nonNull = members.filter((m) => !isNullSchema(m));
-      if (nonNull.length === 1) return pgType(nonNull[0], doc);
+      if (nonNull.length === 1) return pgType(nonNull[0], doc, seen);
       return "jsonb";
     }
   }

@@ -3,7 +3,7 @@
  * nullability across 3.0 (`nullable`) and 3.1 (type arrays), and object property listing.
  * Shared by the TypeScript and Postgres type mappers.
  */
-import { pointerSegments, refPointer } from "../diagnostics/diagnostic.js";
+import { pointerJoin, pointerSegments, refPointer } from "../diagnostics/diagnostic.js";
 import type { Json } from "../spec/parse.js";
 import { resolvePointer } from "../spec/pointer.js";
 
@@ -36,6 +36,19 @@ export function deref(doc: Json, schema: Json | undefined, limit = 32): SchemaOb
   return isObj(node) && typeof node.$ref !== "string" ? node : undefined;
 }
 
+/** Like `deref`, and also the JSON pointer of the schema object it arrived at (`pointer` when `schema` is no `$ref`). */
+export function derefAt(doc: Json, schema: Json | undefined, pointer: string, limit = 32): { schema: SchemaObject; pointer: string } | undefined {
+  let node = schema;
+  let at = pointer;
+  for (let i = 0; i < limit && isObj(node); i++) {
+    if (typeof node.$ref !== "string") return { schema: node, pointer: at };
+    if (!node.$ref.startsWith("#")) return undefined;
+    at = refPointer(node.$ref);
+    node = resolveRef(doc, node.$ref);
+  }
+  return undefined;
+}
+
 /** The schema's declared types, without `null`. */
 export function schemaTypes(schema: SchemaObject): string[] {
   const t = schema.type;
@@ -65,25 +78,29 @@ export interface RawProperty {
   name: string;
   schema: Json;
   required: boolean;
+  /** JSON pointer of the property's definition (inside the `$ref` target or `allOf` member that declares it). */
+  pointer: string;
 }
 
 /**
  * Properties of an object schema, with `allOf` members merged in (in order, later wins) and
- * `$ref`s followed. Used where a flat field list is needed (entities).
+ * `$ref`s followed. Used where a flat field list is needed (entities). `pointer` is where
+ * `schema` sits in the document.
  */
-export function flattenProperties(doc: Json, schema: Json, seen = new Set<SchemaObject>()): RawProperty[] {
-  const s = deref(doc, schema);
-  if (!s || seen.has(s)) return [];
+export function flattenProperties(doc: Json, schema: Json, pointer = "", seen = new Set<SchemaObject>()): RawProperty[] {
+  const found = derefAt(doc, schema, pointer);
+  if (!found || seen.has(found.schema)) return [];
+  const { schema: s, pointer: at } = found;
   seen.add(s);
   const byName = new Map<string, RawProperty>();
   const add = (p: RawProperty): void => {
     const prev = byName.get(p.name);
     byName.set(p.name, prev ? { ...p, required: p.required || prev.required } : p);
   };
-  if (Array.isArray(s.allOf)) for (const m of s.allOf) for (const p of flattenProperties(doc, m, seen)) add(p);
+  if (Array.isArray(s.allOf)) s.allOf.forEach((m, i) => flattenProperties(doc, m, pointerJoin(at, "allOf", i), seen).forEach(add));
   const required = new Set(Array.isArray(s.required) ? s.required.filter((x): x is string => typeof x === "string") : []);
   if (isObj(s.properties)) {
-    for (const [name, prop] of Object.entries(s.properties)) add({ name, schema: prop, required: required.has(name) });
+    for (const [name, prop] of Object.entries(s.properties)) add({ name, schema: prop, required: required.has(name), pointer: pointerJoin(at, "properties", name) });
   }
   for (const name of required) {
     const p = byName.get(name);

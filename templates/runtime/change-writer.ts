@@ -23,6 +23,10 @@
 //  W9 One writer sends per database: in the browser, the tab that leads (`lead()`); the others
 //     only watch. Every tab sees the same status: the leader tells the others its online state
 //     and last error (NOTIFY "_sync_writer"); queue and failed counts come from the database.
+//  W10 A failure of the local database while the writer records an outcome (the change stays
+//     pending, so it is sent again, with the same idempotency key) is not swallowed: it is the
+//     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
+//     an unhandled promise rejection.
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { listenShared, Serial } from "../db/local-db.js";
 
@@ -144,6 +148,8 @@ export class ChangeWriter {
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
   private readonly options: ChangeWriterOptions;
+  /** The error that stopped the last drain (W10); `flush()` rejects with it. */
+  private failure: Error | undefined;
 
   constructor(options: ChangeWriterOptions) {
     this.options = options;
@@ -153,7 +159,10 @@ export class ChangeWriter {
       () => this.drain(),
       (error) => {
         if (this.stopped) return;
-        this.report((error as Error).message, this.online);
+        // A local failure (W10): kept for flush(), shown as the last error, tried again later.
+        this.failure = error instanceof Error ? error : new Error(String(error));
+        this.report(this.failure.message, this.online);
+        this.emit();
         this.retryIn(this.backoff.maxMs);
       },
     );
@@ -216,10 +225,17 @@ export class ChangeWriter {
     await this.emitter.idle();
   }
 
-  /** Sends what can be sent now; resolves when the queue is empty or waiting for a retry. */
+  /**
+   * Sends what can be sent now; resolves when the queue is empty or waiting for a retry. Rejects
+   * when the local database failed while the writer recorded an outcome (W8).
+   */
   async flush(): Promise<void> {
+    this.failure = undefined;
     this.kick();
     await this.serial.idle();
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
   }
 
   /** Runs the drain loop now (also after a retry timer or coming back online); in a tab that does not lead, asks the leader to. */
@@ -321,7 +337,7 @@ export class ChangeWriter {
           reject(new ChangeTimeoutError(changeId, timeoutMs));
         }, timeoutMs);
       }
-      void this.notifyWaiters(changeId);
+      this.notifyWaiters(changeId).catch(reject);
     });
   }
 
@@ -365,11 +381,21 @@ export class ChangeWriter {
       if (outcome.kind === "ok") {
         const entity = this.entity(next.entity);
         const awaitsEcho = outcome.txid !== null || entity?.writeId !== undefined;
-        await pg.query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
-          next.seq,
-          awaitsEcho ? "sent" : "synced",
-          outcome.txid,
-        ]);
+        await pg
+          .query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
+            next.seq,
+            awaitsEcho ? "sent" : "synced",
+            outcome.txid,
+          ])
+          .catch((error: unknown) => {
+            // `cause` set by hand: the Error constructor's options need lib ES2022, apps may use less.
+            throw Object.assign(
+              new Error(
+                `The server accepted change ${next.change_id} (${next.op} of ${next.entity} ${next.row_key}), but the local database failed to record it: ${(error as Error).message}. The change stays pending and is sent again (same Idempotency-Key) on the next flush.`,
+              ),
+              { cause: error },
+            );
+          });
         // A request got through: whatever kept the writer from the server is gone.
         this.report(null, true);
       } else if (outcome.kind === "rejected") {

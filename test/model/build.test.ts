@@ -155,6 +155,9 @@ describe("buildModel errors", () => {
     ],
     ["rejects an x-rbac group naming an unknown field, suggesting the close one", { given: "broken/rbac-unknown-field.yaml", want: { code: "model/rbac-unknown-field", pointer: "/paths/~1api~1people/x-rbac/field_groups/basic/1", line: 11, hint: "email" } }],
     ["rejects two entities with the same table, at the second one", { given: "broken/duplicate-table.yaml", want: { code: "model/duplicate-table", pointer: "/paths/~1api~1tasks/x-sync", line: 33 } }],
+    ["rejects a table the other entity's tables overlap (items next to items_local)", { given: "broken/overlapping-tables.yaml", want: { code: "model/duplicate-table", pointer: "/paths/~1api~1tasks/x-sync", line: 33, hint: "its own name" } }],
+    ["rejects a table named like the local database's own (_sync_seen_txids)", { given: "broken/reserved-table.yaml", want: { code: "model/reserved-table", pointer: "/paths/~1api~1notes/x-sync", line: 8, hint: "Set another `table`" } }],
+    ["rejects a property named like a Postgres system column, at the property inside the allOf member", { given: "broken/system-column.yaml", want: { code: "model/reserved-column", pointer: "/components/schemas/Versioned/properties/xmin", line: 37, hint: "xmin_value" } }],
   ];
   it.each(cases)("%s", async (_name, { given, want }) => {
     const file = `${FIXTURES}/${given}`;

@@ -13,6 +13,11 @@ const doc: Json = {
       Address: { type: "object", properties: { city: { type: "string" } } },
       LoopA: { $ref: "#/components/schemas/LoopB" },
       LoopB: { $ref: "#/components/schemas/LoopA" },
+      // Defined through themselves (model/schema-cycle reports them; the type walk must still end).
+      SelfAllOf: { allOf: [{ $ref: "#/components/schemas/SelfAllOf" }] },
+      AllOfA: { allOf: [{ $ref: "#/components/schemas/AllOfB" }] },
+      AllOfB: { allOf: [{ $ref: "#/components/schemas/AllOfA" }] },
+      SelfOneOf: { oneOf: [{ $ref: "#/components/schemas/SelfOneOf" }, { type: "null" }] },
     },
   },
 };
@@ -52,6 +57,9 @@ const cases: [string, { given: Json | undefined; want: string }][] = [
   ["maps a ref to an object to jsonb", { given: ref("Address"), want: "jsonb" }],
   ["maps a dangling $ref to jsonb", { given: ref("Missing"), want: "jsonb" }],
   ["maps a cyclic $ref chain to jsonb", { given: ref("LoopA"), want: "jsonb" }],
+  ["maps a schema that is its own allOf member to jsonb", { given: ref("SelfAllOf"), want: "jsonb" }],
+  ["maps an allOf cycle A ↔ B to jsonb", { given: ref("AllOfA"), want: "jsonb" }],
+  ["maps a schema that is its own nullable oneOf member to jsonb", { given: ref("SelfOneOf"), want: "jsonb" }],
   ["takes the type of a single-member allOf wrapper", { given: { allOf: [ref("Id")], description: "The owner." }, want: "uuid" }],
   // Nullability never changes the column type
   ["maps a 3.1 nullable uuid to uuid", { given: { type: ["string", "null"], format: "uuid" }, want: "uuid" }],

@@ -66,8 +66,9 @@ WHERE l."_sp_insert" AND NOT l."_sp_deleted"
 
 -- Insert through the view: log the change, put the row in the overlay.
 CREATE OR REPLACE FUNCTION "accounts_ins"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
+  _sp_v_cid uuid := gen_random_uuid();
 BEGIN
   IF NEW."id" IS NULL THEN NEW."id" := gen_random_uuid(); END IF;
   IF EXISTS (SELECT 1 FROM "accounts" v WHERE v."id" = NEW."id") THEN
@@ -75,12 +76,12 @@ BEGIN
       USING ERRCODE = 'unique_violation', HINT = 'Update the existing row, or insert with another key.';
   END IF;
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
-  VALUES (cid, 'accounts', 'insert', NEW."id"::text,
+  VALUES (_sp_v_cid, 'accounts', 'insert', NEW."id"::text,
     (to_jsonb(NEW) - ARRAY['_sync_status']::text[])
       || jsonb_build_object('balance'::text, NEW."balance"::text),
     ARRAY['name', 'kind', 'currency', 'contact_id', 'archived']::text[]);
-  INSERT INTO "accounts_local" ("id", "name", "kind", "currency", "balance", "contact_id", "archived", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (NEW."id", NEW."name", NEW."kind", NEW."currency", NEW."balance", NEW."contact_id", NEW."archived", NEW."created_at", ARRAY['name', 'kind', 'currency', 'contact_id', 'archived']::text[], true, false, cid, 'pending')
+  INSERT INTO "accounts_local" AS l ("id", "name", "kind", "currency", "balance", "contact_id", "archived", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (NEW."id", NEW."name", NEW."kind", NEW."currency", NEW."balance", NEW."contact_id", NEW."archived", NEW."created_at", ARRAY['name', 'kind', 'currency', 'contact_id', 'archived']::text[], true, false, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
     "name" = EXCLUDED."name",
     "kind" = EXCLUDED."kind",
@@ -89,7 +90,7 @@ BEGIN
     "contact_id" = EXCLUDED."contact_id",
     "archived" = EXCLUDED."archived",
     "created_at" = EXCLUDED."created_at",
-    "_sp_changed" = EXCLUDED."_sp_changed", "_sp_insert" = true, "_sp_deleted" = false, "_sp_change_id" = cid, "_sp_status" = 'pending';
+    "_sp_changed" = EXCLUDED."_sp_changed", "_sp_insert" = true, "_sp_deleted" = false, "_sp_change_id" = _sp_v_cid, "_sp_status" = 'pending';
   NEW."_sync_status" := 'pending';
   RETURN NEW;
 END
@@ -98,64 +99,65 @@ CREATE TRIGGER "insert" INSTEAD OF INSERT ON "accounts" FOR EACH ROW EXECUTE FUN
 
 -- Update through the view: log only the columns that changed (NULL included), overlay them.
 CREATE OR REPLACE FUNCTION "accounts_upd"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
-  changed text[] := '{}';
-  val jsonb := '{}';
-  device_changed boolean := false;
+  _sp_v_cid uuid := gen_random_uuid();
+  _sp_v_changed text[] := '{}';
+  _sp_v_val jsonb := '{}';
+  _sp_v_device boolean := false;
 BEGIN
   IF NEW."id" IS DISTINCT FROM OLD."id" THEN
     RAISE EXCEPTION '%: the key % cannot be changed', 'accounts', 'id' USING ERRCODE = 'feature_not_supported', HINT = 'Delete the row and insert a new one.';
   END IF;
   IF NEW."name" IS DISTINCT FROM OLD."name" THEN
-    changed := array_append(changed, 'name'::text);
-    val := val || jsonb_build_object('name'::text, NEW."name");
+    _sp_v_changed := array_append(_sp_v_changed, 'name'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('name'::text, NEW."name");
   END IF;
   IF NEW."kind" IS DISTINCT FROM OLD."kind" THEN
-    changed := array_append(changed, 'kind'::text);
-    val := val || jsonb_build_object('kind'::text, NEW."kind");
+    _sp_v_changed := array_append(_sp_v_changed, 'kind'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('kind'::text, NEW."kind");
   END IF;
   IF NEW."currency" IS DISTINCT FROM OLD."currency" THEN
-    changed := array_append(changed, 'currency'::text);
-    val := val || jsonb_build_object('currency'::text, NEW."currency");
+    _sp_v_changed := array_append(_sp_v_changed, 'currency'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('currency'::text, NEW."currency");
   END IF;
   IF NEW."balance" IS DISTINCT FROM OLD."balance" THEN
-    changed := array_append(changed, 'balance'::text);
-    val := val || jsonb_build_object('balance'::text, NEW."balance"::text);
+    _sp_v_changed := array_append(_sp_v_changed, 'balance'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('balance'::text, NEW."balance"::text);
   END IF;
   IF NEW."contact_id" IS DISTINCT FROM OLD."contact_id" THEN
-    changed := array_append(changed, 'contact_id'::text);
-    val := val || jsonb_build_object('contact_id'::text, NEW."contact_id");
+    _sp_v_changed := array_append(_sp_v_changed, 'contact_id'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('contact_id'::text, NEW."contact_id");
   END IF;
   IF NEW."archived" IS DISTINCT FROM OLD."archived" THEN
-    changed := array_append(changed, 'archived'::text);
-    val := val || jsonb_build_object('archived'::text, NEW."archived");
+    _sp_v_changed := array_append(_sp_v_changed, 'archived'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('archived'::text, NEW."archived");
   END IF;
   IF NEW."created_at" IS DISTINCT FROM OLD."created_at" THEN
-    changed := array_append(changed, 'created_at'::text);
-    val := val || jsonb_build_object('created_at'::text, NEW."created_at");
+    _sp_v_changed := array_append(_sp_v_changed, 'created_at'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('created_at'::text, NEW."created_at");
   END IF;
-  IF cardinality(changed) = 0 AND NOT device_changed THEN
+  IF cardinality(_sp_v_changed) = 0 AND NOT _sp_v_device THEN
     RETURN NEW;
   END IF;
-  IF cardinality(changed) > 0 THEN
+  IF cardinality(_sp_v_changed) > 0 THEN
     INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
-    VALUES (cid, 'accounts', 'update', OLD."id"::text, val || jsonb_build_object('id'::text, OLD."id"), changed);
+    VALUES (_sp_v_cid, 'accounts', 'update', OLD."id"::text, _sp_v_val || jsonb_build_object('id'::text, OLD."id"), _sp_v_changed);
   END IF;
   INSERT INTO "accounts_local" ("id") VALUES (OLD."id") ON CONFLICT ("id") DO NOTHING;
-  UPDATE "accounts_local" SET
-    "name" = CASE WHEN 'name' = ANY (changed) THEN NEW."name" ELSE "name" END,
-    "kind" = CASE WHEN 'kind' = ANY (changed) THEN NEW."kind" ELSE "kind" END,
-    "currency" = CASE WHEN 'currency' = ANY (changed) THEN NEW."currency" ELSE "currency" END,
-    "balance" = CASE WHEN 'balance' = ANY (changed) THEN NEW."balance" ELSE "balance" END,
-    "contact_id" = CASE WHEN 'contact_id' = ANY (changed) THEN NEW."contact_id" ELSE "contact_id" END,
-    "archived" = CASE WHEN 'archived' = ANY (changed) THEN NEW."archived" ELSE "archived" END,
-    "created_at" = CASE WHEN 'created_at' = ANY (changed) THEN NEW."created_at" ELSE "created_at" END,
-    "_sp_changed" = ARRAY(SELECT DISTINCT c FROM unnest("_sp_changed" || changed) AS c ORDER BY c),
-    "_sp_change_id" = CASE WHEN cardinality(changed) > 0 THEN cid ELSE "_sp_change_id" END,
-    "_sp_status" = CASE WHEN cardinality(changed) > 0 AND "_sp_status" IS DISTINCT FROM 'failed' THEN 'pending' ELSE "_sp_status" END
-  WHERE "id" = OLD."id";
-  IF cardinality(changed) > 0 AND OLD."_sync_status" IS DISTINCT FROM 'failed' THEN NEW."_sync_status" := 'pending'; END IF;
+  UPDATE "accounts_local" AS l SET
+    "name" = CASE WHEN 'name' = ANY (_sp_v_changed) THEN NEW."name" ELSE l."name" END,
+    "kind" = CASE WHEN 'kind' = ANY (_sp_v_changed) THEN NEW."kind" ELSE l."kind" END,
+    "currency" = CASE WHEN 'currency' = ANY (_sp_v_changed) THEN NEW."currency" ELSE l."currency" END,
+    "balance" = CASE WHEN 'balance' = ANY (_sp_v_changed) THEN NEW."balance" ELSE l."balance" END,
+    "contact_id" = CASE WHEN 'contact_id' = ANY (_sp_v_changed) THEN NEW."contact_id" ELSE l."contact_id" END,
+    "archived" = CASE WHEN 'archived' = ANY (_sp_v_changed) THEN NEW."archived" ELSE l."archived" END,
+    "created_at" = CASE WHEN 'created_at' = ANY (_sp_v_changed) THEN NEW."created_at" ELSE l."created_at" END,
+    "_sp_changed" = ARRAY(SELECT DISTINCT u.c FROM unnest(l."_sp_changed" || _sp_v_changed) AS u(c) ORDER BY 1),
+    "_sp_change_id" = CASE WHEN cardinality(_sp_v_changed) > 0 THEN _sp_v_cid ELSE l."_sp_change_id" END,
+    "_sp_status" = CASE WHEN cardinality(_sp_v_changed) > 0 AND l."_sp_status" IS DISTINCT FROM 'failed' THEN 'pending' ELSE l."_sp_status" END
+  WHERE l."id" = OLD."id";
+  IF cardinality(_sp_v_changed) > 0 AND OLD."_sync_status" IS DISTINCT FROM 'failed' THEN NEW."_sync_status" := 'pending'; END IF;
   RETURN NEW;
 END
 $sp$;
@@ -163,13 +165,14 @@ CREATE TRIGGER "update" INSTEAD OF UPDATE ON "accounts" FOR EACH ROW EXECUTE FUN
 
 -- Delete through the view: log it and leave a tombstone in the overlay.
 CREATE OR REPLACE FUNCTION "accounts_del"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
+  _sp_v_cid uuid := gen_random_uuid();
 BEGIN
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value")
-  VALUES (cid, 'accounts', 'delete', OLD."id"::text, jsonb_build_object('id'::text, OLD."id"));
-  INSERT INTO "accounts_local" ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (OLD."id", true, cid, 'pending')
+  VALUES (_sp_v_cid, 'accounts', 'delete', OLD."id"::text, jsonb_build_object('id'::text, OLD."id"));
+  INSERT INTO "accounts_local" AS l ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (OLD."id", true, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
     "name" = NULL,
     "kind" = NULL,
@@ -178,8 +181,8 @@ BEGIN
     "contact_id" = NULL,
     "archived" = NULL,
     "created_at" = NULL,
-    "_sp_changed" = '{}', "_sp_insert" = false, "_sp_deleted" = true, "_sp_change_id" = cid,
-    "_sp_status" = CASE WHEN "accounts_local"."_sp_status" = 'failed' THEN 'failed' ELSE 'pending' END;
+    "_sp_changed" = '{}', "_sp_insert" = false, "_sp_deleted" = true, "_sp_change_id" = _sp_v_cid,
+    "_sp_status" = CASE WHEN l."_sp_status" = 'failed' THEN 'failed' ELSE 'pending' END;
   RETURN OLD;
 END
 $sp$;
@@ -187,66 +190,69 @@ CREATE TRIGGER "delete" INSTEAD OF DELETE ON "accounts" FOR EACH ROW EXECUTE FUN
 
 -- Fold the row's open changes (pending, sent) in order into the overlay; keep device-only fields.
 -- Called when a change is synced, fails, is discarded or retried, and after a schema upgrade.
-CREATE OR REPLACE FUNCTION "accounts_rebuild"(k text) RETURNS void LANGUAGE plpgsql AS $sp$
+-- Dropped first: CREATE OR REPLACE cannot rename a parameter (older versions named it `k`).
+DROP FUNCTION IF EXISTS "accounts_rebuild"(text);
+CREATE FUNCTION "accounts_rebuild"(_sp_v_key text) RETURNS void LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  ch record;
-  r "accounts_local"%ROWTYPE;
-  v "accounts_local"%ROWTYPE;
-  open_changes integer := 0;
-  has_failed boolean;
+  _sp_v_ch record;
+  _sp_v_r "accounts_local"%ROWTYPE;
+  _sp_v_v "accounts_local"%ROWTYPE;
+  _sp_v_open integer := 0;
+  _sp_v_failed boolean;
 BEGIN
-  SELECT * INTO r FROM "accounts_local" l WHERE l."id" = k::uuid;
-  r."id" := k::uuid;
-  r."name" := NULL;
-  r."kind" := NULL;
-  r."currency" := NULL;
-  r."balance" := NULL;
-  r."contact_id" := NULL;
-  r."archived" := NULL;
-  r."created_at" := NULL;
-  r."_sp_changed" := '{}'; r."_sp_insert" := false; r."_sp_deleted" := false; r."_sp_change_id" := NULL;
-  FOR ch IN
+  SELECT * INTO _sp_v_r FROM "accounts_local" l WHERE l."id" = _sp_v_key::uuid;
+  _sp_v_r."id" := _sp_v_key::uuid;
+  _sp_v_r."name" := NULL;
+  _sp_v_r."kind" := NULL;
+  _sp_v_r."currency" := NULL;
+  _sp_v_r."balance" := NULL;
+  _sp_v_r."contact_id" := NULL;
+  _sp_v_r."archived" := NULL;
+  _sp_v_r."created_at" := NULL;
+  _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := false; _sp_v_r."_sp_change_id" := NULL;
+  FOR _sp_v_ch IN
     SELECT c."op", c."value", c."changed_columns", c."change_id" FROM "_changes" c
-    WHERE c."entity" = 'accounts' AND c."row_key" = k AND c."status" IN ('pending', 'sent') ORDER BY c."seq"
+    WHERE c."entity" = 'accounts' AND c."row_key" = _sp_v_key AND c."status" IN ('pending', 'sent') ORDER BY c."seq"
   LOOP
-    open_changes := open_changes + 1;
-    v := jsonb_populate_record(NULL::"accounts_local", ch."value");
-    IF ch."op" = 'delete' THEN
-      r."name" := NULL;
-      r."kind" := NULL;
-      r."currency" := NULL;
-      r."balance" := NULL;
-      r."contact_id" := NULL;
-      r."archived" := NULL;
-      r."created_at" := NULL;
-      r."_sp_changed" := '{}'; r."_sp_insert" := false; r."_sp_deleted" := true;
-    ELSIF ch."op" = 'insert' THEN
-      r."name" := v."name";
-      r."kind" := v."kind";
-      r."currency" := v."currency";
-      r."balance" := v."balance";
-      r."contact_id" := v."contact_id";
-      r."archived" := v."archived";
-      r."created_at" := v."created_at";
-      r."_sp_changed" := ch."changed_columns"; r."_sp_insert" := true; r."_sp_deleted" := false;
+    _sp_v_open := _sp_v_open + 1;
+    _sp_v_v := jsonb_populate_record(NULL::"accounts_local", _sp_v_ch."value");
+    IF _sp_v_ch."op" = 'delete' THEN
+      _sp_v_r."name" := NULL;
+      _sp_v_r."kind" := NULL;
+      _sp_v_r."currency" := NULL;
+      _sp_v_r."balance" := NULL;
+      _sp_v_r."contact_id" := NULL;
+      _sp_v_r."archived" := NULL;
+      _sp_v_r."created_at" := NULL;
+      _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := true;
+    ELSIF _sp_v_ch."op" = 'insert' THEN
+      _sp_v_r."name" := _sp_v_v."name";
+      _sp_v_r."kind" := _sp_v_v."kind";
+      _sp_v_r."currency" := _sp_v_v."currency";
+      _sp_v_r."balance" := _sp_v_v."balance";
+      _sp_v_r."contact_id" := _sp_v_v."contact_id";
+      _sp_v_r."archived" := _sp_v_v."archived";
+      _sp_v_r."created_at" := _sp_v_v."created_at";
+      _sp_v_r."_sp_changed" := _sp_v_ch."changed_columns"; _sp_v_r."_sp_insert" := true; _sp_v_r."_sp_deleted" := false;
     ELSE
-      IF ch."value" ? 'name' THEN r."name" := v."name"; END IF;
-      IF ch."value" ? 'kind' THEN r."kind" := v."kind"; END IF;
-      IF ch."value" ? 'currency' THEN r."currency" := v."currency"; END IF;
-      IF ch."value" ? 'balance' THEN r."balance" := v."balance"; END IF;
-      IF ch."value" ? 'contact_id' THEN r."contact_id" := v."contact_id"; END IF;
-      IF ch."value" ? 'archived' THEN r."archived" := v."archived"; END IF;
-      IF ch."value" ? 'created_at' THEN r."created_at" := v."created_at"; END IF;
-      r."_sp_changed" := ARRAY(SELECT DISTINCT c FROM unnest(r."_sp_changed" || ch."changed_columns") AS c ORDER BY c);
+      IF _sp_v_ch."value" ? 'name' THEN _sp_v_r."name" := _sp_v_v."name"; END IF;
+      IF _sp_v_ch."value" ? 'kind' THEN _sp_v_r."kind" := _sp_v_v."kind"; END IF;
+      IF _sp_v_ch."value" ? 'currency' THEN _sp_v_r."currency" := _sp_v_v."currency"; END IF;
+      IF _sp_v_ch."value" ? 'balance' THEN _sp_v_r."balance" := _sp_v_v."balance"; END IF;
+      IF _sp_v_ch."value" ? 'contact_id' THEN _sp_v_r."contact_id" := _sp_v_v."contact_id"; END IF;
+      IF _sp_v_ch."value" ? 'archived' THEN _sp_v_r."archived" := _sp_v_v."archived"; END IF;
+      IF _sp_v_ch."value" ? 'created_at' THEN _sp_v_r."created_at" := _sp_v_v."created_at"; END IF;
+      _sp_v_r."_sp_changed" := ARRAY(SELECT DISTINCT u.c FROM unnest(_sp_v_r."_sp_changed" || _sp_v_ch."changed_columns") AS u(c) ORDER BY 1);
     END IF;
-    r."_sp_change_id" := ch."change_id";
+    _sp_v_r."_sp_change_id" := _sp_v_ch."change_id";
   END LOOP;
-  has_failed := EXISTS (SELECT 1 FROM "_changes" c WHERE c."entity" = 'accounts' AND c."row_key" = k AND c."status" = 'failed');
-  r."_sp_status" := CASE WHEN has_failed THEN 'failed' WHEN open_changes > 0 THEN 'pending' END;
-  IF open_changes = 0 AND NOT has_failed THEN
-    DELETE FROM "accounts_local" l WHERE l."id" = k::uuid;
+  _sp_v_failed := EXISTS (SELECT 1 FROM "_changes" c WHERE c."entity" = 'accounts' AND c."row_key" = _sp_v_key AND c."status" = 'failed');
+  _sp_v_r."_sp_status" := CASE WHEN _sp_v_failed THEN 'failed' WHEN _sp_v_open > 0 THEN 'pending' END;
+  IF _sp_v_open = 0 AND NOT _sp_v_failed THEN
+    DELETE FROM "accounts_local" l WHERE l."id" = _sp_v_key::uuid;
   ELSE
-    INSERT INTO "accounts_local" SELECT (r).*
+    INSERT INTO "accounts_local" AS l SELECT (_sp_v_r).*
     ON CONFLICT ("id") DO UPDATE SET
       "name" = EXCLUDED."name",
       "kind" = EXCLUDED."kind",
@@ -263,6 +269,7 @@ $sp$;
 
 -- The change feed: keys of rows changed in the synced table or the overlay, one notification per statement.
 CREATE OR REPLACE FUNCTION "accounts_feed"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 BEGIN
   -- A bulk load (initial sync, re-fetch) sets sp.bulk: one "reload everything" beats a key per row.
   IF current_setting('sp.bulk', true) = 'on' THEN

@@ -73,8 +73,9 @@ WHERE l."_sp_insert" AND NOT l."_sp_deleted"
 
 -- Insert through the view: log the change, put the row in the overlay.
 CREATE OR REPLACE FUNCTION "contacts_ins"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
+  _sp_v_cid uuid := gen_random_uuid();
 BEGIN
   IF NEW."id" IS NULL THEN NEW."id" := gen_random_uuid(); END IF;
   IF EXISTS (SELECT 1 FROM "contacts" v WHERE v."id" = NEW."id") THEN
@@ -82,12 +83,12 @@ BEGIN
       USING ERRCODE = 'unique_violation', HINT = 'Update the existing row, or insert with another key.';
   END IF;
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
-  VALUES (cid, 'contacts', 'insert', NEW."id"::text,
+  VALUES (_sp_v_cid, 'contacts', 'insert', NEW."id"::text,
     (to_jsonb(NEW) - ARRAY['local_notes', '_sync_status']::text[])
       || jsonb_build_object('credit_limit'::text, NEW."credit_limit"::text),
     ARRAY['first_name', 'last_name', 'email', 'phone', 'company', 'credit_limit']::text[]);
-  INSERT INTO "contacts_local" ("id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (NEW."id", NEW."first_name", NEW."last_name", NEW."email", NEW."phone", NEW."company", NEW."credit_limit", NEW."local_notes", NEW."created_at", NEW."updated_at", ARRAY['first_name', 'last_name', 'email', 'phone', 'company', 'credit_limit']::text[], true, false, cid, 'pending')
+  INSERT INTO "contacts_local" AS l ("id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (NEW."id", NEW."first_name", NEW."last_name", NEW."email", NEW."phone", NEW."company", NEW."credit_limit", NEW."local_notes", NEW."created_at", NEW."updated_at", ARRAY['first_name', 'last_name', 'email', 'phone', 'company', 'credit_limit']::text[], true, false, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
     "first_name" = EXCLUDED."first_name",
     "last_name" = EXCLUDED."last_name",
@@ -98,7 +99,7 @@ BEGIN
     "local_notes" = EXCLUDED."local_notes",
     "created_at" = EXCLUDED."created_at",
     "updated_at" = EXCLUDED."updated_at",
-    "_sp_changed" = EXCLUDED."_sp_changed", "_sp_insert" = true, "_sp_deleted" = false, "_sp_change_id" = cid, "_sp_status" = 'pending';
+    "_sp_changed" = EXCLUDED."_sp_changed", "_sp_insert" = true, "_sp_deleted" = false, "_sp_change_id" = _sp_v_cid, "_sp_status" = 'pending';
   NEW."_sync_status" := 'pending';
   RETURN NEW;
 END
@@ -107,71 +108,72 @@ CREATE TRIGGER "insert" INSTEAD OF INSERT ON "contacts" FOR EACH ROW EXECUTE FUN
 
 -- Update through the view: log only the columns that changed (NULL included), overlay them.
 CREATE OR REPLACE FUNCTION "contacts_upd"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
-  changed text[] := '{}';
-  val jsonb := '{}';
-  device_changed boolean := false;
+  _sp_v_cid uuid := gen_random_uuid();
+  _sp_v_changed text[] := '{}';
+  _sp_v_val jsonb := '{}';
+  _sp_v_device boolean := false;
 BEGIN
   IF NEW."id" IS DISTINCT FROM OLD."id" THEN
     RAISE EXCEPTION '%: the key % cannot be changed', 'contacts', 'id' USING ERRCODE = 'feature_not_supported', HINT = 'Delete the row and insert a new one.';
   END IF;
   IF NEW."first_name" IS DISTINCT FROM OLD."first_name" THEN
-    changed := array_append(changed, 'first_name'::text);
-    val := val || jsonb_build_object('first_name'::text, NEW."first_name");
+    _sp_v_changed := array_append(_sp_v_changed, 'first_name'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('first_name'::text, NEW."first_name");
   END IF;
   IF NEW."last_name" IS DISTINCT FROM OLD."last_name" THEN
-    changed := array_append(changed, 'last_name'::text);
-    val := val || jsonb_build_object('last_name'::text, NEW."last_name");
+    _sp_v_changed := array_append(_sp_v_changed, 'last_name'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('last_name'::text, NEW."last_name");
   END IF;
   IF NEW."email" IS DISTINCT FROM OLD."email" THEN
-    changed := array_append(changed, 'email'::text);
-    val := val || jsonb_build_object('email'::text, NEW."email");
+    _sp_v_changed := array_append(_sp_v_changed, 'email'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('email'::text, NEW."email");
   END IF;
   IF NEW."phone" IS DISTINCT FROM OLD."phone" THEN
-    changed := array_append(changed, 'phone'::text);
-    val := val || jsonb_build_object('phone'::text, NEW."phone");
+    _sp_v_changed := array_append(_sp_v_changed, 'phone'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('phone'::text, NEW."phone");
   END IF;
   IF NEW."company" IS DISTINCT FROM OLD."company" THEN
-    changed := array_append(changed, 'company'::text);
-    val := val || jsonb_build_object('company'::text, NEW."company");
+    _sp_v_changed := array_append(_sp_v_changed, 'company'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('company'::text, NEW."company");
   END IF;
   IF NEW."credit_limit" IS DISTINCT FROM OLD."credit_limit" THEN
-    changed := array_append(changed, 'credit_limit'::text);
-    val := val || jsonb_build_object('credit_limit'::text, NEW."credit_limit"::text);
+    _sp_v_changed := array_append(_sp_v_changed, 'credit_limit'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('credit_limit'::text, NEW."credit_limit"::text);
   END IF;
   IF NEW."created_at" IS DISTINCT FROM OLD."created_at" THEN
-    changed := array_append(changed, 'created_at'::text);
-    val := val || jsonb_build_object('created_at'::text, NEW."created_at");
+    _sp_v_changed := array_append(_sp_v_changed, 'created_at'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('created_at'::text, NEW."created_at");
   END IF;
   IF NEW."updated_at" IS DISTINCT FROM OLD."updated_at" THEN
-    changed := array_append(changed, 'updated_at'::text);
-    val := val || jsonb_build_object('updated_at'::text, NEW."updated_at");
+    _sp_v_changed := array_append(_sp_v_changed, 'updated_at'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('updated_at'::text, NEW."updated_at");
   END IF;
-  IF NEW."local_notes" IS DISTINCT FROM OLD."local_notes" THEN device_changed := true; END IF;
-  IF cardinality(changed) = 0 AND NOT device_changed THEN
+  IF NEW."local_notes" IS DISTINCT FROM OLD."local_notes" THEN _sp_v_device := true; END IF;
+  IF cardinality(_sp_v_changed) = 0 AND NOT _sp_v_device THEN
     RETURN NEW;
   END IF;
-  IF cardinality(changed) > 0 THEN
+  IF cardinality(_sp_v_changed) > 0 THEN
     INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
-    VALUES (cid, 'contacts', 'update', OLD."id"::text, val || jsonb_build_object('id'::text, OLD."id"), changed);
+    VALUES (_sp_v_cid, 'contacts', 'update', OLD."id"::text, _sp_v_val || jsonb_build_object('id'::text, OLD."id"), _sp_v_changed);
   END IF;
   INSERT INTO "contacts_local" ("id") VALUES (OLD."id") ON CONFLICT ("id") DO NOTHING;
-  UPDATE "contacts_local" SET
-    "first_name" = CASE WHEN 'first_name' = ANY (changed) THEN NEW."first_name" ELSE "first_name" END,
-    "last_name" = CASE WHEN 'last_name' = ANY (changed) THEN NEW."last_name" ELSE "last_name" END,
-    "email" = CASE WHEN 'email' = ANY (changed) THEN NEW."email" ELSE "email" END,
-    "phone" = CASE WHEN 'phone' = ANY (changed) THEN NEW."phone" ELSE "phone" END,
-    "company" = CASE WHEN 'company' = ANY (changed) THEN NEW."company" ELSE "company" END,
-    "credit_limit" = CASE WHEN 'credit_limit' = ANY (changed) THEN NEW."credit_limit" ELSE "credit_limit" END,
-    "created_at" = CASE WHEN 'created_at' = ANY (changed) THEN NEW."created_at" ELSE "created_at" END,
-    "updated_at" = CASE WHEN 'updated_at' = ANY (changed) THEN NEW."updated_at" ELSE "updated_at" END,
+  UPDATE "contacts_local" AS l SET
+    "first_name" = CASE WHEN 'first_name' = ANY (_sp_v_changed) THEN NEW."first_name" ELSE l."first_name" END,
+    "last_name" = CASE WHEN 'last_name' = ANY (_sp_v_changed) THEN NEW."last_name" ELSE l."last_name" END,
+    "email" = CASE WHEN 'email' = ANY (_sp_v_changed) THEN NEW."email" ELSE l."email" END,
+    "phone" = CASE WHEN 'phone' = ANY (_sp_v_changed) THEN NEW."phone" ELSE l."phone" END,
+    "company" = CASE WHEN 'company' = ANY (_sp_v_changed) THEN NEW."company" ELSE l."company" END,
+    "credit_limit" = CASE WHEN 'credit_limit' = ANY (_sp_v_changed) THEN NEW."credit_limit" ELSE l."credit_limit" END,
+    "created_at" = CASE WHEN 'created_at' = ANY (_sp_v_changed) THEN NEW."created_at" ELSE l."created_at" END,
+    "updated_at" = CASE WHEN 'updated_at' = ANY (_sp_v_changed) THEN NEW."updated_at" ELSE l."updated_at" END,
     "local_notes" = NEW."local_notes",
-    "_sp_changed" = ARRAY(SELECT DISTINCT c FROM unnest("_sp_changed" || changed) AS c ORDER BY c),
-    "_sp_change_id" = CASE WHEN cardinality(changed) > 0 THEN cid ELSE "_sp_change_id" END,
-    "_sp_status" = CASE WHEN cardinality(changed) > 0 AND "_sp_status" IS DISTINCT FROM 'failed' THEN 'pending' ELSE "_sp_status" END
-  WHERE "id" = OLD."id";
-  IF cardinality(changed) > 0 AND OLD."_sync_status" IS DISTINCT FROM 'failed' THEN NEW."_sync_status" := 'pending'; END IF;
+    "_sp_changed" = ARRAY(SELECT DISTINCT u.c FROM unnest(l."_sp_changed" || _sp_v_changed) AS u(c) ORDER BY 1),
+    "_sp_change_id" = CASE WHEN cardinality(_sp_v_changed) > 0 THEN _sp_v_cid ELSE l."_sp_change_id" END,
+    "_sp_status" = CASE WHEN cardinality(_sp_v_changed) > 0 AND l."_sp_status" IS DISTINCT FROM 'failed' THEN 'pending' ELSE l."_sp_status" END
+  WHERE l."id" = OLD."id";
+  IF cardinality(_sp_v_changed) > 0 AND OLD."_sync_status" IS DISTINCT FROM 'failed' THEN NEW."_sync_status" := 'pending'; END IF;
   RETURN NEW;
 END
 $sp$;
@@ -179,13 +181,14 @@ CREATE TRIGGER "update" INSTEAD OF UPDATE ON "contacts" FOR EACH ROW EXECUTE FUN
 
 -- Delete through the view: log it and leave a tombstone in the overlay.
 CREATE OR REPLACE FUNCTION "contacts_del"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
+  _sp_v_cid uuid := gen_random_uuid();
 BEGIN
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value")
-  VALUES (cid, 'contacts', 'delete', OLD."id"::text, jsonb_build_object('id'::text, OLD."id"));
-  INSERT INTO "contacts_local" ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (OLD."id", true, cid, 'pending')
+  VALUES (_sp_v_cid, 'contacts', 'delete', OLD."id"::text, jsonb_build_object('id'::text, OLD."id"));
+  INSERT INTO "contacts_local" AS l ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (OLD."id", true, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
     "first_name" = NULL,
     "last_name" = NULL,
@@ -195,8 +198,8 @@ BEGIN
     "credit_limit" = NULL,
     "created_at" = NULL,
     "updated_at" = NULL,
-    "_sp_changed" = '{}', "_sp_insert" = false, "_sp_deleted" = true, "_sp_change_id" = cid,
-    "_sp_status" = CASE WHEN "contacts_local"."_sp_status" = 'failed' THEN 'failed' ELSE 'pending' END;
+    "_sp_changed" = '{}', "_sp_insert" = false, "_sp_deleted" = true, "_sp_change_id" = _sp_v_cid,
+    "_sp_status" = CASE WHEN l."_sp_status" = 'failed' THEN 'failed' ELSE 'pending' END;
   RETURN OLD;
 END
 $sp$;
@@ -204,70 +207,73 @@ CREATE TRIGGER "delete" INSTEAD OF DELETE ON "contacts" FOR EACH ROW EXECUTE FUN
 
 -- Fold the row's open changes (pending, sent) in order into the overlay; keep device-only fields.
 -- Called when a change is synced, fails, is discarded or retried, and after a schema upgrade.
-CREATE OR REPLACE FUNCTION "contacts_rebuild"(k text) RETURNS void LANGUAGE plpgsql AS $sp$
+-- Dropped first: CREATE OR REPLACE cannot rename a parameter (older versions named it `k`).
+DROP FUNCTION IF EXISTS "contacts_rebuild"(text);
+CREATE FUNCTION "contacts_rebuild"(_sp_v_key text) RETURNS void LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  ch record;
-  r "contacts_local"%ROWTYPE;
-  v "contacts_local"%ROWTYPE;
-  open_changes integer := 0;
-  has_failed boolean;
+  _sp_v_ch record;
+  _sp_v_r "contacts_local"%ROWTYPE;
+  _sp_v_v "contacts_local"%ROWTYPE;
+  _sp_v_open integer := 0;
+  _sp_v_failed boolean;
 BEGIN
-  SELECT * INTO r FROM "contacts_local" l WHERE l."id" = k::uuid;
-  r."id" := k::uuid;
-  r."first_name" := NULL;
-  r."last_name" := NULL;
-  r."email" := NULL;
-  r."phone" := NULL;
-  r."company" := NULL;
-  r."credit_limit" := NULL;
-  r."created_at" := NULL;
-  r."updated_at" := NULL;
-  r."_sp_changed" := '{}'; r."_sp_insert" := false; r."_sp_deleted" := false; r."_sp_change_id" := NULL;
-  FOR ch IN
+  SELECT * INTO _sp_v_r FROM "contacts_local" l WHERE l."id" = _sp_v_key::uuid;
+  _sp_v_r."id" := _sp_v_key::uuid;
+  _sp_v_r."first_name" := NULL;
+  _sp_v_r."last_name" := NULL;
+  _sp_v_r."email" := NULL;
+  _sp_v_r."phone" := NULL;
+  _sp_v_r."company" := NULL;
+  _sp_v_r."credit_limit" := NULL;
+  _sp_v_r."created_at" := NULL;
+  _sp_v_r."updated_at" := NULL;
+  _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := false; _sp_v_r."_sp_change_id" := NULL;
+  FOR _sp_v_ch IN
     SELECT c."op", c."value", c."changed_columns", c."change_id" FROM "_changes" c
-    WHERE c."entity" = 'contacts' AND c."row_key" = k AND c."status" IN ('pending', 'sent') ORDER BY c."seq"
+    WHERE c."entity" = 'contacts' AND c."row_key" = _sp_v_key AND c."status" IN ('pending', 'sent') ORDER BY c."seq"
   LOOP
-    open_changes := open_changes + 1;
-    v := jsonb_populate_record(NULL::"contacts_local", ch."value");
-    IF ch."op" = 'delete' THEN
-      r."first_name" := NULL;
-      r."last_name" := NULL;
-      r."email" := NULL;
-      r."phone" := NULL;
-      r."company" := NULL;
-      r."credit_limit" := NULL;
-      r."created_at" := NULL;
-      r."updated_at" := NULL;
-      r."_sp_changed" := '{}'; r."_sp_insert" := false; r."_sp_deleted" := true;
-    ELSIF ch."op" = 'insert' THEN
-      r."first_name" := v."first_name";
-      r."last_name" := v."last_name";
-      r."email" := v."email";
-      r."phone" := v."phone";
-      r."company" := v."company";
-      r."credit_limit" := v."credit_limit";
-      r."created_at" := v."created_at";
-      r."updated_at" := v."updated_at";
-      r."_sp_changed" := ch."changed_columns"; r."_sp_insert" := true; r."_sp_deleted" := false;
+    _sp_v_open := _sp_v_open + 1;
+    _sp_v_v := jsonb_populate_record(NULL::"contacts_local", _sp_v_ch."value");
+    IF _sp_v_ch."op" = 'delete' THEN
+      _sp_v_r."first_name" := NULL;
+      _sp_v_r."last_name" := NULL;
+      _sp_v_r."email" := NULL;
+      _sp_v_r."phone" := NULL;
+      _sp_v_r."company" := NULL;
+      _sp_v_r."credit_limit" := NULL;
+      _sp_v_r."created_at" := NULL;
+      _sp_v_r."updated_at" := NULL;
+      _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := true;
+    ELSIF _sp_v_ch."op" = 'insert' THEN
+      _sp_v_r."first_name" := _sp_v_v."first_name";
+      _sp_v_r."last_name" := _sp_v_v."last_name";
+      _sp_v_r."email" := _sp_v_v."email";
+      _sp_v_r."phone" := _sp_v_v."phone";
+      _sp_v_r."company" := _sp_v_v."company";
+      _sp_v_r."credit_limit" := _sp_v_v."credit_limit";
+      _sp_v_r."created_at" := _sp_v_v."created_at";
+      _sp_v_r."updated_at" := _sp_v_v."updated_at";
+      _sp_v_r."_sp_changed" := _sp_v_ch."changed_columns"; _sp_v_r."_sp_insert" := true; _sp_v_r."_sp_deleted" := false;
     ELSE
-      IF ch."value" ? 'first_name' THEN r."first_name" := v."first_name"; END IF;
-      IF ch."value" ? 'last_name' THEN r."last_name" := v."last_name"; END IF;
-      IF ch."value" ? 'email' THEN r."email" := v."email"; END IF;
-      IF ch."value" ? 'phone' THEN r."phone" := v."phone"; END IF;
-      IF ch."value" ? 'company' THEN r."company" := v."company"; END IF;
-      IF ch."value" ? 'credit_limit' THEN r."credit_limit" := v."credit_limit"; END IF;
-      IF ch."value" ? 'created_at' THEN r."created_at" := v."created_at"; END IF;
-      IF ch."value" ? 'updated_at' THEN r."updated_at" := v."updated_at"; END IF;
-      r."_sp_changed" := ARRAY(SELECT DISTINCT c FROM unnest(r."_sp_changed" || ch."changed_columns") AS c ORDER BY c);
+      IF _sp_v_ch."value" ? 'first_name' THEN _sp_v_r."first_name" := _sp_v_v."first_name"; END IF;
+      IF _sp_v_ch."value" ? 'last_name' THEN _sp_v_r."last_name" := _sp_v_v."last_name"; END IF;
+      IF _sp_v_ch."value" ? 'email' THEN _sp_v_r."email" := _sp_v_v."email"; END IF;
+      IF _sp_v_ch."value" ? 'phone' THEN _sp_v_r."phone" := _sp_v_v."phone"; END IF;
+      IF _sp_v_ch."value" ? 'company' THEN _sp_v_r."company" := _sp_v_v."company"; END IF;
+      IF _sp_v_ch."value" ? 'credit_limit' THEN _sp_v_r."credit_limit" := _sp_v_v."credit_limit"; END IF;
+      IF _sp_v_ch."value" ? 'created_at' THEN _sp_v_r."created_at" := _sp_v_v."created_at"; END IF;
+      IF _sp_v_ch."value" ? 'updated_at' THEN _sp_v_r."updated_at" := _sp_v_v."updated_at"; END IF;
+      _sp_v_r."_sp_changed" := ARRAY(SELECT DISTINCT u.c FROM unnest(_sp_v_r."_sp_changed" || _sp_v_ch."changed_columns") AS u(c) ORDER BY 1);
     END IF;
-    r."_sp_change_id" := ch."change_id";
+    _sp_v_r."_sp_change_id" := _sp_v_ch."change_id";
   END LOOP;
-  has_failed := EXISTS (SELECT 1 FROM "_changes" c WHERE c."entity" = 'contacts' AND c."row_key" = k AND c."status" = 'failed');
-  r."_sp_status" := CASE WHEN has_failed THEN 'failed' WHEN open_changes > 0 THEN 'pending' END;
-  IF open_changes = 0 AND NOT has_failed AND r."local_notes" IS NULL THEN
-    DELETE FROM "contacts_local" l WHERE l."id" = k::uuid;
+  _sp_v_failed := EXISTS (SELECT 1 FROM "_changes" c WHERE c."entity" = 'contacts' AND c."row_key" = _sp_v_key AND c."status" = 'failed');
+  _sp_v_r."_sp_status" := CASE WHEN _sp_v_failed THEN 'failed' WHEN _sp_v_open > 0 THEN 'pending' END;
+  IF _sp_v_open = 0 AND NOT _sp_v_failed AND _sp_v_r."local_notes" IS NULL THEN
+    DELETE FROM "contacts_local" l WHERE l."id" = _sp_v_key::uuid;
   ELSE
-    INSERT INTO "contacts_local" SELECT (r).*
+    INSERT INTO "contacts_local" AS l SELECT (_sp_v_r).*
     ON CONFLICT ("id") DO UPDATE SET
       "first_name" = EXCLUDED."first_name",
       "last_name" = EXCLUDED."last_name",
@@ -286,6 +292,7 @@ $sp$;
 
 -- The change feed: keys of rows changed in the synced table or the overlay, one notification per statement.
 CREATE OR REPLACE FUNCTION "contacts_feed"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 BEGIN
   -- A bulk load (initial sync, re-fetch) sets sp.bulk: one "reload everything" beats a key per row.
   IF current_setting('sp.bulk', true) = 'on' THEN

@@ -70,8 +70,9 @@ WHERE l."_sp_insert" AND NOT l."_sp_deleted"
 
 -- Insert through the view: log the change, put the row in the overlay.
 CREATE OR REPLACE FUNCTION "transactions_ins"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
+  _sp_v_cid uuid := gen_random_uuid();
 BEGIN
   IF NEW."id" IS NULL THEN NEW."id" := gen_random_uuid(); END IF;
   IF EXISTS (SELECT 1 FROM "transactions" v WHERE v."id" = NEW."id") THEN
@@ -79,12 +80,12 @@ BEGIN
       USING ERRCODE = 'unique_violation', HINT = 'Update the existing row, or insert with another key.';
   END IF;
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
-  VALUES (cid, 'transactions', 'insert', NEW."id"::text,
+  VALUES (_sp_v_cid, 'transactions', 'insert', NEW."id"::text,
     (to_jsonb(NEW) - ARRAY['_sync_status']::text[])
       || jsonb_build_object('amount'::text, NEW."amount"::text),
     ARRAY['account_id', 'category_id', 'amount', 'occurred_on', 'description', 'tags', 'metadata']::text[]);
-  INSERT INTO "transactions_local" ("id", "account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (NEW."id", NEW."account_id", NEW."category_id", NEW."amount", NEW."occurred_on", NEW."description", NEW."tags", NEW."metadata", NEW."created_at", ARRAY['account_id', 'category_id', 'amount', 'occurred_on', 'description', 'tags', 'metadata']::text[], true, false, cid, 'pending')
+  INSERT INTO "transactions_local" AS l ("id", "account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (NEW."id", NEW."account_id", NEW."category_id", NEW."amount", NEW."occurred_on", NEW."description", NEW."tags", NEW."metadata", NEW."created_at", ARRAY['account_id', 'category_id', 'amount', 'occurred_on', 'description', 'tags', 'metadata']::text[], true, false, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
     "account_id" = EXCLUDED."account_id",
     "category_id" = EXCLUDED."category_id",
@@ -94,7 +95,7 @@ BEGIN
     "tags" = EXCLUDED."tags",
     "metadata" = EXCLUDED."metadata",
     "created_at" = EXCLUDED."created_at",
-    "_sp_changed" = EXCLUDED."_sp_changed", "_sp_insert" = true, "_sp_deleted" = false, "_sp_change_id" = cid, "_sp_status" = 'pending';
+    "_sp_changed" = EXCLUDED."_sp_changed", "_sp_insert" = true, "_sp_deleted" = false, "_sp_change_id" = _sp_v_cid, "_sp_status" = 'pending';
   NEW."_sync_status" := 'pending';
   RETURN NEW;
 END
@@ -103,69 +104,70 @@ CREATE TRIGGER "insert" INSTEAD OF INSERT ON "transactions" FOR EACH ROW EXECUTE
 
 -- Update through the view: log only the columns that changed (NULL included), overlay them.
 CREATE OR REPLACE FUNCTION "transactions_upd"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
-  changed text[] := '{}';
-  val jsonb := '{}';
-  device_changed boolean := false;
+  _sp_v_cid uuid := gen_random_uuid();
+  _sp_v_changed text[] := '{}';
+  _sp_v_val jsonb := '{}';
+  _sp_v_device boolean := false;
 BEGIN
   IF NEW."id" IS DISTINCT FROM OLD."id" THEN
     RAISE EXCEPTION '%: the key % cannot be changed', 'transactions', 'id' USING ERRCODE = 'feature_not_supported', HINT = 'Delete the row and insert a new one.';
   END IF;
   IF NEW."account_id" IS DISTINCT FROM OLD."account_id" THEN
-    changed := array_append(changed, 'account_id'::text);
-    val := val || jsonb_build_object('account_id'::text, NEW."account_id");
+    _sp_v_changed := array_append(_sp_v_changed, 'account_id'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('account_id'::text, NEW."account_id");
   END IF;
   IF NEW."category_id" IS DISTINCT FROM OLD."category_id" THEN
-    changed := array_append(changed, 'category_id'::text);
-    val := val || jsonb_build_object('category_id'::text, NEW."category_id");
+    _sp_v_changed := array_append(_sp_v_changed, 'category_id'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('category_id'::text, NEW."category_id");
   END IF;
   IF NEW."amount" IS DISTINCT FROM OLD."amount" THEN
-    changed := array_append(changed, 'amount'::text);
-    val := val || jsonb_build_object('amount'::text, NEW."amount"::text);
+    _sp_v_changed := array_append(_sp_v_changed, 'amount'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('amount'::text, NEW."amount"::text);
   END IF;
   IF NEW."occurred_on" IS DISTINCT FROM OLD."occurred_on" THEN
-    changed := array_append(changed, 'occurred_on'::text);
-    val := val || jsonb_build_object('occurred_on'::text, NEW."occurred_on");
+    _sp_v_changed := array_append(_sp_v_changed, 'occurred_on'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('occurred_on'::text, NEW."occurred_on");
   END IF;
   IF NEW."description" IS DISTINCT FROM OLD."description" THEN
-    changed := array_append(changed, 'description'::text);
-    val := val || jsonb_build_object('description'::text, NEW."description");
+    _sp_v_changed := array_append(_sp_v_changed, 'description'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('description'::text, NEW."description");
   END IF;
   IF NEW."tags" IS DISTINCT FROM OLD."tags" THEN
-    changed := array_append(changed, 'tags'::text);
-    val := val || jsonb_build_object('tags'::text, NEW."tags");
+    _sp_v_changed := array_append(_sp_v_changed, 'tags'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('tags'::text, NEW."tags");
   END IF;
   IF NEW."metadata" IS DISTINCT FROM OLD."metadata" THEN
-    changed := array_append(changed, 'metadata'::text);
-    val := val || jsonb_build_object('metadata'::text, NEW."metadata");
+    _sp_v_changed := array_append(_sp_v_changed, 'metadata'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('metadata'::text, NEW."metadata");
   END IF;
   IF NEW."created_at" IS DISTINCT FROM OLD."created_at" THEN
-    changed := array_append(changed, 'created_at'::text);
-    val := val || jsonb_build_object('created_at'::text, NEW."created_at");
+    _sp_v_changed := array_append(_sp_v_changed, 'created_at'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('created_at'::text, NEW."created_at");
   END IF;
-  IF cardinality(changed) = 0 AND NOT device_changed THEN
+  IF cardinality(_sp_v_changed) = 0 AND NOT _sp_v_device THEN
     RETURN NEW;
   END IF;
-  IF cardinality(changed) > 0 THEN
+  IF cardinality(_sp_v_changed) > 0 THEN
     INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value", "changed_columns")
-    VALUES (cid, 'transactions', 'update', OLD."id"::text, val || jsonb_build_object('id'::text, OLD."id"), changed);
+    VALUES (_sp_v_cid, 'transactions', 'update', OLD."id"::text, _sp_v_val || jsonb_build_object('id'::text, OLD."id"), _sp_v_changed);
   END IF;
   INSERT INTO "transactions_local" ("id") VALUES (OLD."id") ON CONFLICT ("id") DO NOTHING;
-  UPDATE "transactions_local" SET
-    "account_id" = CASE WHEN 'account_id' = ANY (changed) THEN NEW."account_id" ELSE "account_id" END,
-    "category_id" = CASE WHEN 'category_id' = ANY (changed) THEN NEW."category_id" ELSE "category_id" END,
-    "amount" = CASE WHEN 'amount' = ANY (changed) THEN NEW."amount" ELSE "amount" END,
-    "occurred_on" = CASE WHEN 'occurred_on' = ANY (changed) THEN NEW."occurred_on" ELSE "occurred_on" END,
-    "description" = CASE WHEN 'description' = ANY (changed) THEN NEW."description" ELSE "description" END,
-    "tags" = CASE WHEN 'tags' = ANY (changed) THEN NEW."tags" ELSE "tags" END,
-    "metadata" = CASE WHEN 'metadata' = ANY (changed) THEN NEW."metadata" ELSE "metadata" END,
-    "created_at" = CASE WHEN 'created_at' = ANY (changed) THEN NEW."created_at" ELSE "created_at" END,
-    "_sp_changed" = ARRAY(SELECT DISTINCT c FROM unnest("_sp_changed" || changed) AS c ORDER BY c),
-    "_sp_change_id" = CASE WHEN cardinality(changed) > 0 THEN cid ELSE "_sp_change_id" END,
-    "_sp_status" = CASE WHEN cardinality(changed) > 0 AND "_sp_status" IS DISTINCT FROM 'failed' THEN 'pending' ELSE "_sp_status" END
-  WHERE "id" = OLD."id";
-  IF cardinality(changed) > 0 AND OLD."_sync_status" IS DISTINCT FROM 'failed' THEN NEW."_sync_status" := 'pending'; END IF;
+  UPDATE "transactions_local" AS l SET
+    "account_id" = CASE WHEN 'account_id' = ANY (_sp_v_changed) THEN NEW."account_id" ELSE l."account_id" END,
+    "category_id" = CASE WHEN 'category_id' = ANY (_sp_v_changed) THEN NEW."category_id" ELSE l."category_id" END,
+    "amount" = CASE WHEN 'amount' = ANY (_sp_v_changed) THEN NEW."amount" ELSE l."amount" END,
+    "occurred_on" = CASE WHEN 'occurred_on' = ANY (_sp_v_changed) THEN NEW."occurred_on" ELSE l."occurred_on" END,
+    "description" = CASE WHEN 'description' = ANY (_sp_v_changed) THEN NEW."description" ELSE l."description" END,
+    "tags" = CASE WHEN 'tags' = ANY (_sp_v_changed) THEN NEW."tags" ELSE l."tags" END,
+    "metadata" = CASE WHEN 'metadata' = ANY (_sp_v_changed) THEN NEW."metadata" ELSE l."metadata" END,
+    "created_at" = CASE WHEN 'created_at' = ANY (_sp_v_changed) THEN NEW."created_at" ELSE l."created_at" END,
+    "_sp_changed" = ARRAY(SELECT DISTINCT u.c FROM unnest(l."_sp_changed" || _sp_v_changed) AS u(c) ORDER BY 1),
+    "_sp_change_id" = CASE WHEN cardinality(_sp_v_changed) > 0 THEN _sp_v_cid ELSE l."_sp_change_id" END,
+    "_sp_status" = CASE WHEN cardinality(_sp_v_changed) > 0 AND l."_sp_status" IS DISTINCT FROM 'failed' THEN 'pending' ELSE l."_sp_status" END
+  WHERE l."id" = OLD."id";
+  IF cardinality(_sp_v_changed) > 0 AND OLD."_sync_status" IS DISTINCT FROM 'failed' THEN NEW."_sync_status" := 'pending'; END IF;
   RETURN NEW;
 END
 $sp$;
@@ -173,13 +175,14 @@ CREATE TRIGGER "update" INSTEAD OF UPDATE ON "transactions" FOR EACH ROW EXECUTE
 
 -- Delete through the view: log it and leave a tombstone in the overlay.
 CREATE OR REPLACE FUNCTION "transactions_del"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  cid uuid := gen_random_uuid();
+  _sp_v_cid uuid := gen_random_uuid();
 BEGIN
   INSERT INTO "_changes" ("change_id", "entity", "op", "row_key", "value")
-  VALUES (cid, 'transactions', 'delete', OLD."id"::text, jsonb_build_object('id'::text, OLD."id"));
-  INSERT INTO "transactions_local" ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (OLD."id", true, cid, 'pending')
+  VALUES (_sp_v_cid, 'transactions', 'delete', OLD."id"::text, jsonb_build_object('id'::text, OLD."id"));
+  INSERT INTO "transactions_local" AS l ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (OLD."id", true, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
     "account_id" = NULL,
     "category_id" = NULL,
@@ -189,8 +192,8 @@ BEGIN
     "tags" = NULL,
     "metadata" = NULL,
     "created_at" = NULL,
-    "_sp_changed" = '{}', "_sp_insert" = false, "_sp_deleted" = true, "_sp_change_id" = cid,
-    "_sp_status" = CASE WHEN "transactions_local"."_sp_status" = 'failed' THEN 'failed' ELSE 'pending' END;
+    "_sp_changed" = '{}', "_sp_insert" = false, "_sp_deleted" = true, "_sp_change_id" = _sp_v_cid,
+    "_sp_status" = CASE WHEN l."_sp_status" = 'failed' THEN 'failed' ELSE 'pending' END;
   RETURN OLD;
 END
 $sp$;
@@ -198,70 +201,73 @@ CREATE TRIGGER "delete" INSTEAD OF DELETE ON "transactions" FOR EACH ROW EXECUTE
 
 -- Fold the row's open changes (pending, sent) in order into the overlay; keep device-only fields.
 -- Called when a change is synced, fails, is discarded or retried, and after a schema upgrade.
-CREATE OR REPLACE FUNCTION "transactions_rebuild"(k text) RETURNS void LANGUAGE plpgsql AS $sp$
+-- Dropped first: CREATE OR REPLACE cannot rename a parameter (older versions named it `k`).
+DROP FUNCTION IF EXISTS "transactions_rebuild"(text);
+CREATE FUNCTION "transactions_rebuild"(_sp_v_key text) RETURNS void LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 DECLARE
-  ch record;
-  r "transactions_local"%ROWTYPE;
-  v "transactions_local"%ROWTYPE;
-  open_changes integer := 0;
-  has_failed boolean;
+  _sp_v_ch record;
+  _sp_v_r "transactions_local"%ROWTYPE;
+  _sp_v_v "transactions_local"%ROWTYPE;
+  _sp_v_open integer := 0;
+  _sp_v_failed boolean;
 BEGIN
-  SELECT * INTO r FROM "transactions_local" l WHERE l."id" = k::uuid;
-  r."id" := k::uuid;
-  r."account_id" := NULL;
-  r."category_id" := NULL;
-  r."amount" := NULL;
-  r."occurred_on" := NULL;
-  r."description" := NULL;
-  r."tags" := NULL;
-  r."metadata" := NULL;
-  r."created_at" := NULL;
-  r."_sp_changed" := '{}'; r."_sp_insert" := false; r."_sp_deleted" := false; r."_sp_change_id" := NULL;
-  FOR ch IN
+  SELECT * INTO _sp_v_r FROM "transactions_local" l WHERE l."id" = _sp_v_key::uuid;
+  _sp_v_r."id" := _sp_v_key::uuid;
+  _sp_v_r."account_id" := NULL;
+  _sp_v_r."category_id" := NULL;
+  _sp_v_r."amount" := NULL;
+  _sp_v_r."occurred_on" := NULL;
+  _sp_v_r."description" := NULL;
+  _sp_v_r."tags" := NULL;
+  _sp_v_r."metadata" := NULL;
+  _sp_v_r."created_at" := NULL;
+  _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := false; _sp_v_r."_sp_change_id" := NULL;
+  FOR _sp_v_ch IN
     SELECT c."op", c."value", c."changed_columns", c."change_id" FROM "_changes" c
-    WHERE c."entity" = 'transactions' AND c."row_key" = k AND c."status" IN ('pending', 'sent') ORDER BY c."seq"
+    WHERE c."entity" = 'transactions' AND c."row_key" = _sp_v_key AND c."status" IN ('pending', 'sent') ORDER BY c."seq"
   LOOP
-    open_changes := open_changes + 1;
-    v := jsonb_populate_record(NULL::"transactions_local", ch."value");
-    IF ch."op" = 'delete' THEN
-      r."account_id" := NULL;
-      r."category_id" := NULL;
-      r."amount" := NULL;
-      r."occurred_on" := NULL;
-      r."description" := NULL;
-      r."tags" := NULL;
-      r."metadata" := NULL;
-      r."created_at" := NULL;
-      r."_sp_changed" := '{}'; r."_sp_insert" := false; r."_sp_deleted" := true;
-    ELSIF ch."op" = 'insert' THEN
-      r."account_id" := v."account_id";
-      r."category_id" := v."category_id";
-      r."amount" := v."amount";
-      r."occurred_on" := v."occurred_on";
-      r."description" := v."description";
-      r."tags" := v."tags";
-      r."metadata" := v."metadata";
-      r."created_at" := v."created_at";
-      r."_sp_changed" := ch."changed_columns"; r."_sp_insert" := true; r."_sp_deleted" := false;
+    _sp_v_open := _sp_v_open + 1;
+    _sp_v_v := jsonb_populate_record(NULL::"transactions_local", _sp_v_ch."value");
+    IF _sp_v_ch."op" = 'delete' THEN
+      _sp_v_r."account_id" := NULL;
+      _sp_v_r."category_id" := NULL;
+      _sp_v_r."amount" := NULL;
+      _sp_v_r."occurred_on" := NULL;
+      _sp_v_r."description" := NULL;
+      _sp_v_r."tags" := NULL;
+      _sp_v_r."metadata" := NULL;
+      _sp_v_r."created_at" := NULL;
+      _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := true;
+    ELSIF _sp_v_ch."op" = 'insert' THEN
+      _sp_v_r."account_id" := _sp_v_v."account_id";
+      _sp_v_r."category_id" := _sp_v_v."category_id";
+      _sp_v_r."amount" := _sp_v_v."amount";
+      _sp_v_r."occurred_on" := _sp_v_v."occurred_on";
+      _sp_v_r."description" := _sp_v_v."description";
+      _sp_v_r."tags" := _sp_v_v."tags";
+      _sp_v_r."metadata" := _sp_v_v."metadata";
+      _sp_v_r."created_at" := _sp_v_v."created_at";
+      _sp_v_r."_sp_changed" := _sp_v_ch."changed_columns"; _sp_v_r."_sp_insert" := true; _sp_v_r."_sp_deleted" := false;
     ELSE
-      IF ch."value" ? 'account_id' THEN r."account_id" := v."account_id"; END IF;
-      IF ch."value" ? 'category_id' THEN r."category_id" := v."category_id"; END IF;
-      IF ch."value" ? 'amount' THEN r."amount" := v."amount"; END IF;
-      IF ch."value" ? 'occurred_on' THEN r."occurred_on" := v."occurred_on"; END IF;
-      IF ch."value" ? 'description' THEN r."description" := v."description"; END IF;
-      IF ch."value" ? 'tags' THEN r."tags" := v."tags"; END IF;
-      IF ch."value" ? 'metadata' THEN r."metadata" := v."metadata"; END IF;
-      IF ch."value" ? 'created_at' THEN r."created_at" := v."created_at"; END IF;
-      r."_sp_changed" := ARRAY(SELECT DISTINCT c FROM unnest(r."_sp_changed" || ch."changed_columns") AS c ORDER BY c);
+      IF _sp_v_ch."value" ? 'account_id' THEN _sp_v_r."account_id" := _sp_v_v."account_id"; END IF;
+      IF _sp_v_ch."value" ? 'category_id' THEN _sp_v_r."category_id" := _sp_v_v."category_id"; END IF;
+      IF _sp_v_ch."value" ? 'amount' THEN _sp_v_r."amount" := _sp_v_v."amount"; END IF;
+      IF _sp_v_ch."value" ? 'occurred_on' THEN _sp_v_r."occurred_on" := _sp_v_v."occurred_on"; END IF;
+      IF _sp_v_ch."value" ? 'description' THEN _sp_v_r."description" := _sp_v_v."description"; END IF;
+      IF _sp_v_ch."value" ? 'tags' THEN _sp_v_r."tags" := _sp_v_v."tags"; END IF;
+      IF _sp_v_ch."value" ? 'metadata' THEN _sp_v_r."metadata" := _sp_v_v."metadata"; END IF;
+      IF _sp_v_ch."value" ? 'created_at' THEN _sp_v_r."created_at" := _sp_v_v."created_at"; END IF;
+      _sp_v_r."_sp_changed" := ARRAY(SELECT DISTINCT u.c FROM unnest(_sp_v_r."_sp_changed" || _sp_v_ch."changed_columns") AS u(c) ORDER BY 1);
     END IF;
-    r."_sp_change_id" := ch."change_id";
+    _sp_v_r."_sp_change_id" := _sp_v_ch."change_id";
   END LOOP;
-  has_failed := EXISTS (SELECT 1 FROM "_changes" c WHERE c."entity" = 'transactions' AND c."row_key" = k AND c."status" = 'failed');
-  r."_sp_status" := CASE WHEN has_failed THEN 'failed' WHEN open_changes > 0 THEN 'pending' END;
-  IF open_changes = 0 AND NOT has_failed THEN
-    DELETE FROM "transactions_local" l WHERE l."id" = k::uuid;
+  _sp_v_failed := EXISTS (SELECT 1 FROM "_changes" c WHERE c."entity" = 'transactions' AND c."row_key" = _sp_v_key AND c."status" = 'failed');
+  _sp_v_r."_sp_status" := CASE WHEN _sp_v_failed THEN 'failed' WHEN _sp_v_open > 0 THEN 'pending' END;
+  IF _sp_v_open = 0 AND NOT _sp_v_failed THEN
+    DELETE FROM "transactions_local" l WHERE l."id" = _sp_v_key::uuid;
   ELSE
-    INSERT INTO "transactions_local" SELECT (r).*
+    INSERT INTO "transactions_local" AS l SELECT (_sp_v_r).*
     ON CONFLICT ("id") DO UPDATE SET
       "account_id" = EXCLUDED."account_id",
       "category_id" = EXCLUDED."category_id",
@@ -279,6 +285,7 @@ $sp$;
 
 -- The change feed: keys of rows changed in the synced table or the overlay, one notification per statement.
 CREATE OR REPLACE FUNCTION "transactions_feed"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+#variable_conflict use_column
 BEGIN
   -- A bulk load (initial sync, re-fetch) sets sp.bulk: one "reload everything" beats a key per row.
   IF current_setting('sp.bulk', true) = 'on' THEN

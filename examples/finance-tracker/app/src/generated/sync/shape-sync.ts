@@ -268,7 +268,7 @@ async function copyRows(tx: Transaction, synced: string, columns: string[], batc
 }
 
 /** Applies change messages in order: runs of inserts as one statement, updates and deletes one by one. */
-async function applyChanges(tx: Transaction, synced: string, key: string, columns: string[], batch: ChangeMessage<Row>[]): Promise<void> {
+export async function applyChanges(tx: Transaction, synced: string, key: string, columns: string[], batch: ChangeMessage<Row>[]): Promise<void> {
   const known = new Set(columns);
   const pick = (value: Row): Record<string, unknown> => Object.fromEntries(Object.entries(value).filter(([c]) => known.has(c)));
   const cols = columns.map(quoteIdent).join(", ");
