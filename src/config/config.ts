@@ -67,6 +67,8 @@ export interface ResolvedConfig {
   output: string;
   apiUrl?: string;
   electricUrl?: string;
+  /** Where `output` is set in the config file (for errors about the folder found later). */
+  outputLocation?: SourceLocation;
   /** Ejected templates folder relative to `root`. */
   templates: string;
   format: Formatter;
@@ -186,7 +188,7 @@ export function parseConfig(text: string, root: string, file: string): Result<Re
   }
   const artifacts = parseArtifacts(cfg.artifacts, at, diags);
   if (diags.length || spec === undefined || output === undefined || templates === undefined) return fail(diags);
-  return ok({ root, file, spec, output, templates, format, entities, artifacts, ...(apiUrl ? { apiUrl } : {}), ...(electricUrl ? { electricUrl } : {}) });
+  return ok({ root, file, spec, output, templates, format, entities, artifacts, outputLocation: cfg.output === undefined ? { file, pointer: "/output" } : at(["output"]), ...(apiUrl ? { apiUrl } : {}), ...(electricUrl ? { electricUrl } : {}) });
 }
 
 type At = (keyPath: (string | number)[]) => SourceLocation;
@@ -277,6 +279,26 @@ export function renderConfig(cfg: { spec: string; output: string; apiUrl?: strin
   if (cfg.electricUrl) lines.push(`electricUrl: ${JSON.stringify(cfg.electricUrl)}`);
   lines.push(`templates: ${JSON.stringify(DEFAULTS.templates)}`);
   return lines.join("\n") + "\n";
+}
+
+/** The settings `init` writes; `init --force` replaces these and keeps every other one. */
+export const INIT_KEYS = ["spec", "output", "apiUrl", "electricUrl"] as const;
+
+/**
+ * `init --force` on an existing config: sets init's own settings (removing apiUrl/electricUrl when
+ * not given) and keeps the rest (entities, artifacts, templates, format), comments and layout.
+ * A config that is not valid YAML is replaced whole (`kept` is empty).
+ */
+export function reinitConfig(text: string, cfg: { spec: string; output: string; apiUrl?: string; electricUrl?: string }): { text: string; kept: string[] } {
+  const doc: Document = parseDocument(text);
+  if (doc.errors.length || !isMap(doc.contents)) return { text: renderConfig(cfg), kept: [] };
+  for (const key of INIT_KEYS) {
+    const value = cfg[key];
+    if (value === undefined) doc.delete(key);
+    else doc.set(key, value);
+  }
+  const kept = doc.contents.items.map((p) => String(isScalar(p.key) ? p.key.value : p.key)).filter((k) => !(INIT_KEYS as readonly string[]).includes(k));
+  return { text: doc.toString(), kept };
 }
 
 /** Adds or updates `entities.<name>` in the config text, keeping comments and layout. */

@@ -1,0 +1,192 @@
+/**
+ * What a new user runs into with the CLI (issue 12, item 9): the packages message after `add`
+ * and `generate`, `init --install` / `init --force` on an existing config, unknown flags,
+ * `init --help`, `generate --watch` targets and a symlinked output folder. The real bin in
+ * temporary projects, as in cli.test.ts.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli, tempProject } from "../support/project.js";
+
+const NOTE = `type: object
+required: [id, title]
+properties:
+  id: { type: string, format: uuid }
+  title: { type: string }
+`;
+
+/** One CRUD resource (notes) without x-sync; Note lives in its own file, as specs split into folders do. */
+function spec(ref = "./schemas/note.yaml"): string {
+  const note = `{ $ref: "${ref}" }`;
+  return `openapi: 3.0.3
+info: { title: Notes, version: "1" }
+servers: [{ url: http://localhost:3000 }]
+paths:
+  /api/notes:
+    get:
+      operationId: listNotes
+      responses: { "200": { description: ok, content: { application/json: { schema: { type: array, items: ${note} } } } } }
+    post:
+      operationId: createNote
+      requestBody: { content: { application/json: { schema: ${note} } } }
+      responses: { "201": { description: ok, content: { application/json: { schema: ${note} } } } }
+  /api/notes/{id}:
+    parameters: [{ name: id, in: path, required: true, schema: { type: string, format: uuid } }]
+    patch:
+      operationId: updateNote
+      requestBody: { content: { application/json: { schema: ${note} } } }
+      responses: { "200": { description: ok, content: { application/json: { schema: ${note} } } } }
+    delete:
+      operationId: deleteNote
+      responses: { "204": { description: gone } }
+`;
+}
+
+function project(): string {
+  return tempProject({ "openapi.yaml": spec(), "schemas/note.yaml": NOTE });
+}
+
+async function initialized(): Promise<string> {
+  const dir = project();
+  const r = await cli(dir, "init", "--yes");
+  expect(r.exitCode, r.stderr).toBe(0);
+  return dir;
+}
+
+const config = (dir: string): string => fs.readFileSync(path.join(dir, "sync-patterns.config.yaml"), "utf8");
+/** The packages of the `npm install …` line printed, by name. */
+function installLine(stdout: string): string[] {
+  const line = stdout.split("\n").find((l) => l.trim().startsWith("npm install "));
+  return line ? line.trim().split(/\s+/).slice(2).map((spec) => spec.replace(/(?<=.)@.*$/, "")) : [];
+}
+const BASE = ["@tanstack/react-query", "react"];
+const STACK = ["@electric-sql/pglite", "@electric-sql/client", "@tanstack/react-db", "uuid"];
+
+describe("the packages the client needs", () => {
+  it("init prints them", async () => {
+    const r = await cli(project(), "init", "--yes");
+    expect(installLine(r.stdout)).toEqual(expect.arrayContaining(BASE));
+    expect(installLine(r.stdout)).not.toContain("@electric-sql/pglite");
+  });
+
+  it("`add` of the first synced entity prints the new full set, naming what is new", async () => {
+    const dir = await initialized();
+    const r = await cli(dir, "add", "note");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`now also needs ${STACK.join(", ")}[;,]`));
+    expect(installLine(r.stdout)).toEqual(expect.arrayContaining([...BASE, ...STACK]));
+    // Nothing new the second time.
+    expect((await cli(dir, "generate")).stdout).not.toContain("npm install");
+  });
+
+  it("`generate` after the spec gained its first x-sync entity prints them too", async () => {
+    const dir = await initialized();
+    fs.writeFileSync(path.join(dir, "openapi.yaml"), spec().replace("  /api/notes:\n", "  /api/notes:\n    x-sync: true\n"));
+    const r = await cli(dir, "generate");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(installLine(r.stdout)).toEqual(expect.arrayContaining([...BASE, ...STACK]));
+  });
+});
+
+describe("init on an existing config", () => {
+  it("`init --install`, as init's own hint says, regenerates from the config instead of failing", async () => {
+    const dir = await initialized();
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "app", private: true }));
+    // npm reads the project's .npmrc: plan the install, fetch nothing.
+    fs.writeFileSync(path.join(dir, ".npmrc"), "dry-run=true\noffline=true\n");
+    const r = await cli(dir, "init", "--install");
+    expect(r.stderr).not.toContain("init/config-exists");
+    expect(r.stdout).toMatch(/Installing: npm install @tanstack\/react-query@\S+ react@\S+/);
+  });
+
+  it("with other flags and no --force it still refuses, and the hint names what works", async () => {
+    const dir = await initialized();
+    const r = await cli(dir, "init", "--yes", "--out", "src/client");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("[init/config-exists]");
+    expect(r.stderr).toContain("init --install");
+  });
+
+  it("`init --force` keeps the entities that `add` wrote, and says so", async () => {
+    const dir = await initialized();
+    expect((await cli(dir, "add", "note", "--local-first")).exitCode).toBe(0);
+    const r = await cli(dir, "init", "--yes", "--force", "--out", "src/client");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("keeping `templates`, `entities`");
+    expect(config(dir)).toMatch(/output: "?src\/client"?[\s\S]*entities:\s+note:\s+mode: local-first/);
+    expect(fs.existsSync(path.join(dir, "src/client/types/note.ts"))).toBe(true);
+    expect((await cli(dir, "list")).stdout).toMatch(/note +local-first/);
+  });
+
+  it("`init --force` replaces a config that is not YAML at all", async () => {
+    const dir = await initialized();
+    fs.writeFileSync(path.join(dir, "sync-patterns.config.yaml"), "spec: [unclosed\n");
+    const r = await cli(dir, "init", "--yes", "--force");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(config(dir)).toContain('spec: "openapi.yaml"');
+  });
+});
+
+describe("usage", () => {
+  it("an unknown flag is a cli/unknown-option error with a suggestion, not parseArgs' advice about `--`", async () => {
+    const r = await cli(tempProject(), "generate", "--chek");
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^error: unknown option --chek for `sync-patterns generate` +\[cli\/unknown-option\]/);
+    expect(r.stderr).toContain("Did you mean --check?");
+    expect(r.stderr).not.toContain("after '--'");
+  });
+
+  it("a flag of another command says which command takes it", async () => {
+    const r = await cli(tempProject(), "generate", "--force");
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("--force is an option of `init` and `eject`");
+  });
+
+  it("`init --help` gives the real spec lookup order", async () => {
+    const r = await cli(tempProject(), "init", "--help");
+    expect(r.stdout).toContain("./openapi.yaml, ./openapi.yml, ./openapi.json, ./swagger.yaml, ./swagger.json");
+  });
+});
+
+describe("a symlinked output folder", () => {
+  it("is refused with the config line and a hint; nothing is written outside the project", async () => {
+    const dir = await initialized();
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "sp-outside-"));
+    try {
+      fs.rmSync(path.join(dir, "src/generated"), { recursive: true });
+      fs.symlinkSync(outside, path.join(dir, "src/generated"));
+      fs.writeFileSync(path.join(dir, "openapi.yaml"), spec().replace("operationId: listNotes", "operationId: allNotes"));
+      const r = await cli(dir, "generate");
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/sync-patterns\.config\.yaml:\d+:\d+ +\/output +.*src\/generated.*symbolic link.*outside the project.*\[write\/output-outside-project\]/);
+      expect(r.stderr).toContain("hint:");
+      expect(fs.readdirSync(outside)).toEqual([]);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("is refused when a folder above it is the link", async () => {
+    const dir = await initialized();
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "sp-outside-"));
+    try {
+      fs.renameSync(path.join(dir, "src"), path.join(outside, "src"));
+      fs.symlinkSync(path.join(outside, "src"), path.join(dir, "src"));
+      const r = await cli(dir, "generate");
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain("[write/output-outside-project]");
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("a link that stays inside the project is fine", async () => {
+    const dir = await initialized();
+    fs.renameSync(path.join(dir, "src/generated"), path.join(dir, "client"));
+    fs.symlinkSync(path.join(dir, "client"), path.join(dir, "src/generated"));
+    const r = await cli(dir, "generate");
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+});
