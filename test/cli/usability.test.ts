@@ -190,3 +190,70 @@ describe("a symlinked output folder", () => {
     expect(r.exitCode, r.stderr).toBe(0);
   });
 });
+
+describe("generate --watch", () => {
+  /** Starts `generate --watch`; resolves once it watches, with its output so far and a stop function. */
+  async function watching(dir: string): Promise<{ out: () => string; stop: () => Promise<number> }> {
+    const { execa } = await import("execa");
+    const { BIN } = await import("../support/project.js");
+    const child = execa("node", [BIN, "generate", "--watch"], { cwd: dir, reject: false, env: { NO_COLOR: "1" } });
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes("Watching"));
+    return {
+      out: () => out,
+      stop: async () => {
+        child.kill("SIGTERM");
+        return (await child).exitCode ?? -1;
+      },
+    };
+  }
+
+  it("watches exactly the config, the spec, the files it $refs and the template folder", async () => {
+    const dir = await initialized();
+    const w = await watching(dir);
+    try {
+      expect(w.out()).toContain("Watching sync-patterns.config.yaml, openapi.yaml, schemas/note.yaml, sync-patterns/templates (Ctrl-C to stop)");
+    } finally {
+      expect(await w.stop()).toBe(0);
+    }
+  });
+
+  it("regenerates when a $ref'd file in another folder changes", async () => {
+    const dir = await initialized();
+    const w = await watching(dir);
+    try {
+      fs.writeFileSync(path.join(dir, "schemas/note.yaml"), NOTE + "  pinnedAt: { type: string, format: date-time }\n");
+      await until(() => fs.readFileSync(path.join(dir, "src/generated/api/default.ts"), "utf8").includes("pinnedAt"));
+    } finally {
+      expect(await w.stop()).toBe(0);
+    }
+  });
+
+  it("never watches the output folder, even inside the spec's folder; follows a new template folder", async () => {
+    const dir = tempProject({ "api/openapi.yaml": spec(), "api/schemas/note.yaml": NOTE });
+    expect((await cli(dir, "init", "--yes", "--spec", "api/openapi.yaml", "--out", "api/client")).exitCode).toBe(0);
+    const w = await watching(dir);
+    try {
+      expect(w.out()).toContain("Watching sync-patterns.config.yaml, api/openapi.yaml, api/schemas/note.yaml, sync-patterns/templates (");
+      // The template folder is watched before it exists: ejecting a template and editing it regenerates.
+      expect((await cli(dir, "eject", "templates", "api/defaults.ts.eta")).exitCode).toBe(0);
+      // The new folder starts a run (its template is still the built-in); then an edit starts another.
+      await until(() => (w.out().match(/^\[.*\] Up to date/gm) ?? []).length >= 2);
+      const template = path.join(dir, "sync-patterns/templates/api/defaults.ts.eta");
+      fs.appendFileSync(template, "\n// edited in the template\n");
+      await until(() => fs.readFileSync(path.join(dir, "api/client/api/defaults.ts"), "utf8").includes("edited in the template"));
+    } finally {
+      expect(await w.stop()).toBe(0);
+    }
+  });
+});
+
+async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
