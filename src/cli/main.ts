@@ -174,7 +174,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const options = OPTIONS[command];
-  if (!options) throw new UsageError(`unknown command "${command}"`);
+  if (!options) {
+    const near = closest(command, [...Object.keys(OPTIONS), "help"]);
+    throw new UsageError(`unknown command "${command}"`, undefined, "cli/unknown-command", near ? `Did you mean \`sync-patterns ${near}\`?` : undefined);
+  }
   rejectUnknownOptions(command, argv.slice(1), { ...COMMON, ...options });
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {

@@ -144,6 +144,12 @@ describe("usage", () => {
     expect(r.stderr).toContain("--force is an option of `init` and `eject`");
   });
 
+  it("an unknown command suggests the closest one", async () => {
+    const r = await cli(tempProject(), "genrate");
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^error: unknown command "genrate" +\[cli\/unknown-command\]\n +hint: Did you mean `sync-patterns generate`\?/);
+  });
+
   it("`init --help` gives the real spec lookup order", async () => {
     const r = await cli(tempProject(), "init", "--help");
     expect(r.stdout).toContain("./openapi.yaml, ./openapi.yml, ./openapi.json, ./swagger.yaml, ./swagger.json");
