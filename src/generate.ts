@@ -94,9 +94,11 @@ export async function generate(config: ResolvedConfig, mode: GenerateMode, cwd =
   if (!formatted.ok) return fail([...diagnostics, ...formatted.diagnostics]);
 
   const outDir = path.resolve(config.root, config.output);
-  const outside = await checkOutputFolder(config.root, config.output, formatted.value.map((f) => f.path), config.outputLocation ?? { file: config.file, pointer: "/output" });
-  if (outside.length) return fail([...diagnostics, ...outside]);
   const plan = await planWrites(outDir, formatted.value, VERSION, path.relative(cwd, outDir) || ".");
+  // Every folder the plan writes into or deletes from must really be inside the project.
+  const touched = plan.ok ? [...formatted.value.map((f) => f.path), ...plan.value.remove] : [];
+  const outside = await checkOutputFolder(config.root, config.output, touched, config.outputLocation ?? { file: config.file, pointer: "/output" });
+  if (outside.length) return fail([...diagnostics, ...outside]);
   if (!plan.ok) return fail([...diagnostics, ...plan.diagnostics]);
   plan.value.manifest.packages = clientDependencies(model);
   if (mode === "write") await applyWritePlan(plan.value);

@@ -188,6 +188,47 @@ describe("a symlinked output folder", () => {
     }
   });
 
+  it("is refused when a folder inside it, written into, links out", async () => {
+    const dir = await initialized();
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "sp-outside-"));
+    try {
+      const api = path.join(dir, "src/generated/api");
+      for (const f of fs.readdirSync(api)) fs.copyFileSync(path.join(api, f), path.join(outside, f));
+      fs.rmSync(api, { recursive: true });
+      fs.symlinkSync(outside, api);
+      const before = fs.readdirSync(outside).sort();
+      // A tag moves the operations from api/default.ts to api/notes.ts: a write and a delete through the link.
+      fs.writeFileSync(path.join(dir, "openapi.yaml"), spec().replace(/operationId: /g, "tags: [notes]\n      operationId: "));
+      const r = await cli(dir, "generate");
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/src\/generated\/api inside the output folder leads through a symbolic link to .*\[write\/output-outside-project\]/);
+      expect(fs.readdirSync(outside).sort()).toEqual(before);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("is refused when stale files would be deleted through a link inside it", async () => {
+    const dir = await initialized();
+    expect((await cli(dir, "add", "note")).exitCode).toBe(0);
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "sp-outside-"));
+    try {
+      const collections = path.join(dir, "src/generated/collections");
+      for (const f of fs.readdirSync(collections)) fs.copyFileSync(path.join(collections, f), path.join(outside, f));
+      fs.rmSync(collections, { recursive: true });
+      fs.symlinkSync(outside, collections);
+      const before = fs.readdirSync(outside).sort();
+      // Without the entity, nothing is written into collections/ any more: its files are only deleted.
+      fs.writeFileSync(path.join(dir, "sync-patterns.config.yaml"), config(dir).replace(/entities:[\s\S]*$/, ""));
+      const r = await cli(dir, "generate");
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/src\/generated\/collections inside the output folder leads through a symbolic link .*\[write\/output-outside-project\]/);
+      expect(fs.readdirSync(outside).sort()).toEqual(before);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it("a link that stays inside the project is fine", async () => {
     const dir = await initialized();
     fs.renameSync(path.join(dir, "src/generated"), path.join(dir, "client"));
