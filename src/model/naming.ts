@@ -35,7 +35,7 @@ const RESERVED_TYPE_NAMES = new Set(
   ).split(" "),
 );
 
-/** Words of a name: change-case's `split` (lower→upper and ACRONYMWord boundaries; anything but letters and digits breaks). */
+/** Words of a name: change-case's `split` (lower→upper and ACRONYMWord boundaries; anything but letters and ASCII digits breaks). */
 export function splitWords(input: string): string[] {
   return split(input);
 }
