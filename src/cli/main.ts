@@ -207,9 +207,11 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       const ask = io.interactive && !values.yes && Object.values(given).some((v) => v === undefined);
       if (!ask && answers.spec === undefined) {
         answers.spec = await findSpec(cwd);
-        if (answers.spec === undefined) throw new UsageError("no spec given and none found (openapi.yaml, openapi.json, …): pass --spec <path|url>", command);
+        if (answers.spec === undefined) throw new UsageError(`no spec given and none found (looked for ${SPEC_CANDIDATES.join(", ")}): pass --spec <path|url>`, command);
       }
-      return runGenerator("init", answers, io, ask ? [given.spec, given.out, given.apiUrl, given.electricUrl] : undefined);
+      // The spec prompt offers the file the lookup finds, not a fixed name.
+      const found = ask && given.spec === undefined ? await findSpec(cwd) : undefined;
+      return runGenerator("init", answers, io, ask ? [given.spec, given.out, given.apiUrl, given.electricUrl] : undefined, found ? { spec: found } : undefined);
     }
     case "generate": {
       if (positionals.length) throw new UsageError(`generate takes no arguments (got "${positionals[0]}")`, command);
@@ -256,7 +258,7 @@ function plopfilePath(): string {
   return fs.existsSync(js) ? js : path.resolve(here, "../../plopfile.ts");
 }
 
-async function runGenerator(name: string, answers: GeneratorAnswers, io: Io, promptDefaults?: (string | undefined)[]): Promise<number> {
+async function runGenerator(name: string, answers: GeneratorAnswers, io: Io, promptDefaults?: (string | undefined)[], promptSuggestions?: Record<string, string>): Promise<number> {
   const { default: nodePlop } = await import("node-plop");
   const plop = await nodePlop(undefined, { destBasePath: answers.cwd ?? io.cwd, force: false });
   const file = plopfilePath();
@@ -264,6 +266,11 @@ async function runGenerator(name: string, answers: GeneratorAnswers, io: Io, pro
   const mod = (await import(pathToFileURL(file).href)) as { default: (p: typeof plop) => void };
   mod.default(plop);
   const generator = plop.getGenerator(name);
+  if (promptSuggestions && Array.isArray(generator.prompts)) {
+    for (const prompt of generator.prompts as { name?: string; default?: unknown }[]) {
+      if (prompt.name !== undefined && promptSuggestions[prompt.name] !== undefined) prompt.default = promptSuggestions[prompt.name];
+    }
+  }
   let all: GeneratorAnswers = answers;
   if (promptDefaults) {
     const prompted = (await generator.runPrompts(promptDefaults.map((v) => v ?? "_"))) as GeneratorAnswers;

@@ -156,6 +156,28 @@ describe("usage", () => {
   });
 });
 
+// `script` gives the CLI a terminal, as a user's shell does, so that init asks.
+const hasScript = fs.existsSync("/usr/bin/script");
+
+describe("init in a terminal", () => {
+  it.skipIf(!hasScript)("offers the spec file it found as the default, not a fixed openapi.yaml", async () => {
+    const { execa } = await import("execa");
+    const { BIN } = await import("../support/project.js");
+    const dir = tempProject({ "swagger.yaml": spec(), "schemas/note.yaml": NOTE });
+    const child = execa("script", ["-qec", `node ${JSON.stringify(BIN)} init`, "/dev/null"], { cwd: dir, reject: false, env: { NO_COLOR: "1" } });
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => (out += d.toString().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")));
+    try {
+      await until(() => out.includes("OpenAPI spec"));
+      await until(() => /OpenAPI spec \(path or URL\)\s*\((\S+)\)/.test(out));
+      expect(/OpenAPI spec \(path or URL\)\s*\((\S+)\)/.exec(out)?.[1]).toBe("swagger.yaml");
+    } finally {
+      child.kill("SIGKILL");
+      await child;
+    }
+  });
+});
+
 describe("a symlinked output folder", () => {
   it("is refused with the config line and a hint; nothing is written outside the project", async () => {
     const dir = await initialized();
