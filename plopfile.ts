@@ -29,6 +29,7 @@ export interface GeneratorAnswers {
   electricUrl?: string;
   force?: boolean;
   install?: boolean;
+  configFlags?: boolean;
   // generate
   check?: boolean;
   dryRun?: boolean;

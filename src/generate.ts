@@ -14,6 +14,7 @@ import { checkModelVersion, upstreamChanges } from "./eject/eject.js";
 import { buildModel } from "./model/build.js";
 import type { SpecModel } from "./model/types.js";
 import { planArtifacts, type Artifact } from "./plan/artifacts.js";
+import { clientDependencies } from "./plan/dependencies.js";
 import { planExtraArtifacts } from "./plan/extras.js";
 import { renderArtifacts, type RenderedFile } from "./render/render.js";
 import { BUILTIN_TEMPLATES } from "./render/templates.js";
@@ -21,6 +22,7 @@ import { isUrl } from "./spec/source.js";
 import { loadSpec, type LoadedSpec } from "./spec/load.js";
 import { VERSION } from "./version.js";
 import { formatFiles } from "./write/format.js";
+import { checkOutputFolder } from "./write/output-folder.js";
 import { applyWritePlan, planWrites, type WritePlan } from "./write/write-plan.js";
 
 export type GenerateMode = "write" | "check" | "dry-run";
@@ -93,7 +95,12 @@ export async function generate(config: ResolvedConfig, mode: GenerateMode, cwd =
 
   const outDir = path.resolve(config.root, config.output);
   const plan = await planWrites(outDir, formatted.value, VERSION, path.relative(cwd, outDir) || ".");
+  // Every folder the plan writes into or deletes from must really be inside the project.
+  const touched = plan.ok ? [...formatted.value.map((f) => f.path), ...plan.value.remove] : [];
+  const outside = await checkOutputFolder(config.root, config.output, touched, config.outputLocation ?? { file: config.file, pointer: "/output" });
+  if (outside.length) return fail([...diagnostics, ...outside]);
   if (!plan.ok) return fail([...diagnostics, ...plan.diagnostics]);
+  plan.value.manifest.packages = clientDependencies(model);
   if (mode === "write") await applyWritePlan(plan.value);
   return ok({ model, plan: plan.value, diagnostics }, diagnostics);
 }

@@ -7,9 +7,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { CONFIG_FILE } from "../config/config.js";
 import { formatDiagnostics } from "../diagnostics/format.js";
+import { closest } from "../diagnostics/suggest.js";
 import type { GeneratorAnswers } from "../../plopfile.js";
-import { findSpec } from "./commands/init.js";
+import { findSpec, SPEC_CANDIDATES } from "./commands/init.js";
 import { TEMPLATES_SUBCOMMANDS } from "./commands/templates.js";
 import { runList } from "./commands/list.js";
 import { createReport, exitCodeOf, UsageError, type Report } from "./report.js";
@@ -49,13 +51,16 @@ Writes sync-patterns.config.yaml, generates the client, and prints the npm packa
 Asks for what is missing when run in a terminal; otherwise uses flags and defaults.
 
 Options:
-  --spec <path|url>       OpenAPI 3.x / Swagger 2.0 spec, YAML or JSON (default: ./openapi.yaml if present)
+  --spec <path|url>       OpenAPI 3.x / Swagger 2.0 spec, YAML or JSON (default: the first that exists
+                          of ${SPEC_CANDIDATES.map((c) => `./${c}`).join(", ")})
   --out <dir>             output folder (default: src/generated)
   --api-url <url>         REST API base URL (default: the spec's first server)
   --electric-url <url>    Electric shape endpoint, e.g. http://localhost:3000/v1/shape
   -y, --yes               do not ask; use flags and defaults
-  --force                 replace an existing sync-patterns.config.yaml
-  --install               install the packages the client needs (npm, pnpm or yarn)`,
+  --force                 rewrite an existing sync-patterns.config.yaml from these flags and defaults,
+                          keeping the settings init does not set (entities, artifacts, templates, format)
+  --install               install the packages the client needs (npm, pnpm or yarn); with an existing
+                          config and no other flags: regenerate from it, then install`,
   generate: `Usage: sync-patterns generate [options]
 
 Regenerates the client from the spec and sync-patterns.config.yaml. Writes only changed files,
@@ -125,12 +130,34 @@ const OPTIONS: Record<string, Options> = {
   templates: { ours: { type: "boolean" }, theirs: { type: "boolean" } },
 };
 
+/**
+ * An option the command does not know is a `cli/unknown-option` usage error that names the
+ * command, suggests the closest option it has, and says which other command takes it.
+ * (node's parseArgs would say "place it at the end of the command after '--'", which is never the fix here.)
+ */
+function rejectUnknownOptions(command: string, args: string[], known: Options): void {
+  const { tokens } = parseArgs({ args, options: known, allowPositionals: true, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== "option" || Object.hasOwn(known, token.name)) continue;
+    const flags = Object.entries(known).map(([name, o]) => `--${name}${o.short ? ` (-${o.short})` : ""}`);
+    const near = closest(token.name, Object.keys(known));
+    const elsewhere = Object.entries(OPTIONS).filter(([, o]) => Object.hasOwn(o, token.name)).map(([c]) => `\`${c}\``);
+    const hint = [
+      near ? `Did you mean --${near}?` : "",
+      elsewhere.length ? `--${token.name} is an option of ${elsewhere.join(" and ")}.` : "",
+      `Options of \`${command}\`: ${flags.join(", ")}.`,
+    ].filter(Boolean).join(" ");
+    throw new UsageError(`unknown option ${token.rawName} for \`sync-patterns ${command}\``, command, "cli/unknown-option", hint);
+  }
+}
+
 export async function main(argv: string[], io: Io): Promise<number> {
   try {
     return await dispatch(argv, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr(`error: ${e.message}\n\n${HELP[e.command ?? "main"]}`);
+      const head = `error: ${e.message}  [${e.code}]${e.hint ? `\n    hint: ${e.hint}` : ""}`;
+      io.stderr(`${head}\n\n${HELP[e.command ?? "main"]}`);
       return 2;
     }
     io.stderr(`internal error: ${(e as Error).stack ?? String(e)}\nThis is a bug in sync-patterns ${VERSION}; please report it with the command you ran.`);
@@ -149,7 +176,11 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const options = OPTIONS[command];
-  if (!options) throw new UsageError(`unknown command "${command}"`);
+  if (!options) {
+    const near = closest(command, [...Object.keys(OPTIONS), "help"]);
+    throw new UsageError(`unknown command "${command}"`, undefined, "cli/unknown-command", near ? `Did you mean \`sync-patterns ${near}\`?` : undefined);
+  }
+  rejectUnknownOptions(command, argv.slice(1), { ...COMMON, ...options });
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv.slice(1), options: { ...COMMON, ...options }, allowPositionals: true, strict: true }) as typeof parsed;
@@ -170,13 +201,19 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     case "init": {
       if (positionals.length) throw new UsageError(`init takes no arguments (got "${positionals[0]}")`, command);
       const given = { spec: values.spec as string | undefined, out: values.out as string | undefined, apiUrl: values["api-url"] as string | undefined, electricUrl: values["electric-url"] as string | undefined };
-      Object.assign(answers, given, { force: values.force === true, install: values.install === true });
+      const configFlags = Object.values(given).some((v) => v !== undefined);
+      Object.assign(answers, given, { force: values.force === true, install: values.install === true, configFlags });
+      // `init --install` on an existing config installs for that config: nothing to ask or look up.
+      const installOnly = values.install === true && !values.force && !configFlags && fs.existsSync(path.join(cwd, CONFIG_FILE));
+      if (installOnly) return runGenerator("init", answers, io);
       const ask = io.interactive && !values.yes && Object.values(given).some((v) => v === undefined);
       if (!ask && answers.spec === undefined) {
         answers.spec = await findSpec(cwd);
-        if (answers.spec === undefined) throw new UsageError("no spec given and none found (openapi.yaml, openapi.json, …): pass --spec <path|url>", command);
+        if (answers.spec === undefined) throw new UsageError(`no spec given and none found (looked for ${SPEC_CANDIDATES.join(", ")}): pass --spec <path|url>`, command);
       }
-      return runGenerator("init", answers, io, ask ? [given.spec, given.out, given.apiUrl, given.electricUrl] : undefined);
+      // The spec prompt offers the file the lookup finds, not a fixed name.
+      const found = ask && given.spec === undefined ? await findSpec(cwd) : undefined;
+      return runGenerator("init", answers, io, ask ? [given.spec, given.out, given.apiUrl, given.electricUrl] : undefined, found ? { spec: found } : undefined);
     }
     case "generate": {
       if (positionals.length) throw new UsageError(`generate takes no arguments (got "${positionals[0]}")`, command);
@@ -223,7 +260,7 @@ function plopfilePath(): string {
   return fs.existsSync(js) ? js : path.resolve(here, "../../plopfile.ts");
 }
 
-async function runGenerator(name: string, answers: GeneratorAnswers, io: Io, promptDefaults?: (string | undefined)[]): Promise<number> {
+async function runGenerator(name: string, answers: GeneratorAnswers, io: Io, promptDefaults?: (string | undefined)[], promptSuggestions?: Record<string, string>): Promise<number> {
   const { default: nodePlop } = await import("node-plop");
   const plop = await nodePlop(undefined, { destBasePath: answers.cwd ?? io.cwd, force: false });
   const file = plopfilePath();
@@ -231,6 +268,11 @@ async function runGenerator(name: string, answers: GeneratorAnswers, io: Io, pro
   const mod = (await import(pathToFileURL(file).href)) as { default: (p: typeof plop) => void };
   mod.default(plop);
   const generator = plop.getGenerator(name);
+  if (promptSuggestions && Array.isArray(generator.prompts)) {
+    for (const prompt of generator.prompts as { name?: string; default?: unknown }[]) {
+      if (prompt.name !== undefined && promptSuggestions[prompt.name] !== undefined) prompt.default = promptSuggestions[prompt.name];
+    }
+  }
   let all: GeneratorAnswers = answers;
   if (promptDefaults) {
     const prompted = (await generator.runPrompts(promptDefaults.map((v) => v ?? "_"))) as GeneratorAnswers;

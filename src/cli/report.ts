@@ -22,7 +22,12 @@ export function exitCodeOf(report: Report): number {
 
 /** A usage error (exit 2): wrong flags or arguments. */
 export class UsageError extends Error {
-  constructor(message: string, readonly command?: string) {
+  constructor(
+    message: string,
+    readonly command?: string,
+    readonly code = "cli/usage",
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = "UsageError";
   }

@@ -72,6 +72,8 @@ export interface ResolvedConfig {
   output: string;
   apiUrl?: string;
   electricUrl?: string;
+  /** Where `output` is set in the config file (for errors about the folder found later). */
+  outputLocation?: SourceLocation;
   /** Ejected templates folder relative to `root`. */
   templates: string;
   format: Formatter;
@@ -205,7 +207,7 @@ export function parseConfig(text: string, root: string, file: string): Result<Re
   }
   const artifacts = parseArtifacts(cfg.artifacts, at, diags);
   if (diags.length || spec === undefined || output === undefined || templates === undefined) return fail(diags);
-  return ok({ root, file, spec, output, templates, format, entities, artifacts, ...(apiUrl ? { apiUrl } : {}), ...(electricUrl ? { electricUrl } : {}) });
+  return ok({ root, file, spec, output, templates, format, entities, artifacts, outputLocation: cfg.output === undefined ? { file, pointer: "/output" } : at(["output"]), ...(apiUrl ? { apiUrl } : {}), ...(electricUrl ? { electricUrl } : {}) });
 }
 
 type At = (keyPath: (string | number)[]) => SourceLocation;
@@ -303,6 +305,26 @@ export function withoutEntity(text: string, name: string): string {
   const doc: Document = parseDocument(text);
   doc.deleteIn(["entities", name]);
   return doc.toString();
+}
+
+/** The settings `init` writes; `init --force` replaces these and keeps every other one. */
+export const INIT_KEYS = ["spec", "output", "apiUrl", "electricUrl"] as const;
+
+/**
+ * `init --force` on an existing config: sets init's own settings (removing apiUrl/electricUrl when
+ * not given) and keeps the rest (entities, artifacts, templates, format), comments and layout.
+ * A config that is not valid YAML is replaced whole (`kept` is empty).
+ */
+export function reinitConfig(text: string, cfg: { spec: string; output: string; apiUrl?: string; electricUrl?: string }): { text: string; kept: string[] } {
+  const doc: Document = parseDocument(text);
+  if (doc.errors.length || !isMap(doc.contents)) return { text: renderConfig(cfg), kept: [] };
+  for (const key of INIT_KEYS) {
+    const value = cfg[key];
+    if (value === undefined) doc.delete(key);
+    else doc.set(key, value);
+  }
+  const kept = doc.contents.items.map((p) => String(isScalar(p.key) ? p.key.value : p.key)).filter((k) => !(INIT_KEYS as readonly string[]).includes(k));
+  return { text: doc.toString(), kept };
 }
 
 /** Adds or updates `entities.<name>` in the config text, keeping comments and layout. */

@@ -2,8 +2,9 @@
  * Naming: every identifier the generated code uses is decided here.
  *
  * Rules (documented in docs/naming.md):
- *  1. Words are split on non-alphanumerics and on lower→upper case changes; non-ASCII letters
- *     are kept when they are valid in identifiers, other characters become word breaks.
+ *  1. Words are split by change-case: on non-alphanumerics and on lower→upper case changes;
+ *     letters of any script and ASCII digits are kept, other characters become word breaks.
+ *     Plural and singular forms come from `pluralize`, with the house exceptions below.
  *  2. A name that starts with a digit is prefixed with `_`.
  *  3. A name that is a reserved word in TypeScript/JavaScript gets a `_` suffix (`delete_`).
  *     Type names that would shadow a global type the generated code uses get a `Schema` suffix.
@@ -11,6 +12,9 @@
  *     resolved in a deterministic order (sorted by the original spelling): the first keeps the
  *     name, later ones get `2`, `3`, … and a warning names both.
  */
+
+import { kebabCase as toKebabCase, pascalCase as toPascalCase, snakeCase as toSnakeCase, split } from "change-case";
+import inflection from "pluralize";
 
 const RESERVED_WORDS = new Set(
   (
@@ -31,16 +35,13 @@ const RESERVED_TYPE_NAMES = new Set(
   ).split(" "),
 );
 
+/** Words of a name: change-case's `split` (lower→upper and ACRONYMWord boundaries; anything but letters and ASCII digits breaks). */
 export function splitWords(input: string): string[] {
-  const spaced = input
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
-    .replace(/[^\p{L}\p{Nl}\p{Nd}]+/gu, " ")
-    .trim();
-  return spaced === "" ? [] : spaced.split(/\s+/);
+  return split(input);
 }
 
-const upperFirst = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase();
+/** Plain `toUpperCase`/`toLowerCase`, never the machine's locale: output must not depend on where it runs. */
+const CASE_OPTIONS = { locale: false, mergeAmbiguousCharacters: true } as const;
 
 function fixLeadingDigit(name: string): string {
   return /^\p{Nd}/u.test(name) ? `_${name}` : name;
@@ -48,7 +49,7 @@ function fixLeadingDigit(name: string): string {
 
 export function pascalCase(input: string): string {
   // Case mapping can add combining marks (Greek, for one); NFC folds what it can back.
-  const name = splitWords(input).map(upperFirst).join("").normalize("NFC");
+  const name = toPascalCase(input, CASE_OPTIONS).normalize("NFC");
   return fixLeadingDigit(name === "" ? "Unnamed" : name);
 }
 
@@ -58,46 +59,34 @@ export function camelCase(input: string): string {
 }
 
 export function snakeCase(input: string): string {
-  const name = splitWords(input).map((w) => w.toLowerCase()).join("_");
+  const name = toSnakeCase(input, CASE_OPTIONS);
   return fixLeadingDigit(name === "" ? "unnamed" : name);
 }
 
 export function kebabCase(input: string): string {
-  const name = splitWords(input).map((w) => w.toLowerCase()).join("-");
+  const name = toKebabCase(input, CASE_OPTIONS);
   return name === "" ? "unnamed" : name;
 }
 
-const IRREGULAR: Record<string, string> = {
-  person: "people", child: "children", man: "men", woman: "women", mouse: "mice", goose: "geese",
-  status: "statuses", datum: "data", index: "indices", analysis: "analyses",
-};
-const IRREGULAR_SINGULAR = Object.fromEntries(Object.entries(IRREGULAR).map(([s, p]) => [p, s]));
-const UNCOUNTABLE = new Set(["data", "information", "money", "series", "species", "news", "metadata", "equipment"]);
+/**
+ * Inflection is the `pluralize` library, plus the house exceptions below, registered through its
+ * own rule API so that `pluralize` and `singularize` agree and the names of existing specs stay as
+ * they were (docs/naming.md).
+ */
+const UNCOUNTABLE = ["data", "information", "money", "series", "species", "news", "metadata", "equipment"];
+for (const word of UNCOUNTABLE) inflection.addUncountableRule(word);
+inflection.addPluralRule(/^datum$/i, "data");
+// pluralize counts "media" as uncountable; a resource needs distinct singular and plural names.
+inflection.addIrregularRule("media", "medias");
 
-/** English plural of the last word of a snake/camel name. */
+/** English plural of one word (`category` → `categories`). */
 export function pluralize(word: string): string {
-  const lower = word.toLowerCase();
-  if (UNCOUNTABLE.has(lower)) return word;
-  if (IRREGULAR[lower]) return matchCase(word, IRREGULAR[lower]!);
-  if (/[^aeiou]y$/i.test(word)) return word.slice(0, -1) + "ies";
-  if (/(s|x|z|ch|sh)$/i.test(word)) return word + "es";
-  return word + "s";
+  return inflection.plural(word);
 }
 
-/** English singular; a word that already looks singular is returned unchanged. */
+/** English singular of one word; a word that already looks singular is returned unchanged. */
 export function singularize(word: string): string {
-  const lower = word.toLowerCase();
-  if (UNCOUNTABLE.has(lower)) return word;
-  if (IRREGULAR_SINGULAR[lower]) return matchCase(word, IRREGULAR_SINGULAR[lower]!);
-  if (/[^aeiou]ies$/i.test(word)) return word.slice(0, -3) + "y";
-  if (/(ss|us|is)$/i.test(word)) return word;
-  if (/(ss|x|z|ch|sh)es$/i.test(word)) return word.slice(0, -2);
-  if (/s$/i.test(word)) return word.slice(0, -1);
-  return word;
-}
-
-function matchCase(model: string, word: string): string {
-  return model.charAt(0) === model.charAt(0).toUpperCase() ? word.charAt(0).toUpperCase() + word.slice(1) : word;
+  return inflection.singular(word);
 }
 
 /** Applies an inflection to the last word only: `line_item` → `line_items`. */

@@ -21,6 +21,8 @@ export interface Manifest {
   version: string;
   /** Output path (relative to the output folder) → sha256 of the content written. */
   files: Record<string, string>;
+  /** The npm packages the written client needs (name → range), to tell when a generation needs new ones. */
+  packages?: Record<string, string>;
 }
 
 export interface WritePlan {

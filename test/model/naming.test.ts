@@ -46,6 +46,13 @@ describe("plural and singular", () => {
     ["knows irregular plurals", { given: { singular: "person", plural: "people" } }],
     ["inflects only the last word", { given: { singular: "line_item", plural: "line_items" } }],
     ["keeps uncountable words", { given: { singular: "metadata", plural: "metadata" } }],
+    // From the pluralize library (the hand-written rules said "siz", "movy" and "matrixes"):
+    ["drops only the s of a word ending in ze", { given: { singular: "size", plural: "sizes" } }],
+    ["turns vowel + ie + s into ie", { given: { singular: "movie", plural: "movies" } }],
+    ["knows Latin plurals", { given: { singular: "matrix", plural: "matrices" } }],
+    ["inflects an all-caps word as a whole", { given: { singular: "ERROR", plural: "ERRORS" } }],
+    // House exception: a resource needs distinct singular and plural names (pluralize: uncountable).
+    ["gives media a distinct plural", { given: { singular: "media", plural: "medias" } }],
   ];
   for (const [name, { given }] of cases) {
     it(`${name}: ${given.singular} → ${given.plural}`, () => {

@@ -2,13 +2,16 @@
 import path from "node:path";
 import { loadConfig, type ResolvedConfig } from "../../config/config.js";
 import { generate, type GenerateMode } from "../../generate.js";
-import { planIsEmpty, type WritePlan } from "../../write/write-plan.js";
+import { planIsEmpty, readManifest, type WritePlan } from "../../write/write-plan.js";
+import { addedPackages, packageLines } from "../packages.js";
 import type { SpecModel } from "../../model/types.js";
 import type { Report } from "../report.js";
 
 export interface GenerateFlags {
   check?: boolean;
   dryRun?: boolean;
+  /** Whether to print the packages when the client needs new ones (init prints them itself). */
+  packages?: boolean;
 }
 
 /** Runs a generation into `report`; returns the model when it succeeded. */
@@ -20,6 +23,7 @@ export async function runGenerate(cwd: string, flags: GenerateFlags, report: Rep
   }
   const resolved = "ok" in cfg ? cfg.value : cfg;
   const mode: GenerateMode = flags.check ? "check" : flags.dryRun ? "dry-run" : "write";
+  const before = await readManifest(path.resolve(resolved.root, resolved.output));
   const result = await generate(resolved, mode, cwd);
   report.diagnostics.push(...result.diagnostics);
   if (!result.ok) return undefined;
@@ -39,6 +43,9 @@ export async function runGenerate(cwd: string, flags: GenerateFlags, report: Rep
   }
   const changed = plan.create.length + plan.update.length + plan.remove.length;
   report.lines.push(...describePlan(plan, out));
+  const needs = plan.manifest.packages ?? {};
+  const added = addedPackages(before?.packages, needs);
+  if (flags.packages !== false && added.length) report.lines.push(...packageLines(needs, before?.packages ? added : undefined));
   report.lines.push(
     `${changed === 0 ? "Up to date" : "Generated"}: ${model.schemas.length} types, ${model.operations.length} operations, ${model.entities.length} synced entities → ${out} (${plan.create.length} created, ${plan.update.length} updated, ${plan.remove.length} removed, ${plan.unchanged.length} unchanged).`,
   );
