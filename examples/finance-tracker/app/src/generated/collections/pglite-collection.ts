@@ -12,9 +12,10 @@
 //    persisting, so a handler that waited for the server would freeze the collection; the
 //    confirmed mode waits in the hook layer instead (hooks/*.ts).
 //  - Rows carry `_sync_status` (synced / pending / failed) from the view.
+//  - Indexes: created on first use for each field a live query filters or orders by.
 //  - New rows get time-ordered keys (`uuidv7`), so rows created on this device sort in creation
 //    order by key while their server-assigned columns (created_at…) are still empty.
-import type { CollectionConfig } from "@tanstack/react-db";
+import { BasicIndex, type CollectionConfig } from "@tanstack/react-db";
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { isLeaderChange, quoteIdent, type ChangeFeed, type ColumnSchema, type FeedBatch } from "../db/local-db.js";
 
@@ -123,6 +124,11 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     ...(options.id ? { id: options.id } : { id: table }),
     schema: syncStatusSchema<TRow>(),
     getKey,
+    // Every field a live query filters or orders by gets an index the first time it is used
+    // (the generated lists order by created_at, key, ...): no full scan per change, and no
+    // TanStack DB warning about orderBy + limit without an index.
+    autoIndex: "eager",
+    defaultIndexType: BasicIndex,
     sync: {
       rowUpdateMode: "full",
       sync: ({ begin, write, commit, markReady, markError, truncate }) => {
