@@ -173,6 +173,155 @@ DROP FUNCTION IF EXISTS ${q("_ack")}();`);
   await tx.query(`DELETE FROM "_sync_shapes" WHERE "entity" = $1`, [table]);
 }
 
+/** A local write through an entity's view, as the collections make it. */
+export interface LocalWrite {
+  table: string;
+  op: "insert" | "update" | "delete";
+  key: unknown;
+  /** insert: the row; update: the changed columns. */
+  values: Record<string, unknown>;
+}
+
+/** JS value → query parameter for a column: JSON columns get JSON text. */
+function toParam(value: unknown, column: ColumnSchema): unknown {
+  if (value === undefined) return null;
+  if (column.pgType === "jsonb" || column.pgType === "json") return value === null ? null : JSON.stringify(value);
+  return value;
+}
+
+/**
+ * Writes through the entity's view (its triggers queue the change). When the leading tab closed
+ * while the write ran (PGliteWorker's "Leader changed, pending operation in indeterminate state"),
+ * checks whether it got in and writes again only if not: neither lost nor made twice.
+ */
+export async function writeLocal(pg: PGliteInterface, entity: Pick<EntitySchema, "table" | "key" | "columns">, write: LocalWrite): Promise<void> {
+  const view = quoteIdent(entity.table);
+  const key = quoteIdent(entity.key);
+  let run: () => Promise<unknown>;
+  let applied: () => Promise<boolean>;
+  if (write.op === "insert") {
+    const present = entity.columns.filter((c) => write.values[c.name] !== undefined);
+    run = () =>
+      pg.query(
+        `INSERT INTO ${view} (${present.map((c) => quoteIdent(c.name)).join(", ")}) VALUES (${present.map((_, i) => `$${i + 1}`).join(", ")})`,
+        present.map((c) => toParam(write.values[c.name], c)),
+      );
+    applied = async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${key} = $1`, [write.key])).rows.length > 0;
+  } else if (write.op === "update") {
+    const set = entity.columns.filter((c) => c.name !== entity.key && c.name in write.values);
+    if (!set.length) return;
+    const params = [write.key, ...set.map((c) => toParam(write.values[c.name], c))];
+    const differs = set.map((c, i) => `${quoteIdent(c.name)} IS DISTINCT FROM $${i + 2}`).join(" OR ");
+    run = () => pg.query(`UPDATE ${view} SET ${set.map((c, i) => `${quoteIdent(c.name)} = $${i + 2}`).join(", ")} WHERE ${key} = $1`, params);
+    applied = async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${key} = $1 AND (${differs})`, params)).rows.length === 0;
+  } else {
+    run = () => pg.query(`DELETE FROM ${view} WHERE ${key} = $1`, [write.key]);
+    applied = async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${key} = $1`, [write.key])).rows.length === 0;
+  }
+  for (;;) {
+    try {
+      await run();
+      return;
+    } catch (error) {
+      if (!isLeaderChange(error)) throw error;
+      const done = await applied().catch((e: unknown) => (isLeaderChange(e) ? false : Promise.reject(e)));
+      if (done) return;
+    }
+  }
+}
+
+interface JournalEntry extends LocalWrite {
+  /** Date.now() when the write began. */
+  at: number;
+}
+
+/**
+ * Local writes on their way into the database (browser). A collection handler notes the write in
+ * localStorage before it hands it to PGlite, which may take a while (a query waits for the one
+ * before it: during an initial sync, for a large transaction) and is lost when its tab closes
+ * first; it removes the note once the database has the write. Each tab holds a Web Lock for its
+ * life; when a database opens, notes of tabs that are gone are written again, unless the database
+ * already has them. Without localStorage or Web Locks (Node) there is no journal: the caller's
+ * process holds the write until the database has it.
+ */
+export class WriteJournal {
+  private readonly storage: Storage;
+  private readonly prefix: string;
+  private readonly tab: string;
+  private count = 0;
+
+  private constructor(storage: Storage, prefix: string, tab: string) {
+    this.storage = storage;
+    this.prefix = prefix;
+    this.tab = tab;
+  }
+
+  static async open(dataDir: string): Promise<WriteJournal | undefined> {
+    const storage = (globalThis as { localStorage?: Storage }).localStorage;
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    if (!storage || !locks) return undefined;
+    const tab = crypto.randomUUID();
+    // Held until the tab closes; granted before the first note is written.
+    await new Promise<void>((granted) => {
+      void locks.request(`sync-patterns-tab:${tab}`, () => {
+        granted();
+        return new Promise<void>(() => {});
+      });
+    });
+    return new WriteJournal(storage, `sync-patterns:journal:${dataDir}:`, tab);
+  }
+
+  /** Notes a write before it goes to the database; returns the note's id for `end`. */
+  begin(write: LocalWrite): string {
+    const id = `${this.prefix}${this.tab}:${++this.count}`;
+    this.storage.setItem(id, JSON.stringify({ ...write, at: Date.now() } satisfies JournalEntry));
+    return id;
+  }
+
+  end(id: string): void {
+    this.storage.removeItem(id);
+  }
+
+  /** Writes again what tabs that are gone noted but maybe did not store. Returns how many were written. */
+  async recover(pg: PGliteInterface, entities: EntitySchema[]): Promise<number> {
+    const locks = (globalThis as { navigator: { locks: LockManager } }).navigator.locks;
+    // One tab at a time: two tabs opening at once must not both write a note again.
+    return locks.request(`${this.prefix}recover`, () => this.replay(pg, entities, locks));
+  }
+
+  private async replay(pg: PGliteInterface, entities: EntitySchema[], locks: LockManager): Promise<number> {
+    const held = new Set(((await locks.query()).held ?? []).map((l) => l.name));
+    const notes: { id: string; entry: JournalEntry }[] = [];
+    for (let i = 0; i < this.storage.length; i++) {
+      const id = this.storage.key(i);
+      if (!id?.startsWith(this.prefix)) continue;
+      const tab = id.slice(this.prefix.length).split(":")[0];
+      if (held.has(`sync-patterns-tab:${tab}`)) continue;
+      notes.push({ id, entry: JSON.parse(this.storage.getItem(id) ?? "null") as JournalEntry });
+    }
+    notes.sort((a, b) => a.entry.at - b.entry.at);
+    let written = 0;
+    for (const { id, entry } of notes) {
+      const entity = entities.find((e) => e.table === entry?.table);
+      // Stored already when a change of that row was logged since the write began.
+      const stored =
+        !entity ||
+        (await pg.query(`SELECT 1 FROM "_changes" WHERE "entity" = $1 AND "row_key" = $2 AND "op" = $3 AND "created_at" >= to_timestamp($4::float8 / 1000)`, [
+          entry.table,
+          String(entry.key),
+          entry.op,
+          entry.at,
+        ])).rows.length > 0;
+      if (!stored) {
+        await writeLocal(pg, entity!, entry);
+        written++;
+      }
+      this.storage.removeItem(id);
+    }
+    return written;
+  }
+}
+
 /** What a feed subscriber receives: changed rows as the view shows them now, and deleted keys. */
 export interface FeedBatch<TRow> {
   /** True when the whole entity must be reloaded (after a shape re-fetch); `upserts` then holds every row. */
@@ -184,21 +333,41 @@ export interface FeedBatch<TRow> {
 
 export type FeedListener<TRow> = (batch: FeedBatch<TRow>) => void;
 
-/**
- * Which tab leads. In the browser with a worker, PGlite elects one tab (its PGlite instance serves
- * every tab of the profile); the sync engine runs there. Elsewhere (Node, PGlite on the page) the
- * one process leads.
- */
-export interface Leadership {
-  isLeader(): boolean;
-  /** Called when the leader changed (this tab may or may not lead now). */
-  onChange(callback: () => void): () => void;
+/** Calls `callback` when PGlite's worker changed leader (PGliteWorker only): its session is new. */
+function onPgliteLeaderChange(pg: PGliteInterface, callback: () => void): () => void {
+  const shared = pg as Partial<{ onLeaderChange(callback: () => void): () => void }>;
+  return typeof shared.onLeaderChange === "function" ? shared.onLeaderChange(callback) : () => {};
 }
 
-export function leadershipOf(pg: PGliteInterface): Leadership {
-  const shared = pg as Partial<{ isLeader: boolean; onLeaderChange(callback: () => void): () => void }>;
-  if (typeof shared.onLeaderChange !== "function") return { isLeader: () => true, onChange: () => () => {} };
-  return { isLeader: () => shared.isLeader === true, onChange: (callback) => shared.onLeaderChange!(callback) };
+/** Which tab runs the sync engine. */
+export interface EngineLock {
+  isLeader(): boolean;
+  /** Called once, when this tab becomes the leader. */
+  onLead(callback: () => void): void;
+  /** Lets another tab lead (the engine stopped). */
+  release(): void;
+}
+
+/**
+ * One tab per database runs the sync engine: the one holding the Web Lock
+ * `sync-patterns-engine:<dataDir>` (the others wait for it in line). A tab's locks go when its page
+ * goes, even when its PGlite worker outlives it for a while (seen in Chromium: a worker closed
+ * during a long COPY kept serving the other tabs, and PGlite's own election with it). Without
+ * Web Locks or a `dataDir` (Node, memory) the one process leads.
+ */
+export function engineLock(dataDir: string | undefined): EngineLock {
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+  if (!dataDir || !locks) return { isLeader: () => true, onLead: () => {}, release: () => {} };
+  let leader = false;
+  let lead = (): void => {};
+  let release = (): void => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  void locks.request(`sync-patterns-engine:${dataDir}`, () => {
+    leader = true;
+    lead();
+    return held;
+  });
+  return { isLeader: () => leader, onLead: (callback) => (lead = callback), release: () => release() };
 }
 
 /**
@@ -220,7 +389,7 @@ export async function listenShared(pg: PGliteInterface, channel: string, callbac
     }
     resumed();
   };
-  const off = leadershipOf(pg).onChange(() => void relisten());
+  const off = onPgliteLeaderChange(pg, () => void relisten());
   return async () => {
     off();
     await unlisten();
@@ -305,7 +474,13 @@ export class ChangeFeed {
       `SELECT GREATEST((SELECT max("seq") FROM "_sync_feed"), (SELECT "seq" FROM "_sync_feed_horizon"), 0)::text AS "seq"`,
     );
     this.cursor = r.rows[0]?.seq ?? "0";
-    this.unlisten = await listenShared(this.pg, "_sync_feed", () => this.serial.run(), () => this.serial.run());
+    const read = (): void => this.serial.run();
+    // Also on every status change of a change (an acknowledgement re-folds the row's overlay):
+    // a notification of the feed lost around a change of leader cannot leave a row stale then.
+    const stops = [await listenShared(this.pg, "_sync_feed", read, read), await listenShared(this.pg, "_changes_status", read, read)];
+    this.unlisten = async () => {
+      for (const stop of stops) await stop();
+    };
   }
 
   async stop(): Promise<void> {

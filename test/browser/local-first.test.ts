@@ -76,20 +76,22 @@ const WAIT = { timeout: 30_000 };
 const DRAIN = 90_000;
 
 const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await remote.query<T>(sql, params)).rows;
+/** An element of the page (this project is type-checked without the DOM library). */
+type Attributed = { getAttribute(name: string): string | null };
 const badge = (page: Page) => page.getByTestId("sync-badge");
 const names = async (page: Page, first: string) =>
-  (await page.locator(`[data-testid="contact-row"][data-name^="${first} "]`).evaluateAll((rows) => rows.map((r) => r.getAttribute("data-name") ?? ""))).sort();
+  (await page.locator(`[data-testid="contact-row"][data-name^="${first} "]`).evaluateAll((rows) => rows.map((r) => (r as unknown as Attributed).getAttribute("data-name") ?? ""))).sort();
 const serverNames = async (first: string) =>
   (await query<{ name: string }>(`SELECT first_name || ' ' || last_name AS name FROM contacts WHERE first_name = $1`, [first])).map((r) => r.name).sort();
 const statuses = async (page: Page, first: string) =>
-  [...new Set(await page.locator(`[data-testid="contact-row"][data-name^="${first} "]`).evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status"))))];
+  [...new Set(await page.locator(`[data-testid="contact-row"][data-name^="${first} "]`).evaluateAll((rows) => rows.map((r) => (r as unknown as Attributed).getAttribute("data-status"))))];
 
 describe("offline: the network really off", () => {
   it("writes made offline show at once as pending, survive a reload while offline (the app opens from its service worker), and land exactly once", async () => {
     const context = await profile();
     const page = await tab(context, "offline", "offline");
     // The first visit installs the service worker (app shell, PGlite's files, the database worker).
-    await page.waitForFunction(() => navigator.serviceWorker?.controller != null, undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { navigator: { serviceWorker?: { controller: unknown } } }).navigator.serviceWorker?.controller != null, undefined, { timeout: 60_000 });
     for (let i = 1; i <= 5; i++) await addContact(page, "Edit", `E${i}`);
     for (let i = 1; i <= 3; i++) await addContact(page, "Drop", `D${i}`);
     await expectAttr(badge(page), "data-queued", "0", DRAIN);

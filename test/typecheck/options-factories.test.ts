@@ -242,7 +242,7 @@ describe("errors at run time", () => {
 
     expect(await queryClient.fetchQuery(client.getContactOptions({ path: { id: "ok" } }))).toEqual({ id: "ok", name: "Ada" });
     const failure = async (id: string) => {
-      const e = await queryClient.fetchQuery(client.getContactOptions({ path: { id } })).catch((x: unknown) => x);
+      const e = await queryClient.fetchQuery(client.getContactOptions({ path: { id } })).catch((x: unknown) => x as { status: number; documented: unknown; body: unknown });
       expect(e).toBeInstanceOf(client.ApiError);
       return { status: e.status, documented: e.documented, body: e.body };
     };

@@ -18,6 +18,7 @@ export function createAccountsCollection(db: LocalDatabase) {
       key: entity.key,
       columns: entity.columns,
       id: "accounts",
+      ...(db.journal ? { journal: db.journal } : {}),
     }),
   );
 }

@@ -18,6 +18,7 @@ export function createContactsCollection(db: LocalDatabase) {
       key: entity.key,
       columns: entity.columns,
       id: "contacts",
+      ...(db.journal ? { journal: db.journal } : {}),
     }),
   );
 }

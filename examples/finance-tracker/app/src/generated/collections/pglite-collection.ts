@@ -17,7 +17,7 @@
 //    order by key while their server-assigned columns (created_at…) are still empty.
 import { BasicIndex, type CollectionConfig } from "@tanstack/react-db";
 import type { PGliteInterface } from "@electric-sql/pglite";
-import { isLeaderChange, quoteIdent, type ChangeFeed, type ColumnSchema, type FeedBatch } from "../db/local-db.js";
+import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type ColumnSchema, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
 
 export type SyncStatus = "synced" | "pending" | "failed";
 
@@ -29,6 +29,8 @@ export interface PgliteCollectionOptions {
   key: string;
   columns: ColumnSchema[];
   id?: string;
+  /** Browser: notes writes until the database has them (db.journal). */
+  journal?: WriteJournal;
 }
 
 export interface PgliteCollectionUtils extends Record<string, unknown> {
@@ -80,37 +82,20 @@ function normalize(row: Record<string, unknown>, columns: ColumnSchema[]): Recor
   return out;
 }
 
-/** JS value → query parameter for a column: JSON columns get JSON text. */
-function toParam(value: unknown, column: ColumnSchema): unknown {
-  if (value === undefined) return null;
-  if (column.pgType === "jsonb" || column.pgType === "json") return value === null ? null : JSON.stringify(value);
-  return value;
-}
-
-/**
- * Runs a local write; when the leading tab closed while it ran (PGliteWorker's "Leader changed,
- * pending operation in indeterminate state"), asks `applied()` whether it got in, and runs it
- * again if not. The user's write is neither lost nor made twice.
- */
-async function writeOnce(write: () => Promise<unknown>, applied: () => Promise<boolean>): Promise<void> {
-  for (;;) {
-    try {
-      await write();
-      return;
-    } catch (error) {
-      if (!isLeaderChange(error)) throw error;
-      const done = await applied().catch((e: unknown) => (isLeaderChange(e) ? false : Promise.reject(e)));
-      if (done) return;
-    }
-  }
-}
-
 export function pgliteCollectionOptions<TRow extends object>(options: PgliteCollectionOptions): CollectionConfig<TRow, Key, SyncStatusSchema<TRow>, PgliteCollectionUtils> & { schema: SyncStatusSchema<TRow> } {
   const { pg, feed, table, key, columns } = options;
   const view = quoteIdent(table);
-  const keyColumn = quoteIdent(key);
   const changeIds = new Map<string, string[]>();
   const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
+
+  const entity = { table, key, columns };
+  /** Notes the write (browser: survives the tab closing before the database has it), writes it, records its change id. */
+  const write = async (transactionId: string, change: LocalWrite): Promise<void> => {
+    const note = options.journal?.begin(change);
+    await writeLocal(pg, entity, change);
+    if (note) options.journal?.end(note);
+    await recordChange(transactionId, change.key as Key);
+  };
 
   const recordChange = async (transactionId: string, rowKey: Key): Promise<void> => {
     const read = () =>
@@ -172,44 +157,15 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
       },
     },
     onInsert: async ({ transaction }) => {
-      for (const m of transaction.mutations) {
-        const value = m.modified as Record<string, unknown>;
-        const present = columns.filter((c) => value[c.name] !== undefined);
-        await writeOnce(
-          () =>
-            pg.query(
-              `INSERT INTO ${view} (${present.map((c) => quoteIdent(c.name)).join(", ")}) VALUES (${present.map((_, i) => `$${i + 1}`).join(", ")})`,
-              present.map((c) => toParam(value[c.name], c)),
-            ),
-          async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1`, [m.key])).rows.length > 0,
-        );
-        await recordChange(transaction.id, m.key as Key);
-      }
+      for (const m of transaction.mutations) await write(transaction.id, { table, op: "insert", key: m.key, values: m.modified as Record<string, unknown> });
       await feed.flush();
     },
     onUpdate: async ({ transaction }) => {
-      for (const m of transaction.mutations) {
-        const changes = m.changes as Record<string, unknown>;
-        const set = columns.filter((c) => c.name !== key && c.name in changes);
-        if (!set.length) continue;
-        const params = [m.key, ...set.map((c) => toParam(changes[c.name], c))];
-        const differs = set.map((c, i) => `${quoteIdent(c.name)} IS DISTINCT FROM $${i + 2}`).join(" OR ");
-        await writeOnce(
-          () => pg.query(`UPDATE ${view} SET ${set.map((c, i) => `${quoteIdent(c.name)} = $${i + 2}`).join(", ")} WHERE ${keyColumn} = $1`, params),
-          async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1 AND (${differs})`, params)).rows.length === 0,
-        );
-        await recordChange(transaction.id, m.key as Key);
-      }
+      for (const m of transaction.mutations) await write(transaction.id, { table, op: "update", key: m.key, values: m.changes as Record<string, unknown> });
       await feed.flush();
     },
     onDelete: async ({ transaction }) => {
-      for (const m of transaction.mutations) {
-        await writeOnce(
-          () => pg.query(`DELETE FROM ${view} WHERE ${keyColumn} = $1`, [m.key]),
-          async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1`, [m.key])).rows.length === 0,
-        );
-        await recordChange(transaction.id, m.key as Key);
-      }
+      for (const m of transaction.mutations) await write(transaction.id, { table, op: "delete", key: m.key, values: {} });
       await feed.flush();
     },
     utils: {

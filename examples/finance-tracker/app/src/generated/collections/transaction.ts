@@ -18,6 +18,7 @@ export function createTransactionsCollection(db: LocalDatabase) {
       key: entity.key,
       columns: entity.columns,
       id: "transactions",
+      ...(db.journal ? { journal: db.journal } : {}),
     }),
   );
 }

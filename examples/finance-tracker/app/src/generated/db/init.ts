@@ -3,7 +3,7 @@
 
 import { PGlite, type PGliteInterface } from "@electric-sql/pglite";
 import { PGliteWorker } from "@electric-sql/pglite/worker";
-import { ChangeFeed, migrate, type MigrationReport } from "./local-db.js";
+import { ChangeFeed, migrate, WriteJournal, type MigrationReport } from "./local-db.js";
 import { LOCAL_SCHEMA } from "./schema.js";
 
 export interface CreateDatabaseOptions {
@@ -43,8 +43,16 @@ export interface LocalDatabase {
   pg: PGliteInterface;
   /** Keys of changed rows per entity, read from the view (see db/local-db.ts). */
   feed: ChangeFeed;
+  /** Where the data lives (CreateDatabaseOptions.dataDir); undefined in memory. */
+  dataDir?: string;
   /** What opening the database changed in its schema. */
   migration: MigrationReport;
+  /**
+   * Browser: local writes on their way into the database, noted in localStorage so that a tab
+   * closed before the database has them loses nothing (written again when a tab opens the
+   * database). Absent in Node and for in-memory databases.
+   */
+  journal?: WriteJournal;
   close(): Promise<void>;
 }
 
@@ -77,12 +85,16 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
     : await PGlite.create(pgOptions);
   try {
     const migration = await migrate(pg, LOCAL_SCHEMA);
+    const journal = options.dataDir ? await WriteJournal.open(options.dataDir) : undefined;
+    await journal?.recover(pg, LOCAL_SCHEMA.entities);
     const feed = new ChangeFeed(pg, LOCAL_SCHEMA.entities, options.onError ?? ((error) => console.warn("[sync-patterns] change feed:", error)));
     await feed.start();
     return {
       pg,
       feed,
       migration,
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(journal ? { journal } : {}),
       async close() {
         await feed.stop();
         // PGlite 0.5.16's close() does not wait for a background copy (relaxedDurability): store

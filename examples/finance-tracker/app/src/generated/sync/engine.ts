@@ -3,7 +3,7 @@
 
 import { getClientConfig } from "../api/client.js";
 import type { LocalDatabase } from "../db/init.js";
-import { isLeaderChange, leadershipOf } from "../db/local-db.js";
+import { engineLock, isLeaderChange } from "../db/local-db.js";
 import { LOCAL_SCHEMA } from "../db/schema.js";
 import { ChangeWriter, type BackoffOptions } from "./change-writer.js";
 import { startShapeSync, type ShapeSync } from "./shape-sync.js";
@@ -72,13 +72,13 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
       started.add(entity.table);
     }
   };
-  // One tab per database syncs: the one whose PGlite worker leads (W9). When it closes, the next
-  // leader takes over from the saved shape offsets and the queued changes.
-  const leadership = leadershipOf(options.db.pg);
+  // One tab per database syncs (W9); when it closes, the next in line takes over from the saved
+  // shape offsets and the queued changes.
+  const lock = engineLock(options.db.dataDir);
   let leading = false;
   let stopped = false;
-  // The hand-over can be cut off by the election's second event (PGliteWorker's "Leader
-  // changed"): go on until done.
+  // The hand-over can be cut off by PGlite's own change of leader ("Leader changed, pending
+  // operation in indeterminate state"): go on until done.
   const takeOver = async (): Promise<void> => {
     try {
       await writer.lead();
@@ -89,12 +89,12 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     }
   };
   await writer.start({ send: false });
-  const offLeaderChange = leadership.onChange(() => {
-    if (leading || stopped || !leadership.isLeader()) return;
+  lock.onLead(() => {
+    if (leading || stopped) return;
     leading = true;
     takeOver().catch((error: unknown) => options.onError?.(error as Error));
   });
-  if (leadership.isLeader()) {
+  if (lock.isLeader() && !leading) {
     leading = true;
     await takeOver();
   }
@@ -105,9 +105,9 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     leading: () => leading,
     async stop() {
       stopped = true;
-      offLeaderChange();
       await writer.stop();
       await Promise.all(shapes.map((s) => s.stop()));
+      lock.release();
     },
   };
 }
