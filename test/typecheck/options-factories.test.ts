@@ -242,9 +242,10 @@ describe("errors at run time", () => {
 
     expect(await queryClient.fetchQuery(client.getContactOptions({ path: { id: "ok" } }))).toEqual({ id: "ok", name: "Ada" });
     const failure = async (id: string) => {
-      const e = await queryClient.fetchQuery(client.getContactOptions({ path: { id } })).catch((x: unknown) => x as { status: number; documented: unknown; body: unknown });
+      const e = await queryClient.fetchQuery(client.getContactOptions({ path: { id } })).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(client.ApiError);
-      return { status: e.status, documented: e.documented, body: e.body };
+      const error = e as { status: number; documented: unknown; body: unknown };
+      return { status: error.status, documented: error.documented, body: error.body };
     };
     expect(await failure("gone")).toEqual({ status: 404, documented: "404", body: { title: "Not found", id: "gone" } });
     expect(await failure("bad")).toEqual({ status: 422, documented: "422", body: { title: "Invalid", errors: [{ field: "id", message: "too short" }] } });
