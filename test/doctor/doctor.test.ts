@@ -149,6 +149,8 @@ describe("doctor against broken backends", () => {
     ["other-txid", "doctor/write-txid-mismatch", /inside the transaction that writes the row/],
     ["no-idempotency", "doctor/write-not-idempotent", /Idempotency-Key/],
     ["replace-key", "doctor/write-key-replaced", /Keep the id the client sends/],
+    // The test row is deleted at the end even though the check of the delete failed.
+    ["first-delete-fails", "doctor/write-delete-failed", /must remove the row named by id/],
   ];
   for (const [fault, code, hint] of cases) {
     it(`${fault}: reported as ${code}, and doctor's rows are gone`, async () => {
@@ -184,6 +186,17 @@ describe("doctor against broken backends", () => {
     } finally {
       await leaky.close();
       await strict.close();
+    }
+  });
+
+  it("a shape proxy that drops electric-schema: doctor/shape-headers", async () => {
+    const stripping = await scopingShapeProxy(shapes.shapeUrl, () => true, false, ["electric-schema"]);
+    try {
+      const r = await doctorJson(dir, "--api", backend.url, "--electric", `${stripping.url}/v1/shape`, "--entity", "contacts");
+      expect(r.code).toBe(1);
+      expect(r.diagnostics.find((d) => d.code === "doctor/shape-headers")).toMatchObject({ message: expect.stringMatching(/lacks electric-schema/), hint: expect.stringMatching(/forward Electric's electric-\* headers/) });
+    } finally {
+      await stripping.close();
     }
   });
 

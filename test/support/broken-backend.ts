@@ -16,7 +16,9 @@ export type ApiFault =
   /** The Idempotency-Key never reaches the backend. */
   | "no-idempotency"
   /** A create's client key is replaced by one the "server" picks, silently. */
-  | "replace-key";
+  | "replace-key"
+  /** The first DELETE answers 500 (the backend is not reached); later ones work. */
+  | "first-delete-fails";
 
 export interface Proxy {
   url: string;
@@ -38,6 +40,7 @@ async function proxy(upstream: string, rewriteRequest: Rewrite, rewriteAnswer: A
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host" && k !== "content-length") headers.set(k, v);
       const request = { method: req.method ?? "GET", path: url.pathname, headers, body: Buffer.concat(chunks).toString("utf8") };
       await rewriteRequest(request);
+      url.pathname = request.path;
       const r = await fetch(url, { method: request.method, headers: request.headers, ...(request.body && request.method !== "GET" ? { body: request.body } : {}) });
       const answer = { status: r.status, headers: new Headers(r.headers), body: await r.text() };
       await rewriteAnswer(answer, { method: request.method, path: url.pathname, query });
@@ -64,9 +67,12 @@ async function proxy(upstream: string, rewriteRequest: Rewrite, rewriteAnswer: A
 /** The example backend at `upstream` with one rule of the contract broken. */
 export async function brokenApi(upstream: string, fault: ApiFault, databaseUrl: string): Promise<Proxy> {
   const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  let deletes = 0;
   const p = await proxy(
     upstream,
     (req) => {
+      // Sent to a path the backend answers 404 for; the answer is turned into a 500 below.
+      if (fault === "first-delete-fails" && req.method === "DELETE" && deletes++ === 0) req.path = "/__fail";
       if (fault === "no-idempotency") {
         req.headers.delete("idempotency-key");
         req.headers.delete("x-change-id");
@@ -76,7 +82,13 @@ export async function brokenApi(upstream: string, fault: ApiFault, databaseUrl: 
         if (typeof body.id === "string") req.body = JSON.stringify({ ...body, id: randomUUID() });
       }
     },
-    async (res) => {
+    async (res, req) => {
+      if (req.path === "/__fail") {
+        res.status = 500;
+        res.headers.set("content-type", "text/plain");
+        res.body = "Internal Server Error";
+        return;
+      }
       if (!res.headers.has("x-txid")) return;
       if (fault === "no-txid") res.headers.delete("x-txid");
       if (fault === "other-txid") {
@@ -94,12 +106,13 @@ export async function brokenApi(upstream: string, fault: ApiFault, databaseUrl: 
  * scope instead of the proxy's: the double has no `where`, so `where=true` (the only one doctor
  * sends) is applied as "every row", which is what Electric would do with it.
  */
-export async function scopingShapeProxy(shapeUrl: string, visible: (row: Record<string, unknown>) => boolean, forwardWhere: boolean): Promise<Proxy> {
+export async function scopingShapeProxy(shapeUrl: string, visible: (row: Record<string, unknown>) => boolean, forwardWhere: boolean, dropHeaders: string[] = []): Promise<Proxy> {
   const upstream = new URL(shapeUrl);
   return proxy(
     upstream.origin,
     () => {},
     (res, req) => {
+      for (const h of dropHeaders) res.headers.delete(h);
       if (forwardWhere && req.query.get("where") === "true") return;
       if (res.status !== 200) return;
       const messages = JSON.parse(res.body) as { value?: Record<string, unknown>; headers: { operation?: string } }[];
