@@ -51,6 +51,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const api = options.apiUrl.replace(/\/$/, "");
   const reads = new Map<string, ShapeRead>();
   const seen: SeenRows = new Map();
+  let tableForced: boolean | undefined;
 
   // Reachability of the API, once.
   const apiAnswer = await request(api + "/", { headers: options.headers, timeoutMs: requestTimeoutMs });
@@ -124,12 +125,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       } else report.passed.push("where");
     } else report.passed.push("where");
 
-    // A tampered `table` must not reach a table the spec does not sync.
+    // A tampered `table` must not reach a table the spec does not sync (asked once: the answer is the endpoint's).
     const other = otherTable(options.model);
-    if (other) {
+    if (other && tableForced === undefined) {
       const foreign = await readShape({ ...target, params: { ...target.params, table: other } });
       const leaked = foreign.ok && [...foreign.read.rows.keys()].some((k) => !read.rows.has(k));
-      if (foreign.ok && (leaked || !sameSchema(foreign.read, read))) {
+      tableForced = !(foreign.ok && (leaked || !sameSchema(foreign.read, read)));
+      if (!tableForced) {
         diagnostics.push(
           warning(
             "doctor/shape-table-not-forced",
@@ -138,8 +140,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
             "Fine against Electric itself in development. In production put Electric behind a proxy that serves only the synced tables (an allow-list of `table`, or one URL per entity) and sets `where` per user.",
           ),
         );
-      } else report.passed.push("table");
+      }
     }
+    if (tableForced) report.passed.push("table");
 
     if (options.write && apiUp) {
       await checkWrites(entity, options, { api, target, read, seen, diagnostics, report, requestTimeoutMs });
@@ -207,8 +210,9 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
   };
   /** Keys of rows doctor created, removed in `finally`. */
   const created = new Map<string, Record<string, unknown>>();
+  let wrote = false;
   const clientKey = newKey(entity.keyField);
-  const row = sampleRow(entity, clientKey, ctx.seen, options.model.entities);
+  const { row, unfilled } = sampleRow(entity, clientKey, ctx.seen, options.model.entities);
   const label = `${entity.names.original} (${MARKER} row ${clientKey})`;
 
   /** Waits for the row's change in the shape and checks its txid. */
@@ -250,6 +254,11 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
   };
 
   try {
+    if (unfilled.length) {
+      const what = unfilled.map((u) => `${u.field} (a ${u.parent})`).join(", ");
+      diagnostics.push(warning("doctor/write-skipped", `--write skipped ${entity.names.original}: its test row needs ${what}, and the shapes show no row to take it from.`, { file: ctx.api + create.path }, `Create one ${unfilled[0]!.parent} (or one ${entity.names.original}) that the credentials given with --auth can see, then run doctor again; it writes its test row next to it.`));
+      return;
+    }
     const path = fillPath(create.parts, row);
     if (typeof path !== "string") {
       diagnostics.push(warning("doctor/write-skipped", `Cannot build the URL ${create.method.toUpperCase()} ${create.path} for ${entity.names.original}: no value for ${path.missing} (the shape shows no row to take it from).`, { file: create.path }, `Create one row of ${entity.names.original} (or of its parent) first, so doctor can write next to it.`));
@@ -264,6 +273,7 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
     const serverKey = keyOf(parseJson(first.answer.text)) ?? String(clientKey);
     created.set(String(clientKey), row);
     created.set(serverKey, row);
+    wrote = true;
     if (serverKey !== String(clientKey)) {
       diagnostics.push(
         error(
@@ -281,13 +291,22 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
     const again = await send(ctx, options, create.method.toUpperCase(), path, row, idem);
     const againKey = ok2xx(again.answer) ? keyOf(parseJson(again.answer.text)) : undefined;
     if (againKey !== undefined) created.set(againKey, row);
-    const sameAnswer = ok2xx(again.answer) && again.answer.status === first.answer.status && sameJson(again.answer.text, first.answer.text) && txidOf(again.answer, txidHeader) === txid;
-    if (!sameAnswer) {
+    const againTxid = ok2xx(again.answer) ? txidOf(again.answer, txidHeader) : null;
+    const differs = !ok2xx(again.answer)
+      ? `answered ${describe(again.answer)}`
+      : again.answer.status !== first.answer.status
+        ? `answered ${describe(again.answer)}`
+        : !sameJson(again.answer.text, first.answer.text)
+          ? `answered another body: ${describe(again.answer)}`
+          : againTxid !== txid
+            ? `answered the same body with another txid (${againTxid ?? "none"} instead of ${txid}): the write ran again`
+            : null;
+    if (differs) {
       const second = againKey !== undefined && againKey !== serverKey;
       diagnostics.push(
         error(
           "doctor/write-not-idempotent",
-          `Replaying ${create.method.toUpperCase()} ${create.path} with the same Idempotency-Key answered ${describe(again.answer)}${second ? `, a second row (${entity.key}=${againKey})` : ""}; the first answer was ${describe(first.answer)}${txid ? ` with txid ${txid}` : ""}.`,
+          `Replaying ${create.method.toUpperCase()} ${create.path} with the same Idempotency-Key ${differs}${second ? `, and created a second row (${entity.key}=${againKey})` : ""}; the first answer was ${describe(first.answer)}${txid ? ` with txid ${txid}` : ""}.`,
           { file: again.url },
           "Store each write's answer (status, body, txid) under its Idempotency-Key in the same transaction, and answer a repeated key with the stored answer without writing again. The client re-sends a change whose answer it did not get (crash, timeout, lost connection) with the same key.",
         ),
@@ -338,7 +357,7 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
       }
     }
   } finally {
-    await cleanUp(entity, options, ctx, created, label);
+    await cleanUp(entity, options, ctx, created, label, wrote);
   }
 }
 
@@ -370,7 +389,7 @@ function checkProblem(sent: Sent, create: WriteEndpointRef, label: string): Diag
   return [];
 }
 
-async function cleanUp(entity: Entity, options: DoctorOptions, ctx: WriteContext, created: Map<string, Record<string, unknown>>, label: string): Promise<void> {
+async function cleanUp(entity: Entity, options: DoctorOptions, ctx: WriteContext, created: Map<string, Record<string, unknown>>, label: string, wrote: boolean): Promise<void> {
   const remove = entity.endpoints.delete;
   const before = ctx.diagnostics.length;
   for (const [key, row] of created) {
@@ -390,5 +409,5 @@ async function cleanUp(entity: Entity, options: DoctorOptions, ctx: WriteContext
       ),
     );
   }
-  if (!ctx.diagnostics.slice(before).some((d) => d.code === "doctor/write-cleanup-failed")) ctx.report.passed.push("cleanup");
+  if (wrote && !ctx.diagnostics.slice(before).some((d) => d.code === "doctor/write-cleanup-failed")) ctx.report.passed.push("cleanup");
 }

@@ -18,10 +18,14 @@ export function newKey(field: EntityField): string | number {
 /** Where values for reference fields come from: rows each entity's shape showed. */
 export type SeenRows = Map<string, Record<string, unknown>[]>;
 
+/** The synced entity a field refers to by name: `account_id` → account(s) keyed by `id`. */
+export function parentOf(entity: Entity, field: EntityField, all: Entity[]): Entity | undefined {
+  return all.find((e) => e !== entity && (`${e.names.snake}_${e.key}` === field.name || `${e.names.snakePlural}_${e.key}` === field.name));
+}
+
 function seenValue(entity: Entity, field: EntityField, seen: SeenRows, all: Entity[]): unknown {
   for (const row of seen.get(entity.table) ?? []) if (row[field.name] !== null && row[field.name] !== undefined) return row[field.name];
-  // `account_id` → the key of a row of the entity named account(s).
-  const parent = all.find((e) => e !== entity && (`${e.names.snake}_${e.key}` === field.name || `${e.names.snakePlural}_${e.key}` === field.name));
+  const parent = parentOf(entity, field, all);
   const row = parent ? (seen.get(parent.table) ?? [])[0] : undefined;
   return parent && row ? row[parent.key] : undefined;
 }
@@ -69,8 +73,15 @@ function asJson(field: EntityField, value: unknown): unknown {
   return value;
 }
 
-export function sampleRow(entity: Entity, key: string | number, seen: SeenRows, all: Entity[]): Record<string, unknown> {
+export interface Sample {
+  row: Record<string, unknown>;
+  /** Required references no row of the shapes could fill (`transaction.account_id` with no account): field → the entity it names. */
+  unfilled: { field: string; parent: string }[];
+}
+
+export function sampleRow(entity: Entity, key: string | number, seen: SeenRows, all: Entity[]): Sample {
   const row: Record<string, unknown> = { [entity.key]: key };
+  const unfilled: Sample["unfilled"] = [];
   for (const field of entity.writableFields) {
     const needed = field.required || entity.pathFields.includes(field);
     if (!needed) continue;
@@ -78,10 +89,12 @@ export function sampleRow(entity: Entity, key: string | number, seen: SeenRows, 
     else if (field.enum?.some((v) => v !== null)) row[field.name] = field.enum.find((v) => v !== null);
     else if (field.pgType === "uuid" || entity.pathFields.includes(field)) {
       const value = seenValue(entity, field, seen, all);
+      const parent = parentOf(entity, field, all);
+      if (value === undefined && (parent || entity.pathFields.includes(field))) unfilled.push({ field: field.name, parent: parent?.names.original ?? "its parent" });
       row[field.name] = value === undefined ? typedValue(field) : asJson(field, value);
     } else row[field.name] = typedValue(field);
   }
-  return row;
+  return { row, unfilled };
 }
 
 /** A change a PATCH can make that shows in the stream: a text field gets a new marked value, else a boolean flips. */

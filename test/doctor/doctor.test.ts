@@ -213,6 +213,10 @@ describe("doctor against broken backends", () => {
       expect(found).toHaveLength(1);
       expect(found[0]!.message).toMatch(/no column "phone".*phone_number/);
       expect(found[0]!.hint).toMatch(/Name the column exactly like the spec's property/);
+      // An empty database: a transaction's test row has no account to refer to, so --write skips it (a warning).
+      const empty = await doctorJson(dir, "--api", server.url, "--electric", double.shapeUrl, "--entity", "transaction", "--write");
+      expect(errors(empty)).toEqual([]);
+      expect(empty.diagnostics.find((d) => d.code === "doctor/write-skipped")?.message).toMatch(/needs account_id \(a account\)/);
     } finally {
       await double.stop();
       await pool.end();
