@@ -13,7 +13,7 @@ import { createServer, type RunningServer } from "../../examples/finance-tracker
 import { main } from "../../src/cli/main.js";
 import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { MARKER } from "../../src/doctor/sample.js";
-import { brokenApi, scopingShapeProxy, type ApiFault, type Proxy } from "../support/broken-backend.js";
+import { brokenApi, requireHeader, scopingShapeProxy, type ApiFault, type Proxy } from "../support/broken-backend.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
 
@@ -131,6 +131,23 @@ describe("doctor against the healthy example backend", () => {
     expect(codes(r)).toEqual(["doctor/api-unreachable", "doctor/shape-unreachable"]);
     // The backend has no /v1/shape: its 404 problem is quoted.
     expect(r.diagnostics[1]!.message).toMatch(/404 application\/problem\+json/);
+  });
+
+  it("--auth headers reach the API and the shape endpoint; without them the 401 is quoted with a hint", async () => {
+    const api = await requireHeader(backend.url, "authorization", "Bearer s3cret");
+    const shape = await requireHeader(new URL(shapes.shapeUrl).origin, "authorization", "Bearer s3cret");
+    try {
+      const args = ["--api", api.url, "--electric", `${shape.url}/v1/shape`, "--entity", "contacts"];
+      const without = await doctorJson(dir, ...args);
+      expect(codes(without)).toEqual(["doctor/api-error", "doctor/shape-unreachable"]);
+      expect(without.diagnostics[1]).toMatchObject({ message: expect.stringMatching(/401 application\/problem\+json/), hint: expect.stringMatching(/--auth HEADER=VALUE/) });
+      const withAuth = await doctorJson(dir, ...args, "--write", "--auth", "Authorization=Bearer s3cret");
+      expect(errors(withAuth)).toEqual([]);
+      expect(withAuth.entities[0]!.passed).toContain("delete txid");
+    } finally {
+      await api.close();
+      await shape.close();
+    }
   });
 
   it("--help describes the command; --auth must be HEADER=VALUE", async () => {

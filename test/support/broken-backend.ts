@@ -121,3 +121,19 @@ export async function scopingShapeProxy(shapeUrl: string, visible: (row: Record<
     (url) => url.searchParams.delete("where"),
   );
 }
+
+/** `upstream` behind a check of one header: requests without `name: value` get a 401 problem. */
+export async function requireHeader(upstream: string, name: string, value: string): Promise<Proxy> {
+  return proxy(
+    upstream,
+    (req) => {
+      if (req.headers.get(name) !== value) req.path = "/__unauthorized";
+    },
+    (res, req) => {
+      if (req.path !== "/__unauthorized") return;
+      res.status = 401;
+      res.headers = new Headers({ "content-type": "application/problem+json" });
+      res.body = JSON.stringify({ title: "Unauthorized", status: 401 });
+    },
+  );
+}
