@@ -1,7 +1,7 @@
 /**
  * The CLI: argv → command → exit code. The only place that prints, prompts or decides exit
  * codes: 0 success, 1 user error (a located message with a hint), 2 usage error.
- * Commands run as plop generators (plopfile.ts); `list` only reads and runs directly.
+ * Commands run as plop generators (plopfile.ts); `list` and `doctor` write no file and run directly.
  */
 import fs from "node:fs";
 import path from "node:path";

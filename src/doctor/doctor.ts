@@ -49,7 +49,6 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const diagnostics: Diagnostic[] = [];
   const entities: EntityReport[] = [];
   const api = options.apiUrl.replace(/\/$/, "");
-  const reads = new Map<string, ShapeRead>();
   const seen: SeenRows = new Map();
   let tableForced: boolean | undefined;
 
@@ -94,7 +93,6 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       continue;
     }
     const read = shape.read;
-    reads.set(entity.table, read);
     seen.set(entity.table, [...read.rows.values()]);
     report.passed.push("shape");
 
