@@ -10,7 +10,7 @@ import { error, warning, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Entity, SpecModel, WriteEndpointRef } from "../model/types.js";
 import { checkColumns } from "./columns.js";
 import { describe, isFailure, parseJson, request, type HttpAnswer, type HttpResult } from "./http.js";
-import { fillPath, invalidBody, MARKER, newKey, sampleRow, sampleUpdate, type SeenRows } from "./sample.js";
+import { fillPath, invalidBody, MARKER, newKey, parentOf, sampleRow, sampleUpdate, type SeenRows } from "./sample.js";
 import { readShape, waitForChange, type ShapeMessage, type ShapeRead, type ShapeTarget } from "./shape.js";
 
 export interface DoctorOptions {
@@ -210,6 +210,13 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
   const created = new Map<string, Record<string, unknown>>();
   let wrote = false;
   const clientKey = newKey(entity.keyField);
+  // References (`account_id`) are taken from rows of the parent's shape: read it when this run has not.
+  for (const field of entity.writableFields) {
+    const parent = parentOf(entity, field, options.model.entities);
+    if (!parent || ctx.seen.has(parent.table)) continue;
+    const parentShape = await readShape({ ...ctx.target, params: { ...ctx.target.params, table: parent.table } });
+    if (parentShape.ok) ctx.seen.set(parent.table, [...parentShape.read.rows.values()]);
+  }
   const { row, unfilled } = sampleRow(entity, clientKey, ctx.seen, options.model.entities);
   const label = `${entity.names.original} (${MARKER} row ${clientKey})`;
 

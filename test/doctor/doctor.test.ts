@@ -234,6 +234,12 @@ describe("doctor against broken backends", () => {
       const empty = await doctorJson(dir, "--api", server.url, "--electric", double.shapeUrl, "--entity", "transaction", "--write");
       expect(errors(empty)).toEqual([]);
       expect(empty.diagnostics.find((d) => d.code === "doctor/write-skipped")?.message).toMatch(/needs account_id \(a account\)/);
+      // With an account there (and only --entity transaction), doctor reads the accounts shape to refer to it.
+      await post(`${server.url}/api/accounts`, { name: "Main", kind: "cash" });
+      const seeded = await doctorJson(dir, "--api", server.url, "--electric", double.shapeUrl, "--entity", "transaction", "--write");
+      expect(errors(seeded)).toEqual([]);
+      expect(seeded.entities[0]!.passed).toEqual(expect.arrayContaining(["create txid", "idempotency", "delete txid", "cleanup"]));
+      expect(Number((await pool.query("SELECT count(*) AS n FROM transactions")).rows[0].n)).toBe(0);
     } finally {
       await double.stop();
       await pool.end();
