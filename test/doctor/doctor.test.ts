@@ -14,7 +14,7 @@ import { main } from "../../src/cli/main.js";
 import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { MARKER } from "../../src/doctor/sample.js";
 import { brokenApi, requireHeader, scopingShapeProxy, type ApiFault, type Proxy } from "../support/broken-backend.js";
-import { usePostgres } from "../support/postgres/index.js";
+import { freePort, usePostgres } from "../support/postgres/index.js";
 import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
 
 const EXAMPLE_SPEC = path.resolve(import.meta.dirname, "../../examples/finance-tracker/openapi.yaml");
@@ -126,9 +126,11 @@ describe("doctor against the healthy example backend", () => {
   });
 
   it("reports services that do not answer, with what came back", async () => {
-    const r = await doctorJson(dir, "--api", "http://127.0.0.1:9", "--electric", `${backend.url}/v1/shape`, "--entity", "contacts", "--write");
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const r = await doctorJson(dir, "--api", closed, "--electric", `${backend.url}/v1/shape`, "--entity", "contacts", "--write");
     expect(r.code).toBe(1);
     expect(codes(r)).toEqual(["doctor/api-unreachable", "doctor/shape-unreachable"]);
+    expect(r.diagnostics[0]!.message).toMatch(/ECONNREFUSED/);
     // The backend has no /v1/shape: its 404 problem is quoted.
     expect(r.diagnostics[1]!.message).toMatch(/404 application\/problem\+json/);
   });
