@@ -166,6 +166,7 @@ describe("doctor against broken backends", () => {
   const cases: [ApiFault, string, RegExp][] = [
     ["no-txid", "doctor/write-no-txid", /pg_current_xact_id\(\)::xid::text/],
     ["other-txid", "doctor/write-txid-mismatch", /inside the transaction that writes the row/],
+    ["xid8-txid", "doctor/write-txid-mismatch", /the 32-bit xid Electric reports/],
     ["no-idempotency", "doctor/write-not-idempotent", /Idempotency-Key/],
     ["replace-key", "doctor/write-key-replaced", /Keep the id the client sends/],
     // The test row is deleted at the end even though the check of the delete failed.
@@ -188,6 +189,17 @@ describe("doctor against broken backends", () => {
       expect(await leftovers()).toEqual(before);
     });
   }
+
+  it("a txid in the JSON body instead of the header passes", async () => {
+    const api = await brokenApi(backend.url, "txid-in-body", databaseUrl);
+    try {
+      const r = await doctorJson(dir, "--api", api.url, "--electric", shapes.shapeUrl, "--entity", "contacts", "--write");
+      expect(errors(r)).toEqual([]);
+      expect(r.entities[0]!.passed).toEqual(expect.arrayContaining(["create txid", "idempotency", "update txid", "delete txid"]));
+    } finally {
+      await api.close();
+    }
+  });
 
   it("a shape proxy that forwards the client's where: doctor/shape-where-not-forced; one that forces its own passes", async () => {
     const mine = (row: Record<string, unknown>) => row.last_name !== "Other tenant";

@@ -18,7 +18,11 @@ export type ApiFault =
   /** A create's client key is replaced by one the "server" picks, silently. */
   | "replace-key"
   /** The first DELETE answers 500 (the backend is not reached); later ones work. */
-  | "first-delete-fails";
+  | "first-delete-fails"
+  /** The txid as a 64-bit xid8 with epoch 1 (what `pg_current_xact_id()` without `::xid` gives after a wraparound). */
+  | "xid8-txid"
+  /** Not broken: the txid moves from the header into the JSON body (`txid`), which the client also reads. */
+  | "txid-in-body";
 
 export interface Proxy {
   url: string;
@@ -91,6 +95,14 @@ export async function brokenApi(upstream: string, fault: ApiFault, databaseUrl: 
       }
       if (!res.headers.has("x-txid")) return;
       if (fault === "no-txid") res.headers.delete("x-txid");
+      if (fault === "xid8-txid") res.headers.set("x-txid", String(BigInt(res.headers.get("x-txid")!) + (1n << 32n)));
+      if (fault === "txid-in-body") {
+        const txid = res.headers.get("x-txid")!;
+        res.headers.delete("x-txid");
+        res.headers.set("content-type", "application/json");
+        if (res.status === 204) res.status = 200;
+        res.body = JSON.stringify({ ...(res.body ? (JSON.parse(res.body) as object) : {}), txid });
+      }
       if (fault === "other-txid") {
         const { rows } = await db.query<{ txid: string }>("SELECT pg_current_xact_id()::xid::text AS txid");
         res.headers.set("x-txid", rows[0]!.txid);
