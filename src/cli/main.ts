@@ -1,7 +1,7 @@
 /**
  * The CLI: argv → command → exit code. The only place that prints, prompts or decides exit
  * codes: 0 success, 1 user error (a located message with a hint), 2 usage error.
- * Commands run as plop generators (plopfile.ts); `list` only reads and runs directly.
+ * Commands run as plop generators (plopfile.ts); `list` and `doctor` write no file and run directly.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -14,6 +14,7 @@ import type { GeneratorAnswers } from "../../plopfile.js";
 import { findSpec, SPEC_CANDIDATES } from "./commands/init.js";
 import { TEMPLATES_SUBCOMMANDS } from "./commands/templates.js";
 import { runList } from "./commands/list.js";
+import { runDoctorCommand } from "./commands/doctor.js";
 import { createReport, exitCodeOf, UsageError, type Report } from "./report.js";
 import { watchAndGenerate } from "./watch.js";
 import { VERSION } from "../version.js";
@@ -36,6 +37,7 @@ Commands:
   generate          regenerate everything from the spec and the config
   add <entity>      add one resource of the spec to the local-first stack
   list              show the entities and operations found in the spec
+  doctor            check the running backend and shape endpoint against the contract
   eject templates   copy built-in templates into the project to customise them
   templates <cmd>   status, diff, update or check your ejected templates
 
@@ -88,6 +90,25 @@ the other resources that \`add\` can sync, and every operation.
 
 Options:
   --json   print the data as JSON`,
+  doctor: `Usage: sync-patterns doctor [--api URL] [--electric URL] [--auth HEADER=VALUE …] [--entity NAME …] [--write] [--json]
+
+Checks, for each synced entity, the running API and shape endpoint against the contract the
+generated client relies on (docs/backend.md): both reachable; the shape's headers, columns,
+types and key against the spec; a tampered \`where\` or \`table\` must not widen what comes back.
+With --write also: a create's txid arrives in the shape with the row, a replay with the same
+Idempotency-Key gives the first answer, an invalid body gets a 4xx problem+json, update and
+delete reach their URLs and their txids arrive. Each finding has a code and a fix.
+
+Options:
+  --api <url>            REST API base URL (default: apiUrl in the config, else the spec's first server)
+  --electric <url>       shape endpoint, Electric or your proxy (default: electricUrl in the config)
+  --auth <HEADER=VALUE>  a header sent with every request, e.g. 'Authorization=Bearer …' (repeatable)
+  --entity <name>        check only this entity (repeatable; default: every synced entity)
+  --write                also check writes: creates, changes and deletes one row marked
+                         "sync-patterns doctor" per entity, and deletes it again even when a check fails
+  --json                 print the findings as one JSON document on stdout (for CI)
+
+Exit codes: 0 no errors (warnings allowed), 1 a contract error, 2 wrong usage.`,
   eject: `Usage: sync-patterns eject templates [name…] [--force]
 
 Copies built-in templates (all, or the named ones: a file like api/group.ts.eta, a folder like
@@ -126,6 +147,7 @@ const OPTIONS: Record<string, Options> = {
   generate: { check: { type: "boolean" }, "dry-run": { type: "boolean" }, watch: { type: "boolean" } },
   add: { "local-first": { type: "boolean" }, confirmed: { type: "boolean" }, as: { type: "string" } },
   list: { json: { type: "boolean" } },
+  doctor: { api: { type: "string" }, electric: { type: "string" }, auth: { type: "string", multiple: true }, entity: { type: "string", multiple: true }, write: { type: "boolean" }, json: { type: "boolean" } },
   eject: { force: { type: "boolean" } },
   templates: { ours: { type: "boolean" }, theirs: { type: "boolean" } },
 };
@@ -231,6 +253,11 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     case "list": {
       if (positionals.length) throw new UsageError(`list takes no arguments (got "${positionals[0]}")`, command);
       await runList(cwd, report, values.json === true);
+      return finish(report, io);
+    }
+    case "doctor": {
+      if (positionals.length) throw new UsageError(`doctor takes no arguments (got "${positionals[0]}"); name entities with --entity`, command);
+      await runDoctorCommand(cwd, { api: values.api as string | undefined, electric: values.electric as string | undefined, auth: (values.auth as unknown as string[] | undefined) ?? [], entity: (values.entity as unknown as string[] | undefined) ?? [], write: values.write === true, json: values.json === true }, report);
       return finish(report, io);
     }
     case "eject": {
