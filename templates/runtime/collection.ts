@@ -11,7 +11,7 @@
 //  - Rows carry `_sync_status` (synced / pending / failed) from the view.
 //  - New rows get time-ordered keys (`uuidv7`), so rows created on this device sort in creation
 //    order by key while their server-assigned columns (created_at…) are still empty.
-import type { CollectionConfig } from "@tanstack/react-db";
+import type { CollectionConfig } from "@tanstack/db";
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { isLeaderChange, quoteIdent, type ChangeFeed, type ColumnSchema, type FeedBatch } from "../db/local-db.js";
 

@@ -218,7 +218,7 @@ describe("create, update and delete reach a stub server at the spec's URLs (Node
     const model = models.get(name);
     if (!model) throw new Error(`${name} was not generated`);
     const entity = model.entities[0]!;
-    const client = (await import(pathToFileURL(path.join(app, "src", name, fs.existsSync(path.join(app, "src", name, "core.ts")) ? "core.ts" : "index.ts")).href)) as Entry;
+    const client = (await import(pathToFileURL(path.join(app, "src", name, "core.ts")).href)) as Entry;
     const db = await client.createDatabase();
     const engine = await client.startSync({ db, apiUrl, electricUrl: "" });
     try {
