@@ -108,6 +108,7 @@ export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: strin
       hasQueries: ops.some((o) => o.isQuery),
       hasMutations: ops.some((o) => !o.isQuery),
       usesSchemaTypes: ops.some((o) => /\bT\./.test([o.argsType, o.responseType, ...o.errors.map((e) => e.bodyType)].join(" "))),
+      queriesUseSchemaTypes: ops.some((o) => /\bT\./.test(`${o.argsType} ${o.responseType}`)),
     };
   });
   return { operations, groups };

@@ -163,6 +163,8 @@ export interface OperationGroup {
   hasQueries: boolean;
   hasMutations: boolean;
   usesSchemaTypes: boolean;
+  /** Whether its TanStack Query module (queries/<group>.ts) names schema types: in args or responses (error bodies stay in api/). */
+  queriesUseSchemaTypes: boolean;
 }
 
 export type SyncMode = "local-first" | "confirmed";

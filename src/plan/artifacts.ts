@@ -46,10 +46,14 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
     { template: "types/schemas.ts.eta", output: "types/schemas.ts", kind: "eta", data: base },
     { template: "runtime/client.ts", output: "api/client.ts", kind: "copy", data: base },
     { template: "api/defaults.ts.eta", output: "api/defaults.ts", kind: "eta", data: base },
+    { template: "core.ts.eta", output: "core.ts", kind: "eta", data: base },
     { template: "index.ts.eta", output: "index.ts", kind: "eta", data: base },
   ];
   for (const group of model.groups) {
-    artifacts.push({ template: "api/group.ts.eta", output: `api/${group.file}.ts`, kind: "eta", data: { ...base, group } });
+    artifacts.push(
+      { template: "api/group.ts.eta", output: `api/${group.file}.ts`, kind: "eta", data: { ...base, group } },
+      { template: "queries/group.ts.eta", output: `queries/${group.file}.ts`, kind: "eta", data: { ...base, group } },
+    );
   }
   for (const entity of model.entities) {
     artifacts.push(perEntity("types/entity.ts.eta", `types/${entity.names.kebab}.ts`, base, entity));
@@ -67,6 +71,7 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
       { template: "sync/entities.ts.eta", output: "sync/entities.ts", kind: "eta", data: base },
       { template: "sync/engine.ts.eta", output: "sync/engine.ts", kind: "eta", data: base },
       { template: "runtime/collection.ts", output: "collections/pglite-collection.ts", kind: "copy", data: base },
+      { template: "collections/all.ts.eta", output: "collections/_all.ts", kind: "eta", data: base },
       { template: "hooks/sync.ts.eta", output: "hooks/sync.ts", kind: "eta", data: base },
       { template: "permissions.ts.eta", output: "permissions.ts", kind: "eta", data: base },
     );

@@ -13,9 +13,12 @@ export function clientDependencies(model: SpecModel): Record<string, string> {
     "@types/react": "^19.0.0",
   };
   if (model.entities.length > 0) {
-    // @tanstack/react-db pins @tanstack/db exactly; never list @tanstack/db next to it.
+    // The collections import @tanstack/db (framework-free, for core.ts); the hooks import
+    // @tanstack/react-db, which pins @tanstack/db exactly: both exact, so that one copy is installed
+    // (two copies break useLiveQuery).
     deps["@electric-sql/pglite"] = "^0.5.16";
     deps["@electric-sql/client"] = "^1.5.28";
+    deps["@tanstack/db"] = "0.15.1";
     deps["@tanstack/react-db"] = "0.5.11";
     deps.uuid = "^14.0.3";
   }

@@ -12,7 +12,7 @@
 //  - Indexes: created on first use for each field a live query filters or orders by.
 //  - New rows get time-ordered keys (`uuidv7`), so rows created on this device sort in creation
 //    order by key while their server-assigned columns (created_at…) are still empty.
-import { BasicIndex, type CollectionConfig } from "@tanstack/react-db";
+import { BasicIndex, type CollectionConfig } from "@tanstack/db";
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type ColumnSchema, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
 

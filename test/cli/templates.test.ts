@@ -55,7 +55,7 @@ const read = (dir: string, rel: string): string => fs.readFileSync(path.join(dir
 const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
 const lockOf = (dir: string): { modelVersion: number; templates: Record<string, { sha256: string; version: string }> } => JSON.parse(read(dir, `${TEMPLATES}/templates.lock.json`));
 
-// Edits of index.ts.eta: line 2 is `export * from "./types/schemas.js";`, the end is far from it.
+// Edits of core.ts.eta: line 2 is `export * from "./types/schemas.js";`, the end is far from it.
 const SCHEMAS = 'export * from "./types/schemas.js";\n';
 const ADD_TEAM_TOP: Edit = (t) => t.replace(SCHEMAS, `${SCHEMAS}export const TEAM = "ours";\n`);
 const ADD_FIX_BOTTOM: Edit = (t) => `${t}export const UPSTREAM_FIX = 2;\n`;
@@ -65,16 +65,16 @@ const THEIRS_ON_LINE_2: Edit = (t) => t.replace(SCHEMAS, 'export * from "./types
 describe("eject, edit, regenerate", () => {
   it("the edited copy is used, and generate --check sees the edit as drift first", async () => {
     const dir = await initialized();
-    expect((await run(dir, ["eject", "templates", "index.ts.eta"])).exitCode).toBe(0);
-    editFile(path.join(dir, TEMPLATES, "index.ts.eta"), ADD_TEAM_TOP);
+    expect((await run(dir, ["eject", "templates", "core.ts.eta"])).exitCode).toBe(0);
+    editFile(path.join(dir, TEMPLATES, "core.ts.eta"), ADD_TEAM_TOP);
     const check = await run(dir, ["generate", "--check"]);
     expect(check.exitCode).toBe(1);
-    expect(check.stdout).toContain("update  src/generated/index.ts");
+    expect(check.stdout).toContain("update  src/generated/core.ts");
     const g = await run(dir, ["generate"]);
     expect(g.exitCode, g.stderr).toBe(0);
-    expect(read(dir, "src/generated/index.ts")).toContain('export const TEAM = "ours";');
+    expect(read(dir, "src/generated/core.ts")).toContain('export const TEAM = "ours";');
     const status = await run(dir, ["templates", "status"]);
-    expect(status.stdout).toMatch(/^ +modified locally +index\.ts\.eta$/m);
+    expect(status.stdout).toMatch(/^ +modified locally +core\.ts\.eta$/m);
   });
 });
 
@@ -89,13 +89,13 @@ describe("templates status / diff / update against a new upstream", () => {
     after: (t: { base: string; local: string; upstream: string }) => string;
     /** Whether the lock and .base/ record the new upstream afterwards. */
     recordsUpstream: boolean;
-    /** What the regenerated index.ts contains (after a clean update). */
+    /** What the regenerated core.ts contains (after a clean update). */
     output: string[];
   }
   const cases: [string, Case][] = [
     [
       "unchanged on both sides",
-      { status: "unchanged", diff: { yours: /base → yours: no changes/, upstream: /base → upstream: no changes/ }, update: { exitCode: 0, line: /up to date +\S+index\.ts\.eta +\(no upstream changes\)/ }, after: (t) => t.base, recordsUpstream: true, output: [] },
+      { status: "unchanged", diff: { yours: /base → yours: no changes/, upstream: /base → upstream: no changes/ }, update: { exitCode: 0, line: /up to date +\S+core\.ts\.eta +\(no upstream changes\)/ }, after: (t) => t.base, recordsUpstream: true, output: [] },
     ],
     [
       "changed locally only",
@@ -103,7 +103,7 @@ describe("templates status / diff / update against a new upstream", () => {
         local: ADD_TEAM_TOP,
         status: "modified locally",
         diff: { yours: /\+export const TEAM = "ours";/, upstream: /base → upstream: no changes/ },
-        update: { exitCode: 0, line: /up to date +\S+index\.ts\.eta/ },
+        update: { exitCode: 0, line: /up to date +\S+core\.ts\.eta/ },
         after: (t) => t.local,
         recordsUpstream: true,
         output: ['export const TEAM = "ours";'],
@@ -115,7 +115,7 @@ describe("templates status / diff / update against a new upstream", () => {
         upstream: ADD_FIX_BOTTOM,
         status: "changed upstream",
         diff: { yours: /base → yours: no changes/, upstream: /\+export const UPSTREAM_FIX = 2;/ },
-        update: { exitCode: 0, line: /updated +\S+index\.ts\.eta +\(you had not edited it/ },
+        update: { exitCode: 0, line: /updated +\S+core\.ts\.eta +\(you had not edited it/ },
         after: (t) => t.upstream,
         recordsUpstream: true,
         output: ["export const UPSTREAM_FIX = 2;"],
@@ -128,7 +128,7 @@ describe("templates status / diff / update against a new upstream", () => {
         upstream: ADD_FIX_BOTTOM,
         status: "changed locally and upstream",
         diff: { yours: /\+export const TEAM = "ours";/, upstream: /\+export const UPSTREAM_FIX = 2;/ },
-        update: { exitCode: 0, line: /merged +\S+index\.ts\.eta/ },
+        update: { exitCode: 0, line: /merged +\S+core\.ts\.eta/ },
         after: (t) => ADD_FIX_BOTTOM(ADD_TEAM_TOP(t.base)),
         recordsUpstream: true,
         output: ['export const TEAM = "ours";', "export const UPSTREAM_FIX = 2;"],
@@ -137,54 +137,54 @@ describe("templates status / diff / update against a new upstream", () => {
   ];
   it.each(cases)("%s", async (_name, c) => {
     const dir = await initialized();
-    await run(dir, ["eject", "templates", "index.ts.eta"]);
-    const file = path.join(dir, TEMPLATES, "index.ts.eta");
+    await run(dir, ["eject", "templates", "core.ts.eta"]);
+    const file = path.join(dir, TEMPLATES, "core.ts.eta");
     const base = fs.readFileSync(file, "utf8");
     if (c.local) editFile(file, c.local);
     const local = fs.readFileSync(file, "utf8");
-    const upstreamDir = upstreamVersion(c.upstream ? { "index.ts.eta": c.upstream } : {});
-    const upstream = read(upstreamDir, "index.ts.eta");
+    const upstreamDir = upstreamVersion(c.upstream ? { "core.ts.eta": c.upstream } : {});
+    const upstream = read(upstreamDir, "core.ts.eta");
 
     const status = await run(dir, ["templates", "status"], upstreamDir);
     expect(status.exitCode, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(new RegExp(`^ +${c.status} +index\\.ts\\.eta$`, "m"));
+    expect(status.stdout).toMatch(new RegExp(`^ +${c.status} +core\\.ts\\.eta$`, "m"));
 
-    const diff = await run(dir, ["templates", "diff", "index.ts.eta"], upstreamDir);
+    const diff = await run(dir, ["templates", "diff", "core.ts.eta"], upstreamDir);
     expect(diff.exitCode, diff.stderr).toBe(0);
     const [mine, theirs] = diff.stdout.split("base → upstream");
     expect(mine).toMatch(c.diff.yours);
     expect(`base → upstream${theirs}`).toMatch(c.diff.upstream);
-    if (c.local) expect(mine).toMatch(/^--- sync-patterns\/templates\/\.base\/index\.ts\.eta .*\n\+\+\+ sync-patterns\/templates\/index\.ts\.eta \(yours\)\n@@ /m);
+    if (c.local) expect(mine).toMatch(/^--- sync-patterns\/templates\/\.base\/core\.ts\.eta .*\n\+\+\+ sync-patterns\/templates\/core\.ts\.eta \(yours\)\n@@ /m);
 
     const update = await run(dir, ["templates", "update"], upstreamDir);
     expect(update.exitCode, update.stderr).toBe(c.update.exitCode);
     expect(update.stdout).toMatch(c.update.line);
     expect(fs.readFileSync(file, "utf8")).toBe(c.after({ base, local, upstream }));
     if (c.recordsUpstream) {
-      expect(lockOf(dir).templates["index.ts.eta"]!.sha256).toBe(sha(upstream));
-      expect(read(dir, `${TEMPLATES}/.base/index.ts.eta`)).toBe(upstream);
+      expect(lockOf(dir).templates["core.ts.eta"]!.sha256).toBe(sha(upstream));
+      expect(read(dir, `${TEMPLATES}/.base/core.ts.eta`)).toBe(upstream);
     }
-    expect((await run(dir, ["templates", "status"], upstreamDir)).stdout).toMatch(new RegExp(`^ +${c.local ? "modified locally" : "unchanged"} +index\\.ts\\.eta$`, "m"));
+    expect((await run(dir, ["templates", "status"], upstreamDir)).stdout).toMatch(new RegExp(`^ +${c.local ? "modified locally" : "unchanged"} +core\\.ts\\.eta$`, "m"));
 
     const g = await run(dir, ["generate"], upstreamDir);
     expect(g.exitCode, g.stderr).toBe(0);
     expect(g.stderr).not.toContain("[template/upstream-changed]");
-    for (const line of c.output) expect(read(dir, "src/generated/index.ts")).toContain(line);
+    for (const line of c.output) expect(read(dir, "src/generated/core.ts")).toContain(line);
   });
 
   it("changed on both sides, on the same lines: conflict markers, exit 1, generate refuses; --theirs settles them", async () => {
     const dir = await initialized();
-    await run(dir, ["eject", "templates", "index.ts.eta"]);
-    const file = path.join(dir, TEMPLATES, "index.ts.eta");
+    await run(dir, ["eject", "templates", "core.ts.eta"]);
+    const file = path.join(dir, TEMPLATES, "core.ts.eta");
     const base = fs.readFileSync(file, "utf8");
     editFile(file, (t) => ADD_FIX_BOTTOM(OURS_ON_LINE_2(t)).replace("UPSTREAM_FIX = 2", 'TEAM = "ours"'));
-    const upstreamDir = upstreamVersion({ "index.ts.eta": THEIRS_ON_LINE_2 });
-    const upstream = read(upstreamDir, "index.ts.eta");
+    const upstreamDir = upstreamVersion({ "core.ts.eta": THEIRS_ON_LINE_2 });
+    const upstream = read(upstreamDir, "core.ts.eta");
     const before = snapshotTree(path.join(dir, "src/generated"));
 
     const update = await run(dir, ["templates", "update"], upstreamDir);
     expect(update.exitCode).toBe(1);
-    expect(update.stdout).toMatch(/CONFLICT +\S+index\.ts\.eta +\(1 conflict: markers written into your copy\)/);
+    expect(update.stdout).toMatch(/CONFLICT +\S+core\.ts\.eta +\(1 conflict: markers written into your copy\)/);
     expect(update.stderr).toContain(`${file}:2:1`);
     expect(update.stderr).toContain("[template/merge-conflicts]");
     const merged = fs.readFileSync(file, "utf8");
@@ -194,9 +194,9 @@ describe("templates status / diff / update against a new upstream", () => {
 
     const g = await run(dir, ["generate"], upstreamDir);
     expect(g.exitCode).toBe(1);
-    expect(g.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:2:1 +Template index\\.ts\\.eta still has merge conflict markers\\.`));
+    expect(g.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:2:1 +Template core\\.ts\\.eta still has merge conflict markers\\.`));
     expect(snapshotTree(path.join(dir, "src/generated"))).toEqual(before);
-    expect((await run(dir, ["templates", "status"], upstreamDir)).stdout).toMatch(/^ +conflict markers +index\.ts\.eta +\(line 2\)$/m);
+    expect((await run(dir, ["templates", "status"], upstreamDir)).stdout).toMatch(/^ +conflict markers +core\.ts\.eta +\(line 2\)$/m);
 
     // Running update again does not merge twice or overwrite: the markers must go first.
     const again = await run(dir, ["templates", "update"], upstreamDir);
@@ -204,43 +204,43 @@ describe("templates status / diff / update against a new upstream", () => {
     expect(again.stderr).toContain("[template/unresolved-conflicts]");
     expect(fs.readFileSync(file, "utf8")).toBe(merged);
 
-    const theirs = await run(dir, ["templates", "update", "index.ts.eta", "--theirs"], upstreamDir);
+    const theirs = await run(dir, ["templates", "update", "core.ts.eta", "--theirs"], upstreamDir);
     expect(theirs.exitCode, theirs.stderr).toBe(0);
-    expect(theirs.stdout).toMatch(/resolved +\S+index\.ts\.eta +\(1 conflict resolved --theirs\)/);
+    expect(theirs.stdout).toMatch(/resolved +\S+core\.ts\.eta +\(1 conflict resolved --theirs\)/);
     expect(fs.readFileSync(file, "utf8")).toBe(`${upstream}export const TEAM = "ours";\n`);
-    expect(read(dir, `${TEMPLATES}/.base/index.ts.eta`)).toBe(upstream);
+    expect(read(dir, `${TEMPLATES}/.base/core.ts.eta`)).toBe(upstream);
     const after = await run(dir, ["generate"], upstreamDir);
     expect(after.exitCode, after.stderr).toBe(0);
-    expect(read(dir, "src/generated/index.ts")).toMatch(/\/\/ upstream[\s\S]*export const TEAM = "ours";/);
+    expect(read(dir, "src/generated/core.ts")).toMatch(/\/\/ upstream[\s\S]*export const TEAM = "ours";/);
   });
 
   it("update --ours settles conflicting lines with yours and still takes upstream's other changes", async () => {
     const dir = await initialized();
-    await run(dir, ["eject", "templates", "index.ts.eta"]);
-    const file = path.join(dir, TEMPLATES, "index.ts.eta");
+    await run(dir, ["eject", "templates", "core.ts.eta"]);
+    const file = path.join(dir, TEMPLATES, "core.ts.eta");
     const base = fs.readFileSync(file, "utf8");
     editFile(file, OURS_ON_LINE_2);
-    const upstreamDir = upstreamVersion({ "index.ts.eta": (t) => ADD_FIX_BOTTOM(THEIRS_ON_LINE_2(t)) });
+    const upstreamDir = upstreamVersion({ "core.ts.eta": (t) => ADD_FIX_BOTTOM(THEIRS_ON_LINE_2(t)) });
     const r = await run(dir, ["templates", "update", "--ours"], upstreamDir);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/merged +\S+index\.ts\.eta +\(.*1 conflict decided --ours\)/);
+    expect(r.stdout).toMatch(/merged +\S+core\.ts\.eta +\(.*1 conflict decided --ours\)/);
     expect(fs.readFileSync(file, "utf8")).toBe(ADD_FIX_BOTTOM(OURS_ON_LINE_2(base)));
   });
 
   it("only the named templates are updated; unknown names and usage mistakes are reported", async () => {
     const dir = await initialized();
-    await run(dir, ["eject", "templates", "index.ts.eta", "api/defaults.ts.eta"]);
-    const upstreamDir = upstreamVersion({ "index.ts.eta": ADD_FIX_BOTTOM, "api/defaults.ts.eta": (t) => `${t}export const FIX = 1;\n` });
+    await run(dir, ["eject", "templates", "core.ts.eta", "api/defaults.ts.eta"]);
+    const upstreamDir = upstreamVersion({ "core.ts.eta": ADD_FIX_BOTTOM, "api/defaults.ts.eta": (t) => `${t}export const FIX = 1;\n` });
     const r = await run(dir, ["templates", "update", "defaults.ts.eta"], upstreamDir);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(read(dir, `${TEMPLATES}/api/defaults.ts.eta`)).toContain("export const FIX = 1;");
-    expect(read(dir, `${TEMPLATES}/index.ts.eta`)).not.toContain("UPSTREAM_FIX");
-    expect((await run(dir, ["templates", "status"], upstreamDir)).stdout).toMatch(/^ +changed upstream +index\.ts\.eta$/m);
+    expect(read(dir, `${TEMPLATES}/core.ts.eta`)).not.toContain("UPSTREAM_FIX");
+    expect((await run(dir, ["templates", "status"], upstreamDir)).stdout).toMatch(/^ +changed upstream +core\.ts\.eta$/m);
 
-    const unknown = await run(dir, ["templates", "diff", "indx.ts.eta"], upstreamDir);
+    const unknown = await run(dir, ["templates", "diff", "coore.ts.eta"], upstreamDir);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toContain("[template/not-ejected]");
-    expect(unknown.stderr).toContain('Did you mean "index.ts.eta"?');
+    expect(unknown.stderr).toContain('Did you mean "core.ts.eta"?');
     const notEjected = await run(dir, ["templates", "diff", "api/group.ts.eta"]);
     expect(notEjected.stderr).toContain("`sync-patterns eject templates api/group.ts.eta` first");
   });
@@ -399,7 +399,7 @@ describe("templates check", () => {
     const r = await run(dir, ["templates", "check"]);
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/Rendered 36 files from \d+ templates \(2 of them yours\) and type-checked 32 TypeScript files with typescript@5\.9\.\d+ in strict mode: no errors\./);
+    expect(r.stdout).toMatch(/Rendered 43 files from \d+ templates \(2 of them yours\) and type-checked 39 TypeScript files with typescript@5\.9\.\d+ in strict mode: no errors\./);
     expect(snapshotTree(path.join(dir, "src/generated"))).toEqual(before);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith(".sync-patterns-check"))).toEqual([]);
   });

@@ -62,7 +62,7 @@ function installLine(stdout: string): string[] {
   return line ? line.trim().split(/\s+/).slice(2).map((spec) => spec.replace(/(?<=.)@.*$/, "")) : [];
 }
 const BASE = ["@tanstack/react-query", "react"];
-const STACK = ["@electric-sql/pglite", "@electric-sql/client", "@tanstack/react-db", "uuid"];
+const STACK = ["@electric-sql/pglite", "@electric-sql/client", "@tanstack/db", "@tanstack/react-db", "uuid"];
 
 describe("the packages the client needs", () => {
   it("init prints them", async () => {

@@ -93,9 +93,14 @@ async function generateInto(root: string, spec: string): Promise<string> {
 }
 
 describe("the generated API module", () => {
-  it("has an error type, an options factory per operation, and hooks built on the factories", async () => {
+  it("has an error type per operation (api/), an options factory per operation and hooks built on the factories (queries/)", async () => {
     const out = await generateInto(tempProject(), SPEC);
-    const text = fs.readFileSync(path.join(out, "api/contacts.ts"), "utf8");
+    const api = fs.readFileSync(path.join(out, "api/contacts.ts"), "utf8");
+    const queries = fs.readFileSync(path.join(out, "queries/contacts.ts"), "utf8");
+    // The API module has no framework: a Node script imports it without TanStack Query installed.
+    expect(api).not.toContain("@tanstack");
+    expect(queries).toContain('from "@tanstack/react-query"');
+    const text = api + queries;
     expect(text).toContain(
       [
         "export type GetContactError =",
@@ -129,7 +134,8 @@ describe("the generated API module", () => {
     expect(text).toContain("  return useQuery({ ...getContactOptions(args), ...options });");
     expect(text).toContain("  return useMutation({ ...createContactMutation(), ...options });");
     // One request per operation: the factories and hooks call the fetch functions, no copies.
-    expect(text.match(/request</g)).toHaveLength(4);
+    expect(api.match(/request</g)).toHaveLength(4);
+    expect(queries).not.toContain("request");
   });
 
   it("type-checks in strict mode with useQuery(xOptions(…)), useQueries, fetchQuery and error narrowing", async () => {

@@ -5,19 +5,9 @@ import { createContext, createElement, useContext, useEffect, useState, type Rea
 import { createDatabase, type DatabaseWorker, type LocalDatabase } from "../db/init.js";
 import { startSync, type StartSyncOptions, type SyncEngine } from "../sync/engine.js";
 import type { ChangeRow, WriterStatus } from "../sync/change-writer.js";
-import { createAccountsCollection } from "../collections/account.js";
-import { createContactsCollection } from "../collections/contact.js";
-import { createTransactionsCollection } from "../collections/transaction.js";
+import { createCollections, type Collections } from "../collections/_all.js";
 
-function createCollections(db: LocalDatabase) {
-  return {
-    accounts: createAccountsCollection(db),
-    contacts: createContactsCollection(db),
-    transactions: createTransactionsCollection(db),
-  };
-}
-
-export type Collections = ReturnType<typeof createCollections>;
+export type { Collections };
 
 export interface SyncContextValue {
   db: LocalDatabase;
