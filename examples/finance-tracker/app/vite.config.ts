@@ -28,7 +28,9 @@ export default defineConfig({
   plugins: [
     VitePWA({
       registerType: "autoUpdate",
-      injectRegister: "script-defer",
+      // Registered by the app once the local database is open (App.tsx), not by an injected
+      // script: on the first visit its precache downloads would race PGlite's own.
+      injectRegister: false,
       manifest: false,
       workbox: {
         globPatterns: ["**/*.{html,js,css,wasm,data,tar.gz,svg,png}"],
