@@ -91,7 +91,7 @@ describe("offline: the network really off", () => {
     const context = await profile();
     const page = await tab(context, "offline", "offline");
     // The first visit installs the service worker (app shell, PGlite's files, the database worker).
-    await page.waitForFunction(() => (globalThis as unknown as { navigator: { serviceWorker?: { controller: unknown } } }).navigator.serviceWorker?.controller != null, undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { navigator: { serviceWorker?: { controller: unknown } } }).navigator.serviceWorker?.controller != null, undefined, { timeout: 180_000 });
     for (let i = 1; i <= 5; i++) await addContact(page, "Edit", `E${i}`);
     for (let i = 1; i <= 3; i++) await addContact(page, "Drop", `D${i}`);
     await expectAttr(badge(page), "data-queued", "0", DRAIN);
@@ -126,7 +126,7 @@ describe("offline: the network really off", () => {
     expect(await serverNames("Drop")).toEqual([]);
     await expect.poll(() => statuses(page, "Away"), WAIT).toEqual(["synced"]);
     await expect.poll(() => statuses(page, "Edit"), WAIT).toEqual(["synced"]);
-  }, 180_000);
+  }, 300_000);
 });
 
 describe("tabs of one browser profile", () => {
