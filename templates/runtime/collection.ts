@@ -79,6 +79,9 @@ function normalize(row: Record<string, unknown>, columns: ColumnSchema[]): Recor
   return out;
 }
 
+/** How many transactions' change ids a collection remembers (changeIdsOf). */
+const RECENT_TRANSACTIONS = 1000;
+
 export function pgliteCollectionOptions<TRow extends object>(options: PgliteCollectionOptions): CollectionConfig<TRow, Key, SyncStatusSchema<TRow>, PgliteCollectionUtils> & { schema: SyncStatusSchema<TRow> } {
   const { pg, feed, table, key, columns } = options;
   const view = quoteIdent(table);
@@ -99,7 +102,10 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
       pg.query<{ change_id: string }>(`SELECT "change_id" FROM "_changes" WHERE "entity" = $1 AND "row_key" = $2 ORDER BY "seq" DESC LIMIT 1`, [table, String(rowKey)]);
     const r = await read().catch((error: unknown) => (isLeaderChange(error) ? read() : Promise.reject(error)));
     const id = r.rows[0]?.change_id;
-    if (id) changeIds.set(transactionId, [...(changeIds.get(transactionId) ?? []), id]);
+    if (!id) return;
+    changeIds.set(transactionId, [...(changeIds.get(transactionId) ?? []), id]);
+    // Read right after the transaction settles (confirmed writes); keep only the recent ones.
+    if (changeIds.size > RECENT_TRANSACTIONS) changeIds.delete(changeIds.keys().next().value!);
   };
 
   return {
@@ -114,7 +120,8 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     sync: {
       rowUpdateMode: "full",
       sync: ({ begin, write, commit, markReady, markError, truncate }) => {
-        const known = new Set<Key>();
+        // Keys of the rows in the collection, by their text (the feed names deleted rows by text).
+        const known = new Map<string, Key>();
         let loaded = false;
         const pending: FeedBatch<Record<string, unknown>>[] = [];
         const apply = (batch: FeedBatch<Record<string, unknown>>): void => {
@@ -126,15 +133,15 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
           for (const raw of batch.upserts) {
             const value = normalize(raw, columns) as TRow;
             const k = getKey(value);
-            write({ type: known.has(k) ? "update" : "insert", value });
-            known.add(k);
+            write({ type: known.has(String(k)) ? "update" : "insert", value });
+            known.set(String(k), k);
           }
           for (const text of batch.deletes) {
-            const k = [...known].find((candidate) => String(candidate) === text);
+            const k = known.get(text);
             if (k === undefined) continue;
             const value = { [key]: k } as TRow;
             write({ type: "delete", value });
-            known.delete(k);
+            known.delete(text);
           }
           commit();
         };
