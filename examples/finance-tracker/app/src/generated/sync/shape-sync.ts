@@ -19,7 +19,7 @@
 //    CDN (which moves the stream's offset back), so never moves a row back to an older value, and
 //    the saved offset never goes backwards;
 //  - only the synced columns the client knows are written; unknown server columns are ignored.
-import { isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
+import { FetchError, isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
 import { quoteIdent, type EntitySchema } from "../db/local-db.js";
 
@@ -30,6 +30,20 @@ export interface ShapeSyncOptions {
   url: string;
   /** Extra shape params (`table` defaults to the entity's table). */
   params?: Record<string, string>;
+  /**
+   * Credentials, read again for every shape request: the same source as the API's writes
+   * (`configureClient({ headers })`). The server (the shape proxy) decides which rows they may see.
+   */
+  auth?: () => HeadersInit | Promise<HeadersInit>;
+  /** Sent with every shape request (`include` for cookie sessions on another origin). */
+  credentials?: RequestCredentials;
+  /**
+   * Called when the shape endpoint answers 401; refresh the credentials here. The stream then
+   * retries from where it is (same handle and offset: nothing is downloaded again) with `auth`
+   * read anew.
+   */
+  onUnauthorized?: () => void | Promise<void>;
+  /** Extra headers for shape requests only. */
   headers?: Record<string, string | (() => string | Promise<string>)>;
   fetchClient?: typeof fetch;
   /** Called after each commit with the txids it acknowledged. */
@@ -68,6 +82,16 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
   let stopped = false;
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const baseFetch = options.fetchClient ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+  // Credentials are added to each request as it is sent, so a refreshed token is used at once.
+  const fetchClient: typeof fetch =
+    options.auth || options.credentials
+      ? async (input, init) => {
+          const headers = new Headers(init?.headers);
+          if (options.auth) new Headers(await options.auth()).forEach((value, name) => headers.set(name, value));
+          return baseFetch(input, { ...init, headers, ...(options.credentials ? { credentials: options.credentials } : {}) });
+        }
+      : baseFetch;
   const open = (): void => {
     const mine = ++generation;
     abort = new AbortController();
@@ -76,9 +100,17 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
       params: { table: entity.table, ...options.params },
       ...(saved && saved.offset !== "-1" && saved.handle ? { offset: saved.offset as `${number}_${number}`, handle: saved.handle } : {}),
       ...(options.headers ? { headers: options.headers } : {}),
-      ...(options.fetchClient ? { fetchClient: options.fetchClient } : {}),
+      fetchClient,
       parser: TEXT_PARSER,
       signal: abort.signal,
+      // 401: refresh the credentials and go on from the stream's own handle and offset (returning
+      // an object keeps them; Electric's client reads the headers again). Anything else stops
+      // the stream, and the subscriber below re-opens it from the last saved offset.
+      onError: async (error) => {
+        if (mine !== generation || stopped || !(error instanceof FetchError) || error.status !== 401) return;
+        await options.onUnauthorized?.();
+        return {};
+      },
     });
     unsubscribe = stream.subscribe(
       (messages) => (mine === generation ? onMessages(messages) : Promise.resolve()),
