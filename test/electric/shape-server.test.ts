@@ -57,12 +57,12 @@ const offsetOf = (r: WireResponse) => r.headers.get("electric-offset") as string
 const handleOf = (r: WireResponse) => r.headers.get("electric-handle") as string;
 
 /** -1 then non-live follow-ups until up-to-date; returns the last response and all messages. */
-async function catchUp(table: string, extra: Record<string, string> = {}) {
-  let r = await get({ table, offset: "-1", ...extra });
+async function catchUp(table: string, extra: Record<string, string> = {}, base = server.shapeUrl) {
+  let r = await get({ table, offset: "-1", ...extra }, base);
   expect(r.status).toBe(200);
   const all = [...messages(r)];
   while (!r.headers.has("electric-up-to-date")) {
-    r = await get({ table, offset: offsetOf(r), handle: handleOf(r), ...extra });
+    r = await get({ table, offset: offsetOf(r), handle: handleOf(r), ...extra }, base);
     expect(r.status).toBe(200);
     all.push(...messages(r));
   }
@@ -460,5 +460,38 @@ describe("the test hooks and the client", () => {
     } finally {
       rec.close();
     }
+  });
+
+  it("publicationGap: a write in progress while a dropped table's shape is re-created never arrives", async () => {
+    const run = async (publicationGap: boolean) => {
+      const double = await startShapeServer({ databaseUrl, longPollTimeoutMs: LONG_POLL_MS, publicationGap });
+      const table = await makeTable(target, "gap", "id int PRIMARY KEY, v text");
+      const writer = await db.connect();
+      try {
+        const first = await catchUp(table, {}, double.shapeUrl);
+        // The table's last shape goes away (Electric then drops the table from its publication) …
+        const del = await fetch(`${double.shapeUrl}?${new URLSearchParams({ table, handle: first.handle })}`, { method: "DELETE" });
+        expect(del.status).toBe(202);
+        // … a write is in progress while a client asks for the table again …
+        await writer.query("BEGIN");
+        await writer.query(`INSERT INTO ${table} VALUES (1, 'in the gap')`);
+        const txid = Number((await writer.query<{ t: string }>("SELECT pg_current_xact_id()::xid::text AS t")).rows[0]?.t);
+        await db.query("SELECT pg_current_xact_id()"); // a later transaction completes: the write is in xip_list
+        const again = await catchUp(table, {}, double.shapeUrl);
+        const end = again.all.find((m) => m.headers.control === "snapshot-end");
+        expect(end?.headers.xip_list, JSON.stringify([txid, first.handle, again.handle, end])).toContain(String(txid));
+        await writer.query("COMMIT");
+        // … and a later write shows the shape is live.
+        await db.query(`INSERT INTO ${table} VALUES (2, 'later')`);
+        await double.flush();
+        const rest = await get({ table, offset: again.offset, handle: again.handle }, double.shapeUrl);
+        return messages(rest).filter((m) => m.key).map((m) => m.value?.id);
+      } finally {
+        writer.release();
+        await double.stop();
+      }
+    };
+    expect(await run(false)).toEqual(["1", "2"]);
+    expect(await run(true)).toEqual(["2"]); // the write committed in the gap never reaches the shape
   });
 });

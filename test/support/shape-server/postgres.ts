@@ -201,6 +201,8 @@ export interface SnapshotResult {
   table: TableInfo;
   /** Text values of the selected columns (`col::text`, bpchar padding kept), in table order. */
   rows: RowValues[];
+  /** 32-bit xids of the transactions running when the snapshot was taken (pg_stat_activity). */
+  running: number[];
 }
 
 /**
@@ -219,8 +221,9 @@ export async function takeSnapshot(
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     // The first statement fixes the transaction snapshot; pg_current_snapshot() is that snapshot.
-    const snap = await client.query<{ snapshot: string; lsn: string }>(
-      `SELECT pg_current_snapshot()::text AS snapshot, (pg_current_wal_lsn() - '0/0')::text AS lsn`,
+    const snap = await client.query<{ snapshot: string; lsn: string; running: string[] | null }>(
+      `SELECT pg_current_snapshot()::text AS snapshot, (pg_current_wal_lsn() - '0/0')::text AS lsn,
+              (SELECT array_agg(backend_xid::text) FROM pg_stat_activity WHERE backend_xid IS NOT NULL) AS running`,
     );
     const table = await loadTable(client, relation);
     const selected = columns ?? table.columns.map((c) => c.name);
@@ -247,7 +250,7 @@ export async function takeSnapshot(
     });
     const first = snap.rows[0];
     if (!first) throw new Error("no snapshot row");
-    return { snapshot: parseSnapshot(first.snapshot), lsn: BigInt(first.lsn), table, rows };
+    return { snapshot: parseSnapshot(first.snapshot), lsn: BigInt(first.lsn), table, rows, running: (first.running ?? []).map(Number) };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;

@@ -425,6 +425,7 @@ export class ShapeRegistry {
           // snapshot wrote their changes while it was out, so no shape of it will ever see them.
           const lost = this.#lost.get(rel) ?? new Set<number>();
           for (const x of snap.snapshot.xip) lost.add(Number(x & 0xffffffffn));
+          for (const x of snap.running) lost.add(x);
           this.#lost.set(rel, lost);
         }
         for (const tx of this.#history) {
