@@ -84,3 +84,14 @@ describe("x-sync.scope", () => {
     if (hint) expect(d.hint).toContain(hint);
   });
 });
+
+describe("list", () => {
+  it("shows an entity's scope", async () => {
+    const { execa } = await import("execa");
+    const file = path.join(dir, "list-spec.yaml");
+    fs.writeFileSync(file, spec("{ scope: household_id }"));
+    fs.writeFileSync(path.join(dir, "sync-patterns.config.yaml"), "spec: list-spec.yaml\noutput: out\n");
+    const r = await execa("node", [path.join(import.meta.dirname, "../../bin/sync-patterns.js"), "list"], { cwd: dir, reject: false });
+    expect(r.stdout).toMatch(/contact {2}confirmed {2}table contacts {2}key id {2}scope household_id {2}\/api\/contacts/);
+  });
+});
