@@ -31,6 +31,8 @@ export interface ShapeParams {
   live: boolean;
   /** `live_sse=true`: live changes as server-sent events on one open response. */
   sse: boolean;
+  /** A subset snapshot (`subset__where`, `subset__params[n]`): a fresh read of some of the shape's rows. */
+  subset: { where: string; params: string[] } | undefined;
   cursor: string | null;
 }
 
@@ -141,7 +143,7 @@ export function parseShapeParams(q: URLSearchParams): ShapeParams {
   }
   const params = parseWhereParams(q, add);
   if (params.length > 0 && where === undefined) add(WHERE_PARAMS_PARAM, "can't be given without a where clause");
-  if ([...q.keys()].some((k) => k.startsWith(SUBSET_PARAM_PREFIX))) add("subset", `subset snapshots are ${NOT_SUPPORTED}`);
+  const subset = parseSubset(q, add);
 
   const replica = q.get(REPLICA_PARAM) ?? "default";
   if (replica !== "default" && replica !== "full") add(REPLICA_PARAM, "is invalid");
@@ -164,6 +166,7 @@ export function parseShapeParams(q: URLSearchParams): ShapeParams {
     handle: offset.kind === "after" ? handle : undefined, // ignored for -1 and now, as Electric does
     live: live === true,
     sse,
+    subset,
     cursor: q.get(CURSOR_PARAM),
   };
 }
@@ -172,12 +175,12 @@ export function parseShapeParams(q: URLSearchParams): ShapeParams {
  * `params[1]=…&params[2]=…` (what the TypeScript client sends for `params: [...]` or
  * `params: {1: …}`): the values of `$1`, `$2`, … in the where clause, numbered from 1 without gaps.
  */
-function parseWhereParams(q: URLSearchParams, add: (k: string, m: string) => void): string[] {
+function parseWhereParams(q: URLSearchParams, add: (k: string, m: string) => void, name = WHERE_PARAMS_PARAM): string[] {
   const byIndex = new Map<number, string>();
   for (const [k, v] of q) {
-    const m = /^params\[(\d+)\]$/.exec(k);
+    const m = new RegExp(`^${name}\\[(\\d+)\\]$`).exec(k);
     if (!m) {
-      if (k === WHERE_PARAMS_PARAM || k.startsWith(`${WHERE_PARAMS_PARAM}[`)) add(WHERE_PARAMS_PARAM, `invalid parameter name ${k}: use params[1], params[2], …`);
+      if (k === name || k.startsWith(`${name}[`)) add(name, `invalid parameter name ${k}: use ${name}[1], ${name}[2], …`);
       continue;
     }
     byIndex.set(Number(m[1]), v);
@@ -186,7 +189,7 @@ function parseWhereParams(q: URLSearchParams, add: (k: string, m: string) => voi
   for (let i = 1; i <= byIndex.size; i++) {
     const v = byIndex.get(i);
     if (v === undefined) {
-      add(WHERE_PARAMS_PARAM, `parameters must be numbered 1 to ${byIndex.size} without gaps`);
+      add(name, `parameters must be numbered 1 to ${byIndex.size} without gaps`);
       return [];
     }
     out.push(v);
@@ -249,4 +252,34 @@ function closing(text: string, start: number, q: string, escapes = false): numbe
     if (text[end + 1] === q) i = end + 2;
     else return end;
   }
+}
+
+/** `subset__where` + `subset__params[n]`; limit, offset and order_by are not implemented. */
+function parseSubset(q: URLSearchParams, add: (k: string, m: string) => void): ShapeParams["subset"] {
+  const where = q.get(`${SUBSET_PARAM_PREFIX}where`);
+  for (const k of new Set(q.keys())) {
+    if (!k.startsWith(SUBSET_PARAM_PREFIX) || k === `${SUBSET_PARAM_PREFIX}where` || k.startsWith(`${SUBSET_PARAM_PREFIX}params`)) continue;
+    add(k, `${k} is ${NOT_SUPPORTED}`);
+  }
+  // The TypeScript client sends subset params as JSON (`subset__params={"1":"…"}`).
+  const json = q.get(`${SUBSET_PARAM_PREFIX}params`);
+  let params: string[];
+  if (json !== null) {
+    const rest = new URLSearchParams();
+    try {
+      const parsed = JSON.parse(json) as unknown;
+      if (!parsed || typeof parsed !== "object") throw new Error("not an object");
+      for (const [k, v] of Object.entries(parsed)) rest.set(`${SUBSET_PARAM_PREFIX}params[${k}]`, String(v));
+    } catch {
+      add(`${SUBSET_PARAM_PREFIX}params`, "must be a JSON object of numbered parameters");
+    }
+    params = parseWhereParams(rest, add, `${SUBSET_PARAM_PREFIX}params`);
+  } else params = parseWhereParams(q, add, `${SUBSET_PARAM_PREFIX}params`);
+  if (where === null) {
+    if (params.length > 0) add(`${SUBSET_PARAM_PREFIX}params`, "can't be given without subset__where");
+    return undefined;
+  }
+  const problem = whereProblem(where);
+  if (problem) add(`${SUBSET_PARAM_PREFIX}where`, problem);
+  return { where, params };
 }

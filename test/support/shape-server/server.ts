@@ -33,7 +33,7 @@ import {
   type LogOffset,
   type Message,
 } from "./protocol.js";
-import { DISPLAY_OPTIONS, TableNotFoundError, qualified } from "./postgres.js";
+import { DISPLAY_OPTIONS, TableNotFoundError, evaluateWhere, qualified, takeSnapshot } from "./postgres.js";
 import { ChangeFeed } from "./replication.js";
 import { ShapeDefinitionError, ShapeRegistry, type ReplicaMode, type Shape, type ShapeDefinition } from "./shapes.js";
 
@@ -185,6 +185,11 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
       reply(res, 200, body, headers);
     };
 
+    if (p.subset) {
+      const shape = p.handle ? await shapeForHandle(def, p.handle) : await resolveShape(def);
+      await serveSubset(res, shape, p.subset);
+      return;
+    }
     if (p.offset.kind === "now") {
       const shape = await resolveShape(def);
       send(shape, [upToDate(feed.lastLsn)], { offset: shape.log.lastOffset, upToDate: true, hasData: false, cacheControl: CACHE_CONTROL.nonLive });
@@ -243,6 +248,39 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
       upToDate: chunk.atEnd,
       hasData: true,
       cacheControl: p.live ? CACHE_CONTROL.live : CACHE_CONTROL.nonLive,
+    });
+  }
+
+  /**
+   * A subset snapshot (`subset__where` + `subset__params[n]`): a fresh REPEATABLE READ query of
+   * the rows matching both the subset's and the shape's where clauses, as
+   * `{metadata: {xmin, xmax, xip_list, snapshot_mark, database_lsn}, data: [inserts]}`.
+   */
+  async function serveSubset(res: http.ServerResponse, shape: Shape, subset: { where: string; params: string[] }): Promise<void> {
+    let snap: Awaited<ReturnType<typeof takeSnapshot>>;
+    try {
+      snap = await takeSnapshot(pool, shape.relation, undefined, subset);
+    } catch (err) {
+      throw invalid({ subset__where: [err instanceof Error ? err.message : String(err)] });
+    }
+    let rows = snap.rows;
+    const filter = shape.filter;
+    if (filter) {
+      const ok = await evaluateWhere(pool, shape.table, filter, rows);
+      rows = rows.filter((_, i) => ok[i] === true);
+    }
+    const metadata = {
+      xmin: snap.snapshot.xmin.toString(),
+      xmax: snap.snapshot.xmax.toString(),
+      xip_list: snap.snapshot.xip.map(String),
+      snapshot_mark: Math.floor(Math.random() * 2 ** 31),
+      database_lsn: snap.lsn.toString(),
+    };
+    reply(res, 200, { metadata, data: shape.subsetMessages(rows) }, {
+      [HANDLE_HEADER]: shape.handle,
+      [OFFSET_HEADER]: formatOffset(shape.log.lastOffset),
+      [SCHEMA_HEADER]: JSON.stringify(shape.schema),
+      "cache-control": CACHE_CONTROL.error,
     });
   }
 

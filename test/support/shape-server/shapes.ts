@@ -96,6 +96,15 @@ export class Shape {
     this.log = new ShapeLog(this.snapshotMessages(rows, snapshot), chunkSize);
   }
 
+  /** Rows of a subset snapshot (all columns) as inserts of the shape's columns. */
+  subsetMessages(rows: readonly RowValues[]): ChangeMessage[] {
+    return rows.map((row) => ({
+      key: this.#key(row),
+      value: this.#project(row, this.columns),
+      headers: { operation: "insert", relation: this.table.relation },
+    }));
+  }
+
   /** Snapshot rows as inserts, then `snapshot-end` with the snapshot's xmin, xmax and xip_list. */
   snapshotMessages(rows: readonly RowValues[], snapshot: PgSnapshot): Message[] {
     const messages: Message[] = rows.map((value) => ({

@@ -18,7 +18,12 @@
 //    was applied already. A duplicated response, or a stale one served out of order by a proxy or
 //    CDN (which moves the stream's offset back), so never moves a row back to an older value, and
 //    the saved offset never goes backwards;
-//  - only the synced columns the client knows are written; unknown server columns are ignored.
+//  - only the synced columns the client knows are written; unknown server columns are ignored;
+//  - a confirmed write whose change never comes (Electric's publication gap can lose one) is read
+//    again: once a `sent` write's txid has stayed unacknowledged through OVERDUE_AFTER_UP_TO_DATES
+//    up-to-dates, its rows are fetched once with a subset snapshot of the same shape (a fresh
+//    query on the server, scoped like the shape) and applied, and the write is acknowledged if
+//    that snapshot contains it.
 import { FetchError, isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
 import { quoteIdent, type EntitySchema } from "../db/local-db.js";
@@ -188,6 +193,60 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
     return false;
   };
 
+  // Confirmed writes waiting for their change: txid → up-to-dates committed since first seen `sent`.
+  const waiting = new Map<number, number>();
+  const reread = new Set<number>();
+  let checking = false;
+  const checkOverdue = async (): Promise<void> => {
+    if (checking || stopped) return;
+    checking = true;
+    try {
+      const sent = (
+        await pg.query<{ txid: string; row_key: string }>(
+          `SELECT DISTINCT "txid"::text AS "txid", "row_key" FROM "_changes" WHERE "entity" = $1 AND "status" = 'sent' AND "txid" IS NOT NULL`,
+          [entity.table],
+        )
+      ).rows;
+      const txids = new Set(sent.map((r) => Number(r.txid)));
+      for (const t of waiting.keys()) if (!txids.has(t)) waiting.delete(t);
+      const due = new Set<number>();
+      for (const t of txids) {
+        if (reread.has(t)) continue;
+        const seen = (waiting.get(t) ?? 0) + 1;
+        waiting.set(t, seen);
+        if (seen > OVERDUE_AFTER_UP_TO_DATES) due.add(t);
+      }
+      if (due.size === 0) return;
+      for (const t of due) reread.add(t);
+      const keys = [...new Set(sent.filter((r) => due.has(Number(r.txid))).map((r) => r.row_key))];
+      const mine = generation;
+      const { metadata, data } = await stream.fetchSnapshot({
+        where: `${quoteIdent(key)} IN (${keys.map((_, i) => `$${i + 1}`).join(", ")})`,
+        params: Object.fromEntries(keys.map((k, i) => [String(i + 1), k])),
+      });
+      const snapshot = { xmin: BigInt(metadata.xmin), xmax: BigInt(metadata.xmax), xip: metadata.xip_list.map((x) => BigInt(x)) };
+      const visible = [...due].filter((t) => {
+        const x = BigInt(t);
+        return x < snapshot.xmin || (x < snapshot.xmax && !snapshot.xip.includes(x));
+      });
+      const step = applying.then(async () => {
+        if (mine !== generation) return;
+        await pg.transaction(async (tx) => {
+          await applyChanges(tx, synced, key, columns, data);
+          // A requested row the server no longer has (in this shape) is gone.
+          const present = new Set(data.map((m) => String(m.value[key])));
+          const absent = keys.filter((k) => !present.has(k));
+          if (absent.length) await tx.query(`DELETE FROM ${synced} WHERE ${quoteIdent(key)}::text = ANY ($1::text[])`, [absent]);
+          if (visible.length) await tx.query(`SELECT "_sync_acknowledge"($1, $2::bigint[], NULL)`, [entity.table, visible]);
+        });
+      });
+      applying = step.catch(() => undefined);
+      await step;
+    } finally {
+      checking = false;
+    }
+  };
+
   const onMessages = (messages: Message<Row>[]): Promise<void> => {
     for (const m of messages) {
       if (isChangeMessage(m)) {
@@ -213,6 +272,7 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
           () => {
             upToDate = true;
             resolveReady();
+            if (mine === generation) void checkOverdue().catch((error: unknown) => void (stopped || options.onError?.(error as Error)));
           },
           (error: unknown) => {
             options.onError?.(error as Error);
@@ -265,6 +325,12 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
     },
   };
 }
+
+/**
+ * Up-to-dates (each a consistent point of the shape, after every change the server had) a
+ * confirmed write's txid may stay unacknowledged before its rows are read again.
+ */
+const OVERDUE_AFTER_UP_TO_DATES = 2;
 
 /** Pause before re-opening a stream after a failed commit: doubling from 100 ms up to 10 s. */
 const RETRY_INITIAL_MS = 100;
