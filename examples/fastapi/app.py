@@ -20,6 +20,7 @@ Debian packages: python3-fastapi python3-uvicorn python3-psycopg2 python3-httpx.
 import hashlib
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -300,7 +301,8 @@ async def health():
 # ---------------------------------------------------------------- the shape proxy
 
 # Electric's protocol params a client may set: where in the stream it is, how to wait. Never
-# `table`, `where`, `params[n]`, `columns` or `secret`: those are the server's.
+# `table`, `where`, `params[n]`, `columns` or `secret`: those are the server's. Subset snapshots
+# only by key (subset_by_key).
 CLIENT_PARAMS = ("offset", "handle", "live", "cursor", "live_sse", "experimental_live_sse", "replica", "log")
 # The body is passed on as Electric encoded it (aiter_raw), so content-encoding stays; the length
 # and hop-by-hop headers belong to the upstream connection.
@@ -317,6 +319,33 @@ def quote_column(name: str) -> str:
     return name if simple and all(c.islower() or c.isdigit() or c == "_" for c in name) else quote_ident(name)
 
 
+SUBSET_BY_KEY = re.compile(r'^\s*("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)\s+IN\s*\(\s*(\$\d+(?:\s*,\s*\$\d+)*)\s*\)\s*$', re.I)
+
+
+def subset_by_key(where: str, params: Optional[str], key: str):
+    """The one subset snapshot the client sends (rows by key: `"id" IN ($1, …)`), made canonical; else None."""
+    m = SUBSET_BY_KEY.match(where)
+    if not m:
+        return None
+    column = m.group(1)[1:-1].replace('""', '"') if m.group(1).startswith('"') else m.group(1).lower()
+    refs = [int(r.strip()[1:]) for r in m.group(2).split(",")]
+    if column != key or refs != list(range(1, len(refs) + 1)):
+        return None
+    try:
+        values = json.loads(params or "")
+    except ValueError:
+        return None
+    if not isinstance(values, dict) or len(values) != len(refs):
+        return None
+    out = {}
+    for i in refs:
+        v = values.get(str(i))
+        if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+            return None
+        out[str(i)] = v
+    return f"{quote_ident(key)} IN ({', '.join(f'${i}' for i in refs)})", json.dumps(out)
+
+
 @app.get("/v1/shape")
 async def shape_proxy(request: Request):
     user = await run_in_threadpool(authenticate, request)
@@ -331,6 +360,13 @@ async def shape_proxy(request: Request):
     if shape["scope"] is not None:
         # The scope value is the user's own attribute of that name (users.household_id).
         params += [("where", f"{quote_ident(shape['scope'])} = $1"), ("params[1]", str(user[shape["scope"]]))]
+    if "subset__where" in request.query_params:
+        # A subset snapshot (the client re-reads a confirmed write): by key only; Electric
+        # evaluates it inside the shape's where.
+        subset = subset_by_key(request.query_params["subset__where"], request.query_params.get("subset__params"), shape["key"])
+        if subset is None:
+            return problem_response(400, "This shape endpoint serves subset snapshots by key only.")
+        params += [("subset__where", subset[0]), ("subset__params", subset[1])]
     if ELECTRIC_SECRET:
         params.append(("secret", ELECTRIC_SECRET))
     assert electric is not None

@@ -3,7 +3,8 @@
  * client's shape name up in the server's own definitions and asks Electric for exactly that
  * shape: `table`, `where`, `params[n]` and `columns` come from the server, never from the client.
  * Only Electric's protocol params that move a stream along (offset, handle, live, …) are taken
- * from the client. Electric's response headers are passed through and its body is streamed.
+ * from the client, and a subset snapshot only in the one form the generated client sends (rows by
+ * key), which Electric evaluates inside the server's `where`. Electric's response headers are passed through and its body is streamed.
  *
  * Built on the Fetch API (`Request` → `Response`), so it runs as a Hono handler, a Next.js
  * route handler, in Deno or Bun, and in Express through `toNodeHandler` (./node.ts).
@@ -24,6 +25,12 @@ export interface ShapeDefinition<User> {
   table: string;
   /** The columns the client may see (the key included). Default: every column. */
   columns?: readonly string[];
+  /**
+   * The primary key column. With it, the client's subset snapshots by key (`subset__where="<key>"
+   * IN ($1, …)`, what the generated client sends to re-read a confirmed write) are passed on;
+   * Electric evaluates them inside this shape's `where`. Without it, subset requests get 400.
+   */
+  key?: string;
   /**
    * The rows this user may see. `undefined` (or no `where` at all): every row of the table.
    * `null`: the user may not read this shape at all (403).
@@ -87,6 +94,15 @@ export function createShapeProxy<User>(options: ShapeProxyOptions<User>): (reque
       upstream.searchParams.set("where", filter.where);
       (filter.params ?? []).forEach((value, i) => upstream.searchParams.set(`params[${i + 1}]`, String(value)));
     }
+    const subsetWhere = incoming.searchParams.get("subset__where");
+    if (subsetWhere !== null) {
+      const subset = shape.key !== undefined ? subsetByKey(subsetWhere, incoming.searchParams.get("subset__params"), shape.key) : undefined;
+      if (!subset) {
+        return problem(400, `This shape endpoint serves subset snapshots by key only: subset__where=${JSON.stringify(`${quoteColumn(shape.key ?? "<key>")} IN ($1, …)`)} with subset__params {"1": …}.`);
+      }
+      upstream.searchParams.set("subset__where", subset.where);
+      upstream.searchParams.set("subset__params", subset.params);
+    }
     if (options.secret) upstream.searchParams.set("secret", options.secret);
 
     let response: Response;
@@ -108,6 +124,41 @@ export function createShapeProxy<User>(options: ShapeProxyOptions<User>): (reque
     }
     return new Response(request.method === "HEAD" ? null : response.body, { status: response.status, statusText: response.statusText, headers });
   };
+}
+
+/**
+ * A subset snapshot the client may ask for: its rows by key, `"<key>" IN ($1, …, $n)` with
+ * `{"1": v1, …, "n": vn}` (scalars). Returns the canonical where and params, or undefined for
+ * anything else (other columns, operators, functions, subqueries).
+ */
+export function subsetByKey(where: string, params: string | null, key: string): { where: string; params: string } | undefined {
+  const m = /^\s*("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)\s+IN\s*\(\s*(\$\d+(?:\s*,\s*\$\d+)*)\s*\)\s*$/i.exec(where);
+  if (!m) return undefined;
+  const column = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!.toLowerCase();
+  if (column !== key) return undefined;
+  const refs = m[2]!.split(",").map((r) => Number(r.trim().slice(1)));
+  if (!refs.every((n, i) => n === i + 1) || refs.length > 1000) return undefined;
+  let values: unknown;
+  try {
+    values = JSON.parse(params ?? "");
+  } catch {
+    return undefined;
+  }
+  if (!values || typeof values !== "object" || Array.isArray(values)) return undefined;
+  const entries = Object.entries(values as Record<string, unknown>);
+  if (entries.length !== refs.length) return undefined;
+  const out: Record<string, string | number> = {};
+  for (let i = 1; i <= refs.length; i++) {
+    const v = (values as Record<string, unknown>)[String(i)];
+    if (typeof v !== "string" && typeof v !== "number") return undefined;
+    out[String(i)] = v;
+  }
+  return { where: `${quoteIdent(key)} IN (${refs.map((n) => `$${n}`).join(", ")})`, params: JSON.stringify(out) };
+}
+
+/** A Postgres identifier, always quoted. */
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /**

@@ -37,13 +37,14 @@ export function shapesFromSpec<User>(spec: SpecShapes, options: FromSpecOptions<
   for (const [name, shape] of Object.entries(spec.shapes)) {
     const scope = shape.scope;
     if (scope === null) {
-      out[name] = { table: shape.table, columns: shape.columns };
+      out[name] = { table: shape.table, key: shape.key, columns: shape.columns };
       continue;
     }
     const scopeOf = options.scope;
     if (!scopeOf) throw new TypeError(`The shape ${JSON.stringify(name)} is scoped by ${JSON.stringify(scope)} (x-sync.scope): pass shapesFromSpec(…, { scope: (user) => <the user's ${scope}> }).`);
     out[name] = {
       table: shape.table,
+      key: shape.key,
       columns: shape.columns,
       where: (user) => {
         const value = scopeOf(user, shape);

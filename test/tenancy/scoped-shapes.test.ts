@@ -141,6 +141,22 @@ describe("scoped shapes through the proxy", () => {
     expect((await page("nobody", { table: "things", offset: "-1" })).status).toBe(401);
   });
 
+  it("a subset snapshot by key (the client's re-read) stays inside the user's scope", async () => {
+    const ids = async (household: string) => (await server.query<{ id: string }>(`SELECT id FROM things WHERE household_id = $1 ORDER BY name`, [household])).rows.map((r) => r.id);
+    const [mine] = await ids("a");
+    const theirs = await ids("b");
+    const first = await page("token-a", { table: "things", offset: "-1" });
+    const subset = async (keys: string[]) => {
+      const q = new URLSearchParams({ table: "things", handle: first.handle!, offset: first.offset!, subset__where: `"id" IN (${keys.map((_, i) => `$${i + 1}`).join(", ")})`, subset__params: JSON.stringify(Object.fromEntries(keys.map((k, i) => [i + 1, k]))) });
+      const response = await fetch(`${proxyUrl}?${q}`, { headers: { authorization: "Bearer token-a" } });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { data: { value: Record<string, unknown> }[] }).data.map((m) => m.value);
+    };
+    expect((await subset([mine!])).map((r) => r.id)).toEqual([mine]);
+    expect(await subset(theirs)).toEqual([]);
+    expect((await subset([mine!, ...theirs])).map((r) => r.id)).toEqual([mine]);
+  });
+
   it("the generated client of A syncs A's rows only, and a row moved to B leaves A's device", async () => {
     const db = await client.createDatabase();
     const engine = await client.startSync({ db, apiUrl: "http://127.0.0.1:9", electricUrl: proxyUrl, headers: () => ({ authorization: "Bearer token-a" }) });

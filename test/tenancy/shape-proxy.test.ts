@@ -97,7 +97,7 @@ describe("the shape proxy", () => {
       "table=categories",
       "secret=client-secret",
       "api_secret=client-secret",
-      "subset__where=" + encodeURIComponent("true"),
+      "subset__limit=1", // a subset where is checked on its own (below)
       "handle=999-handle-of-b",
       "offset=12345_6",
       "live=true",
@@ -188,6 +188,51 @@ describe("the shape proxy", () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+
+  it("passes on a subset snapshot by key (what the client re-reads a write with), canonically", async () => {
+    const q = new URLSearchParams({
+      table: "contacts",
+      handle: "h",
+      offset: "5_0",
+      subset__where: '"id" IN ($1, $2)',
+      subset__params: JSON.stringify({ 1: "k1", 2: "k2" }),
+      subset__limit: "1",
+      subset__order_by: "name",
+    });
+    const { response, upstream } = await ask(q.toString());
+    expect(response.status).toBe(200);
+    expect(Object.fromEntries(upstream!.searchParams)).toEqual({
+      table: "contacts",
+      where: '"household_id" = $1',
+      "params[1]": "household-a",
+      columns: 'id,household_id,name,"Order"',
+      handle: "h",
+      offset: "5_0",
+      secret: "server-secret",
+      subset__where: '"id" IN ($1, $2)',
+      subset__params: '{"1":"k1","2":"k2"}',
+    });
+    expect((await ask(new URLSearchParams({ table: "contacts", offset: "-1", subset__where: "id in ($1)", subset__params: '{"1":"k"}' }).toString())).upstream!.searchParams.get("subset__where")).toBe('"id" IN ($1)');
+  });
+
+  it.each([
+    ["another column", '"household_id" IN ($1)', '{"1":"household-b"}'],
+    ["another operator", '"id" = $1 OR true', '{"1":"k"}'],
+    ["a widened list", '"id" IN ($1) OR true', '{"1":"k"}'],
+    ["a subquery", '"id" IN (SELECT id FROM contacts)', "{}"],
+    ["a function", '"id" IN (pg_sleep($1))', '{"1":"1"}'],
+    ["params that do not match", '"id" IN ($1, $2)', '{"1":"k"}'],
+    ["params out of order", '"id" IN ($2, $1)', '{"1":"a","2":"b"}'],
+    ["object params", '"id" IN ($1)', '{"1":{"a":1}}'],
+    ["no params", '"id" IN ($1)', null],
+  ])("refuses a subset snapshot with %s (400, Electric not asked)", async (_, where, params) => {
+    const q = new URLSearchParams({ table: "contacts", offset: "-1", subset__where: where });
+    if (params !== null) q.set("subset__params", params);
+    const { response, upstream } = await ask(q.toString());
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(upstream).toBeUndefined();
   });
 
   it("refuses a scoped spec without a scope function", () => {
