@@ -91,7 +91,7 @@ uvicorn.run("app:app", host="127.0.0.1", port=${port}, log_level="warning")`;
     await server.query(`INSERT INTO todos (id, household_id, title) VALUES ($1, 'h2', 'cat''s todo')`, [randomUUID()]);
     const db = await client.createDatabase();
     const engine = await client.startSync({ db, apiUrl: api, electricUrl: `${api}/v1/shape`, headers: () => ({ authorization: "Bearer token-ann" }), backoff: { initialMs: 50, maxMs: 400 } });
-    const local = async (sql: string, params: unknown[] = []) => (await db.pg.query(sql, params)).rows;
+    const local = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await db.pg.query<T>(sql, params)).rows;
     try {
       await engine.ready;
       expect(await local(`SELECT * FROM todos`)).toEqual([]); // cat's household is not ann's
