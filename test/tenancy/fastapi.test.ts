@@ -116,6 +116,25 @@ uvicorn.run("app:app", host="127.0.0.1", port=${port}, log_level="warning")`;
     }
   });
 
+  it("a write that touches another household's row is refused by the API and rolled back locally", async () => {
+    const catsId = randomUUID();
+    await server.query(`INSERT INTO todos (id, household_id, title) VALUES ($1, 'h2', 'cat''s secret')`, [catsId]);
+    const db = await client.createDatabase();
+    const engine = await client.startSync({ db, apiUrl: api, electricUrl: `${api}/v1/shape`, headers: () => ({ authorization: "Bearer token-ann" }), backoff: { initialMs: 50, maxMs: 400 } });
+    const local = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await db.pg.query<T>(sql, params)).rows;
+    try {
+      await engine.ready;
+      // Ann knows the id (say, from a link) and writes a row under it: the server says 409.
+      await local(`INSERT INTO todos (id, title) VALUES ($1, 'mine now')`, [catsId]);
+      await eventually(async () => expect(await local(`SELECT status FROM "_changes" WHERE row_key = $1`, [catsId])).toEqual([{ status: "failed" }]));
+      expect(await local(`SELECT * FROM todos WHERE id = $1`, [catsId])).toEqual([]);
+      expect((await server.query(`SELECT household_id, title FROM todos WHERE id = $1`, [catsId])).rows).toEqual([{ household_id: "h2", title: "cat's secret" }]);
+    } finally {
+      await engine.stop();
+      await db.close();
+    }
+  });
+
   it("a replay returns the first answer (status, body, txid); another body under the key is a 422; keys are per user", async () => {
     const key = randomUUID();
     const body = { id: randomUUID(), title: "bread" };
