@@ -313,6 +313,66 @@ describe("the wire protocol", () => {
     ]);
   });
 
+  it("live_sse: one event stream, a data event per message, batches ending with up-to-date, keep-alives", async () => {
+    const table = await makeTable(target, "wire_sse", "id int PRIMARY KEY, v text");
+    const { handle, offset } = await catchUp(table);
+    const abort = new AbortController();
+    const r = await fetch(`${server.shapeUrl}?${new URLSearchParams({ table, offset, handle, live: "true", live_sse: "true", cursor: "0" })}`, {
+      signal: abort.signal,
+      headers: { accept: "text/event-stream" },
+    });
+    try {
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toBe("text/event-stream");
+      expect(r.headers.get("electric-handle")).toBe(handle);
+      expect(r.headers.get("electric-offset")).toBe(offset);
+      const txid = await writeTx(target, [`INSERT INTO ${table} VALUES (1, 'a')`, `UPDATE ${table} SET v = 'b' WHERE id = 1`]);
+      const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+      let text = "";
+      while (!text.includes("up-to-date") || !text.includes(": keep-alive")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      const events = text.split("\n\n").filter((e) => e.startsWith("data: ")).map((e) => JSON.parse(e.slice(6)) as WireMessage);
+      expect(events.map((e) => e.headers.operation ?? e.headers.control)).toEqual(["insert", "update", "up-to-date"]);
+      expect(events[0]?.headers.txids).toEqual([txid]);
+      expect(events[2]?.headers.global_last_seen_lsn).toBe(events[0]?.headers.lsn);
+      expect(text).toContain(": keep-alive\n\n");
+    } finally {
+      abort.abort();
+    }
+  });
+
+  it("where: evaluated by Postgres on columns outside `columns`, qualified names, jsonb and timestamps", async () => {
+    const table = await makeTable(target, "wire_where", `id int PRIMARY KEY, "Tenant" text, meta jsonb, at timestamptz, v text`);
+    await db.query(`INSERT INTO ${table} VALUES (1, 't1', '{"tier":"gold"}', '2024-01-01T00:00:00Z', 'a'), (2, 't1', '{"tier":"free"}', '2024-06-01T00:00:00Z', 'b'), (3, 't2', '{"tier":"gold"}', '2024-01-01T00:00:00Z', 'c')`);
+    const params = {
+      where: `${table}."Tenant" = $1 AND meta ->> 'tier' = $2 AND at < $3::timestamptz`,
+      "params[1]": "t1",
+      "params[2]": "gold",
+      "params[3]": "2024-03-01 00:00:00+00",
+      columns: "id,v",
+      replica: "full",
+    };
+    const { all, handle, offset } = await catchUp(table, params);
+    expect(all.filter((m) => m.key).map((m) => m.value)).toEqual([{ id: "1", v: "a" }]);
+    const pending = get({ table, offset, handle, live: "true", cursor: "0", ...params });
+    await writeTx(target, [
+      `UPDATE ${table} SET meta = '{"tier":"free"}' WHERE id = 1`, // moves out (full: the whole row)
+      `UPDATE ${table} SET at = '2024-02-01T00:00:00Z' WHERE id = 2`, // still free: stays out
+      `UPDATE ${table} SET "Tenant" = 't1' WHERE id = 3`, // moves in
+    ]);
+    const changes = messages(await pending).filter((m) => m.key);
+    expect(changes.map((m) => [m.headers.operation, m.value])).toEqual([
+      ["delete", { id: "1", v: "a" }],
+      ["insert", { id: "3", v: "c" }],
+    ]);
+    // Different params: another shape.
+    const other = await get({ table, offset: "-1", ...params, "params[1]": "t2" });
+    expect(handleOf(other)).not.toBe(handle);
+  });
+
   it("DELETE /v1/shape drops the shape: the next request gets 409", async () => {
     const table = await makeTable(target, "wire_del", "id int PRIMARY KEY");
     const { handle, offset } = await catchUp(table);

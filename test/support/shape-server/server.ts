@@ -70,6 +70,9 @@ export interface ShapeInfo {
   table: string;
   columns: string[];
   replica: ReplicaMode;
+  /** The where clause and its params, if any. */
+  where: string | undefined;
+  params: string[];
   lastOffset: string;
   entries: number;
 }
@@ -385,6 +388,8 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
         table: `${s.relation[0]}.${s.relation[1]}`,
         columns: s.columns,
         replica: s.definition.replica,
+        where: s.definition.where,
+        params: s.definition.params ?? [],
         lastOffset: formatOffset(s.log.lastOffset),
         entries: s.log.entryCount,
       })),
