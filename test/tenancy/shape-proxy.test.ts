@@ -7,6 +7,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createShapeProxy, shapesFromSpec, toNodeHandler, type SpecShapes } from "../../src/server/index.js";
 
@@ -36,6 +37,7 @@ beforeAll(async () => {
     seen.push(url);
     seenHeaders.push(req.headers);
     res.writeHead(200, {
+      ...(url.searchParams.get("live") === "gzip" ? { "content-encoding": "gzip" } : {}),
       "content-type": "application/json",
       "electric-handle": "123-456",
       "electric-offset": "0_0",
@@ -45,7 +47,10 @@ beforeAll(async () => {
       etag: '"123-456:-1:0_0"',
       vary: "accept-encoding",
     });
-    if (url.searchParams.get("live") === "slow") {
+    if (url.searchParams.get("live") === "gzip") {
+      const body = gzipSync('[{"headers":{"control":"up-to-date"}}]');
+      res.end(body);
+    } else if (url.searchParams.get("live") === "slow") {
       res.write('[{"headers":{"operation":"insert"},"key":"1","value":{"id":"1"}}');
       release = () => res.end("]");
     } else res.end("[]");
@@ -233,6 +238,21 @@ describe("the shape proxy", () => {
     expect(response.status).toBe(400);
     expect(response.headers.get("content-type")).toBe("application/problem+json");
     expect(upstream).toBeUndefined();
+  });
+
+  it("a compressed answer from Electric reaches the client readable (fetch decoded it: no stale content-encoding)", async () => {
+    const server = http.createServer(toNodeHandler(proxy()));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const response = await fetch(`http://127.0.0.1:${port}/v1/shape?table=contacts&offset=-1&live=gzip`, { headers: { authorization: "Bearer token-a" } });
+      expect(response.headers.get("content-encoding")).toBeNull();
+      expect(await response.json()).toEqual([{ headers: { control: "up-to-date" } }]);
+      expect(response.headers.get("electric-handle")).toBe("123-456");
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("refuses a scoped spec without a scope function", () => {
