@@ -28,6 +28,7 @@ const SPEC: SpecShapes = {
 const seen: URL[] = [];
 const seenHeaders: http.IncomingHttpHeaders[] = [];
 let release: () => void = () => undefined;
+let upstreamClosed: () => void = () => undefined;
 let upstream: http.Server;
 let electricUrl = "";
 
@@ -50,6 +51,9 @@ beforeAll(async () => {
     if (url.searchParams.get("live") === "gzip") {
       const body = gzipSync('[{"headers":{"control":"up-to-date"}}]');
       res.end(body);
+    } else if (url.searchParams.get("live") === "hold") {
+      res.write("[");
+      res.on("close", () => upstreamClosed());
     } else if (url.searchParams.get("live") === "slow") {
       res.write('[{"headers":{"operation":"insert"},"key":"1","value":{"id":"1"}}');
       release = () => res.end("]");
@@ -249,6 +253,23 @@ describe("the shape proxy", () => {
       expect(response.headers.get("content-encoding")).toBeNull();
       expect(await response.json()).toEqual([{ headers: { control: "up-to-date" } }]);
       expect(response.headers.get("electric-handle")).toBe("123-456");
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it("a client that goes away ends the request to Electric (Node adapter)", async () => {
+    const server = http.createServer(toNodeHandler(proxy()));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+      const port = (server.address() as AddressInfo).port;
+      const abort = new AbortController();
+      const response = await fetch(`http://127.0.0.1:${port}/v1/shape?table=contacts&offset=-1&live=hold`, { headers: { authorization: "Bearer token-a" }, signal: abort.signal });
+      await response.body!.getReader().read();
+      abort.abort();
+      await closed; // resolves only when the upstream request is closed
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
