@@ -17,7 +17,7 @@ import type { EndpointRef, Entity, EntityField, Operation, PathPart, Rbac, Resou
 
 /** Postgres truncates identifiers at 63 bytes; `_rebuild` is the longest suffix we add. */
 const MAX_TABLE_BYTES = MAX_IDENTIFIER_BYTES - "_rebuild".length;
-const X_SYNC_KEYS = ["local_first", "name", "table", "key", "write_id", "params"];
+const X_SYNC_KEYS = ["local_first", "name", "table", "key", "write_id", "params", "scope"];
 
 export interface ResourceCandidate extends Resource {
   pointer: string;
@@ -109,7 +109,7 @@ function readXSync(value: Json, pointer: string, locate: (p: string) => SourceLo
   if (value.local_first !== undefined && typeof value.local_first !== "boolean") {
     diagnostics.push(error("model/invalid-x-sync", "x-sync.local_first must be true or false.", locate(`${pointer}/local_first`)));
   }
-  for (const key of ["name", "table", "key", "write_id"] as const) {
+  for (const key of ["name", "table", "key", "write_id", "scope"] as const) {
     if (value[key] !== undefined && (typeof value[key] !== "string" || value[key] === "")) {
       diagnostics.push(error("model/invalid-x-sync", `x-sync.${key} must be a non-empty string.`, locate(`${pointer}/${key}`)));
     }
@@ -125,6 +125,7 @@ function readXSync(value: Json, pointer: string, locate: (p: string) => SourceLo
     ...(typeof value.table === "string" && value.table !== "" ? { table: value.table } : {}),
     ...(typeof value.key === "string" && value.key !== "" ? { key: value.key } : {}),
     ...(typeof value.write_id === "string" && value.write_id !== "" ? { writeId: value.write_id } : {}),
+    ...(typeof value.scope === "string" && value.scope !== "" ? { scope: value.scope } : {}),
   };
 }
 
@@ -288,6 +289,8 @@ export function buildEntities(
       diagnostics.push(error("model/invalid-x-sync", `x-sync.write_id names "${r.specSync.writeId}", which is not a synced, non-key property of ${r.names.original}.`, locate(`${r.pointer}/x-sync/write_id`), "Name the property in which the server stores the client's change id (the Idempotency-Key it received), e.g. `write_id`."));
       continue;
     }
+    const scopeField = r.specSync?.scope !== undefined ? readScope(r, r.specSync.scope, fields, locate, diagnostics) : undefined;
+    if (scopeField === null) continue;
     if (keyField.syncExclude) {
       diagnostics.push(error("model/key-excluded", `The key "${keyName}" of ${r.names.original} is marked x-sync-exclude.`, where, "The key must be synced; remove x-sync-exclude from it."));
       continue;
@@ -334,6 +337,7 @@ export function buildEntities(
       deviceFields: fields.filter((f) => f.syncExclude),
       writableFields: fields.filter((f) => !f.syncExclude && !f.isKey && !f.readOnly),
       ...(writeIdField ? { writeIdField } : {}),
+      ...(scopeField ? { scopeField } : {}),
       pathFields: bound.pathFields,
       endpoints: {
         ...(fnByRaw(r.ops.list) ? { list: fnByRaw(r.ops.list)! } : {}),
@@ -349,6 +353,35 @@ export function buildEntities(
     }
   }
   return entities;
+}
+
+/**
+ * The column that scopes an entity's rows (`x-sync.scope`): a synced, scalar, non-key property.
+ * The server decides its value per user (the shape proxy's `where`); the client never sends one.
+ * Null (after reporting) when the setting is wrong.
+ */
+function readScope(r: ResourceCandidate, scope: string, fields: EntityField[], locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): EntityField | null {
+  const at = locate(`${r.pointer}/x-sync/scope`);
+  const field = fields.find((f) => f.name === scope);
+  const entity = `${r.names.original} (${r.path})`;
+  if (!field) {
+    const near = closest(scope, fields.map((f) => f.name));
+    diagnostics.push(error("model/invalid-scope", `x-sync.scope names "${scope}", which is not a property of ${entity}.`, at, near ? `Did you mean "${near}"?` : `Name the property that holds the tenant (e.g. household_id): one of ${fields.map((f) => f.name).join(", ")}.`));
+    return null;
+  }
+  if (field.isKey) {
+    diagnostics.push(error("model/invalid-scope", `x-sync.scope names "${scope}", the key of ${entity}: a scope is the column rows are shared by (a household, a team), not the row's own id.`, at, "Name the property that holds the tenant, e.g. `scope: household_id`."));
+    return null;
+  }
+  if (field.syncExclude) {
+    diagnostics.push(error("model/invalid-scope", `x-sync.scope names "${scope}", which is x-sync-exclude: the server never has it, so it cannot filter rows by it.`, at, "Scope by a synced property, or remove x-sync-exclude from it."));
+    return null;
+  }
+  if (field.pgType === "jsonb" || field.pgType.endsWith("[]")) {
+    diagnostics.push(error("model/invalid-scope", `x-sync.scope names "${scope}", whose type is ${field.pgType}: a scope must be a single value (an id, a string, a number) that \`${field.column} = $1\` compares.`, at, "Scope by a string, uuid or integer property."));
+    return null;
+  }
+  return field;
 }
 
 /** The item path a collection path would have: `/contacts` → `/contacts/{id}`, `/sites/` → `/sites/{id}/`. */

@@ -259,6 +259,8 @@ export interface Resource {
     table?: string;
     key?: string;
     writeId?: string;
+    /** `x-sync.scope`: the property that scopes rows per tenant (validated into `Entity.scopeField`). */
+    scope?: string;
     /** `x-sync.params`: path parameter → row property, for parameters not named like a property. */
     params?: Record<string, string>;
   };
@@ -292,6 +294,11 @@ export interface Entity {
   writableFields: EntityField[];
   /** `x-sync.write_id`: a server column that echoes the id of the client change that last wrote the row. */
   writeIdField?: EntityField;
+  /**
+   * `x-sync.scope`: the column the server scopes rows by (`household_id`). The shape proxy sets
+   * `where <scope> = <the user's value>`; the client never chooses it. Absent: rows are not scoped.
+   */
+  scopeField?: EntityField;
   /** Non-key fields that fill a path parameter of a write endpoint (a parent's key, e.g. `file_key`); every change records their values. */
   pathFields: EntityField[];
   endpoints: EntityEndpoints;

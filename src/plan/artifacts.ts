@@ -74,6 +74,7 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
       { template: "collections/all.ts.eta", output: "collections/_all.ts", kind: "eta", data: base },
       { template: "hooks/sync.ts.eta", output: "hooks/sync.ts", kind: "eta", data: base },
       { template: "permissions.ts.eta", output: "permissions.ts", kind: "eta", data: base },
+      { template: "server/shapes.json.eta", output: "server/shapes.json", kind: "eta", data: base },
     );
     for (const entity of model.entities) {
       artifacts.push(

@@ -30,6 +30,8 @@ export function renderArtifacts(input: RenderInput): Result<RenderedFile[]> {
   const eta = new LayeredEta(input.roots);
   const banner = input.banner.map((l) => l.replace(/[\r\n\u2028\u2029]+/g, " "));
   const header = (output: string): string => {
+    // JSON has no comments: a JSON template carries its own note (a "$comment" field).
+    if (output.endsWith(".json")) return "";
     const prefix = output.endsWith(".sql") ? "-- " : "// ";
     return banner.map((l) => prefix + l).join("\n") + "\n\n";
   };

@@ -15,8 +15,13 @@
 //    was applied already. A duplicated response, or a stale one served out of order by a proxy or
 //    CDN (which moves the stream's offset back), so never moves a row back to an older value, and
 //    the saved offset never goes backwards;
-//  - only the synced columns the client knows are written; unknown server columns are ignored.
-import { isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
+//  - only the synced columns the client knows are written; unknown server columns are ignored;
+//  - a confirmed write whose change never comes (Electric's publication gap can lose one) is read
+//    again: once a `sent` write's txid has stayed unacknowledged through OVERDUE_AFTER_UP_TO_DATES
+//    up-to-dates, its rows are fetched once with a subset snapshot of the same shape (a fresh
+//    query on the server, scoped like the shape) and applied, and the write is acknowledged if
+//    that snapshot contains it.
+import { FetchError, isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
 import { quoteIdent, type EntitySchema } from "../db/local-db.js";
 
@@ -27,6 +32,20 @@ export interface ShapeSyncOptions {
   url: string;
   /** Extra shape params (`table` defaults to the entity's table). */
   params?: Record<string, string>;
+  /**
+   * Credentials, read again for every shape request: the same source as the API's writes
+   * (`configureClient({ headers })`). The server (the shape proxy) decides which rows they may see.
+   */
+  auth?: () => HeadersInit | Promise<HeadersInit>;
+  /** Sent with every shape request (`include` for cookie sessions on another origin). */
+  credentials?: RequestCredentials;
+  /**
+   * Called when the shape endpoint answers 401; refresh the credentials here. The stream then
+   * retries from where it is (same handle and offset: nothing is downloaded again) with `auth`
+   * read anew.
+   */
+  onUnauthorized?: () => void | Promise<void>;
+  /** Extra headers for shape requests only. */
   headers?: Record<string, string | (() => string | Promise<string>)>;
   fetchClient?: typeof fetch;
   /** Called after each commit with the txids it acknowledged. */
@@ -65,6 +84,16 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
   let stopped = false;
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const baseFetch = options.fetchClient ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+  // Credentials are added to each request as it is sent, so a refreshed token is used at once.
+  const fetchClient: typeof fetch =
+    options.auth || options.credentials
+      ? async (input, init) => {
+          const headers = new Headers(init?.headers);
+          if (options.auth) new Headers(await options.auth()).forEach((value, name) => headers.set(name, value));
+          return baseFetch(input, { ...init, headers, ...(options.credentials ? { credentials: options.credentials } : {}) });
+        }
+      : baseFetch;
   const open = (): void => {
     const mine = ++generation;
     abort = new AbortController();
@@ -73,9 +102,17 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
       params: { table: entity.table, ...options.params },
       ...(saved && saved.offset !== "-1" && saved.handle ? { offset: saved.offset as `${number}_${number}`, handle: saved.handle } : {}),
       ...(options.headers ? { headers: options.headers } : {}),
-      ...(options.fetchClient ? { fetchClient: options.fetchClient } : {}),
+      fetchClient,
       parser: TEXT_PARSER,
       signal: abort.signal,
+      // 401: refresh the credentials and go on from the stream's own handle and offset (returning
+      // an object keeps them; Electric's client reads the headers again). Anything else stops
+      // the stream, and the subscriber below re-opens it from the last saved offset.
+      onError: async (error) => {
+        if (mine !== generation || stopped || !(error instanceof FetchError) || error.status !== 401) return;
+        await options.onUnauthorized?.();
+        return {};
+      },
     });
     unsubscribe = stream.subscribe(
       (messages) => (mine === generation ? onMessages(messages) : Promise.resolve()),
@@ -153,6 +190,60 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
     return false;
   };
 
+  // Confirmed writes waiting for their change: txid → up-to-dates committed since first seen `sent`.
+  const waiting = new Map<number, number>();
+  const reread = new Set<number>();
+  let checking = false;
+  const checkOverdue = async (): Promise<void> => {
+    if (checking || stopped) return;
+    checking = true;
+    try {
+      const sent = (
+        await pg.query<{ txid: string; row_key: string }>(
+          `SELECT DISTINCT "txid"::text AS "txid", "row_key" FROM "_changes" WHERE "entity" = $1 AND "status" = 'sent' AND "txid" IS NOT NULL`,
+          [entity.table],
+        )
+      ).rows;
+      const txids = new Set(sent.map((r) => Number(r.txid)));
+      for (const t of waiting.keys()) if (!txids.has(t)) waiting.delete(t);
+      const due = new Set<number>();
+      for (const t of txids) {
+        if (reread.has(t)) continue;
+        const seen = (waiting.get(t) ?? 0) + 1;
+        waiting.set(t, seen);
+        if (seen > OVERDUE_AFTER_UP_TO_DATES) due.add(t);
+      }
+      if (due.size === 0) return;
+      for (const t of due) reread.add(t);
+      const keys = [...new Set(sent.filter((r) => due.has(Number(r.txid))).map((r) => r.row_key))];
+      const mine = generation;
+      const { metadata, data } = await stream.fetchSnapshot({
+        where: `${quoteIdent(key)} IN (${keys.map((_, i) => `$${i + 1}`).join(", ")})`,
+        params: Object.fromEntries(keys.map((k, i) => [String(i + 1), k])),
+      });
+      const snapshot = { xmin: BigInt(metadata.xmin), xmax: BigInt(metadata.xmax), xip: metadata.xip_list.map((x) => BigInt(x)) };
+      const visible = [...due].filter((t) => {
+        const x = BigInt(t);
+        return x < snapshot.xmin || (x < snapshot.xmax && !snapshot.xip.includes(x));
+      });
+      const step = applying.then(async () => {
+        if (mine !== generation) return;
+        await pg.transaction(async (tx) => {
+          await applyChanges(tx, synced, key, columns, data);
+          // A requested row the server no longer has (in this shape) is gone.
+          const present = new Set(data.map((m) => String(m.value[key])));
+          const absent = keys.filter((k) => !present.has(k));
+          if (absent.length) await tx.query(`DELETE FROM ${synced} WHERE ${quoteIdent(key)}::text = ANY ($1::text[])`, [absent]);
+          if (visible.length) await tx.query(`SELECT "_sync_acknowledge"($1, $2::bigint[], NULL)`, [entity.table, visible]);
+        });
+      });
+      applying = step.catch(() => undefined);
+      await step;
+    } finally {
+      checking = false;
+    }
+  };
+
   const onMessages = (messages: Message<Row>[]): Promise<void> => {
     for (const m of messages) {
       if (isChangeMessage(m)) {
@@ -178,6 +269,7 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
           () => {
             upToDate = true;
             resolveReady();
+            if (mine === generation) void checkOverdue().catch((error: unknown) => void (stopped || options.onError?.(error as Error)));
           },
           (error: unknown) => {
             options.onError?.(error as Error);
@@ -230,6 +322,12 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
     },
   };
 }
+
+/**
+ * Up-to-dates (each a consistent point of the shape, after every change the server had) a
+ * confirmed write's txid may stay unacknowledged before its rows are read again.
+ */
+const OVERDUE_AFTER_UP_TO_DATES = 2;
 
 /** Pause before re-opening a stream after a failed commit: doubling from 100 ms up to 10 s. */
 const RETRY_INITIAL_MS = 100;

@@ -82,7 +82,9 @@ export interface Recorder<T extends Row<unknown> = Row> {
 export interface OpenOptions {
   offset?: Offset;
   handle?: string;
-  params?: Record<string, string>;
+  params?: Record<string, string | string[]>;
+  /** Live mode over server-sent events (`live_sse=true`). */
+  liveSse?: boolean;
 }
 
 export function openStream<T extends Row<unknown> = Row>(t: Target, table: string, o: OpenOptions = {}): Recorder<T> {
@@ -90,8 +92,9 @@ export function openStream<T extends Row<unknown> = Row>(t: Target, table: strin
   const errors: unknown[] = [];
   const stream = new ShapeStream<T>({
     url: t.shapeUrl,
-    params: { table, ...t.params, ...o.params },
+    params: { table, ...t.params, ...o.params } as unknown as { table: string },
     signal: abort.signal,
+    ...(o.liveSse ? { liveSse: true } : {}),
     ...(o.offset !== undefined ? { offset: o.offset } : {}),
     ...(o.handle !== undefined ? { handle: o.handle } : {}),
     onError: (err) => {
@@ -150,6 +153,35 @@ async function withCleanup(t: Target, fn: (track: <R extends { close(): void }>(
     for (const r of open) r.close();
     for (const name of tables) await dropTable(t, name).catch(() => undefined);
   }
+}
+
+export interface WireResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+/** One raw request to the shape endpoint (with the target's params, e.g. `secret`). */
+export async function wireGet(t: Target, params: Record<string, string>, signal?: AbortSignal): Promise<WireResponse> {
+  const r = await fetch(`${t.shapeUrl}?${new URLSearchParams({ ...t.params, ...params })}`, signal ? { signal } : {});
+  const text = await r.text();
+  return { status: r.status, headers: r.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+type Wire = { key?: string; value?: Record<string, unknown>; headers: Record<string, unknown> };
+const wireMessages = (r: WireResponse) => (Array.isArray(r.body) ? (r.body as Wire[]) : []);
+
+/** Requests until the response is up-to-date; returns every message, the last response and its handle/offset. */
+export async function wireCatchUp(t: Target, params: Record<string, string>) {
+  let r = await wireGet(t, { ...params, offset: "-1" });
+  const responses = [r];
+  const all = [...wireMessages(r)];
+  while (r.status === 200 && !r.headers.has("electric-up-to-date")) {
+    r = await wireGet(t, { ...params, offset: r.headers.get("electric-offset") as string, handle: r.headers.get("electric-handle") as string });
+    responses.push(r);
+    all.push(...wireMessages(r));
+  }
+  return { responses, all, last: r, handle: r.headers.get("electric-handle") as string, offset: r.headers.get("electric-offset") as string };
 }
 
 const byId = <T extends Row<unknown>>(rows: readonly T[]): Record<string, T> =>
@@ -362,6 +394,161 @@ export const checks: Record<string, Check> = {
       expect(s3.changes()[0]?.value.n).toBe(2000n);
       await s1.waitFor("s1 Shape", () => s1.shape.currentRows.length === 6);
       expect(byId(s1.shape.currentRows)[1]).toEqual({ id: 1, v: "y" });
+    });
+  },
+
+  /** Electric 1.7: the first response ends the snapshot at 0_0; up-to-date comes at 0_inf on the next. */
+  async "the initial snapshot ends at 0_0, up-to-date at 0_inf with the next request"(t) {
+    await withCleanup(t, async (_track, tables) => {
+      const table = await makeTable(t, "offs", "id int PRIMARY KEY, v text");
+      tables.push(table);
+      await t.db.query(`INSERT INTO ${table} VALUES (1, 'a'), (2, 'b')`);
+      const { responses, all } = await wireCatchUp(t, { table });
+      expect(responses.map((r) => [r.status, r.headers.get("electric-offset"), r.headers.has("electric-up-to-date")])).toEqual([
+        [200, "0_0", false],
+        [200, "0_inf", true],
+      ]);
+      expect(all.filter((m) => m.key).map((m) => m.value?.id)).toEqual(["1", "2"]);
+    });
+  },
+
+  /** A table without a primary key: every column is part of the key, in the table's column order. */
+  async "a table without a primary key is keyed by its columns in table order"(t) {
+    await withCleanup(t, async (_track, tables) => {
+      const table = await makeTable(t, "nopk", "zeta text, alpha int");
+      tables.push(table);
+      await t.db.query(`INSERT INTO ${table} VALUES ('z', 1)`);
+      const { all } = await wireCatchUp(t, { table });
+      expect(all.filter((m) => m.key).map((m) => m.key)).toEqual([`"public"."${table}"/"z"/"1"`]);
+    });
+  },
+
+  /**
+   * A held live request whose shape is dropped (TRUNCATE) gets 409 must-refetch WITHOUT a handle
+   * and `max-age=1`; the next request gets the 409 with the new handle.
+   */
+  async "a held live request for a dropped shape: 409 without handle, then 409 with the new handle"(t) {
+    await withCleanup(t, async (_track, tables) => {
+      const table = await makeTable(t, "held", "id int PRIMARY KEY");
+      tables.push(table);
+      const { handle, offset } = await wireCatchUp(t, { table });
+      const pending = wireGet(t, { table, offset, handle, live: "true", cursor: "0" });
+      await new Promise((r) => setTimeout(r, 300));
+      await t.db.query(`TRUNCATE ${table}`);
+      await t.db.query(`INSERT INTO ${table} VALUES (1)`);
+      const held = await pending;
+      expect(held.status).toBe(409);
+      expect(held.headers.has("electric-handle")).toBe(false);
+      expect(held.headers.get("cache-control")).toMatch(/(^|[ ,])max-age=1(,|$)/);
+      expect(held.body).toEqual([{ headers: { control: "must-refetch" } }]);
+      const next = await wireGet(t, { table, offset, handle });
+      expect(next.status).toBe(409);
+      const fresh = next.headers.get("electric-handle");
+      expect(fresh).toBeTruthy();
+      expect(fresh).not.toBe(handle);
+    });
+  },
+
+  /**
+   * `where` with `params[n]`: only matching rows, and rows that move in or out of the where
+   * clause arrive as inserts (whole row) and deletes. `columns` selects a subset with the key.
+   */
+  async "where with params and columns: rows moving in and out arrive as inserts and deletes"(t) {
+    await withCleanup(t, async (track, tables) => {
+      const table = await makeTable(t, "scoped", "id int PRIMARY KEY, owner text NOT NULL, title text, secret text");
+      tables.push(table);
+      await t.db.query(`INSERT INTO ${table} VALUES (1, 'a', 'one', 's1'), (2, 'b', 'two', 's2'), (3, 'a', 'three', 's3')`);
+      const params = { where: `owner = $1 AND id < $2`, params: ["a", "100"], columns: "id,owner,title" };
+      const rec = track(openStream(t, table, { params }));
+      const rows = await rec.shape.rows;
+      expect(byId(rows)).toEqual({ 1: { id: 1, owner: "a", title: "one" }, 3: { id: 3, owner: "a", title: "three" } });
+      // Another owner's shape is another shape.
+      const other = track(openStream(t, table, { params: { ...params, params: ["b", "100"] } }));
+      expect((await other.shape.rows).map((r) => r.id)).toEqual([2]);
+      expect(other.stream.shapeHandle).not.toBe(rec.stream.shapeHandle);
+
+      await writeTx(t, [`UPDATE ${table} SET owner = 'a' WHERE id = 2`]); // moves in
+      await writeTx(t, [`UPDATE ${table} SET owner = 'b' WHERE id = 1`]); // moves out
+      await writeTx(t, [`UPDATE ${table} SET title = 'THREE' WHERE id = 3`]); // stays in
+      await writeTx(t, [`UPDATE ${table} SET secret = 'x' WHERE id = 3`]); // no selected column changed
+      await writeTx(t, [`INSERT INTO ${table} VALUES (4, 'b', 'four', NULL), (5, 'a', 'five', NULL)`]);
+      await writeTx(t, [`DELETE FROM ${table} WHERE id IN (4, 5)`]);
+      await rec.waitForChange("the delete of 5", (c) => c.headers.operation === "delete" && c.value.id === 5);
+      const live = rec.changes().filter((c) => c.headers.txids !== undefined);
+      expect(live.map((c) => [c.headers.operation, c.value])).toEqual([
+        ["insert", { id: 2, owner: "a", title: "two" }],
+        ["delete", { id: 1 }],
+        ["update", { id: 3, title: "THREE" }],
+        ["insert", { id: 5, owner: "a", title: "five" }],
+        ["delete", { id: 5 }],
+      ]);
+      await rec.waitFor("the Shape", () => rec.shape.currentRows.length === 2);
+      expect(byId(rec.shape.currentRows)).toEqual({ 2: { id: 2, owner: "a", title: "two" }, 3: { id: 3, owner: "a", title: "THREE" } });
+      await other.waitFor("the other Shape", () => other.shape.currentRows.map((r) => r.id).sort().join() === "1");
+    });
+  },
+
+  /** `live_sse=true`: live changes as server-sent events. */
+  async "live_sse: changes arrive over server-sent events"(t) {
+    await withCleanup(t, async (track, tables) => {
+      const table = await makeTable(t, "sse", "id int PRIMARY KEY, v text");
+      tables.push(table);
+      await t.db.query(`INSERT INTO ${table} VALUES (1, 'a')`);
+      const rec = track(openStream(t, table, { liveSse: true }));
+      expect((await rec.shape.rows).length).toBe(1);
+      await writeTx(t, [`INSERT INTO ${table} VALUES (2, 'b')`, `UPDATE ${table} SET v = 'A' WHERE id = 1`]);
+      await rec.waitFor("both changes in the Shape", () => rec.shape.currentRows.length === 2 && byId(rec.shape.currentRows)[1]?.v === "A");
+      await writeTx(t, [`DELETE FROM ${table} WHERE id = 2`]);
+      await rec.waitFor("the delete", () => rec.shape.currentRows.length === 1);
+      expect(byId(rec.shape.currentRows)).toEqual({ 1: { id: 1, v: "A" } });
+    });
+  },
+
+  /**
+   * Compaction: after many inserts and deletes a NEW client gets the live rows, not a replay of
+   * the change log (counted in change messages received until up-to-date).
+   */
+  async "after a mass delete a new client gets the live rows, not the change log"(t) {
+    await withCleanup(t, async (track, tables) => {
+      const table = await makeTable(t, "compact", "id int PRIMARY KEY, v text");
+      tables.push(table);
+      const first = track(openStream(t, table));
+      await first.shape.rows;
+      for (let b = 0; b < 20; b++) {
+        const from = b * 100;
+        await writeTx(t, [`INSERT INTO ${table} SELECT g, repeat('x', 200) FROM generate_series(${from}, ${from + 99}) g`]);
+        await writeTx(t, [`DELETE FROM ${table} WHERE id BETWEEN ${from} AND ${from + 99} AND id % 100 <> 0`]);
+      }
+      // The first client followed all of it.
+      await first.waitFor("the first client's 20 live rows", () => first.shape.currentRows.length === 20, 60_000);
+      const { all } = await wireCatchUp(t, { table });
+      const ids = new Set(all.filter((m) => m.key && m.headers.operation !== "delete").map((m) => m.value?.id));
+      expect(ids.size).toBe(20);
+      // 4000 changes happened; a replay would send them all.
+      expect(all.filter((m) => m.key).length).toBeLessThan(200);
+    });
+  },
+
+  /**
+   * A subset snapshot (`fetchSnapshot`, `subset__where` + `subset__params`): a fresh read of some
+   * of the shape's rows (within the shape's where clause), with the snapshot's xmin/xmax/xip_list.
+   * The generated client uses it to read a confirmed write whose change never came.
+   */
+  async "subset snapshot: a fresh read of some rows of the shape, with snapshot metadata"(t) {
+    await withCleanup(t, async (track, tables) => {
+      const table = await makeTable(t, "subset", "id int PRIMARY KEY, owner text, v text");
+      tables.push(table);
+      await t.db.query(`INSERT INTO ${table} VALUES (1, 'a', 'one'), (2, 'a', 'two'), (3, 'b', 'three')`);
+      const rec = track(openStream(t, table, { params: { where: "owner = $1", params: ["a"] } }));
+      expect((await rec.shape.rows).length).toBe(2);
+      const txid = await writeTx(t, [`UPDATE ${table} SET v = 'TWO' WHERE id = 2`]);
+      const { metadata, data } = await rec.stream.fetchSnapshot({ where: `"id" IN ($1, $2)`, params: { "1": "2", "2": "3" } });
+      // Row 3 is outside the shape's where clause.
+      expect(data.map((m) => [m.headers.operation, m.value])).toEqual([["insert", { id: 2, owner: "a", v: "TWO" }]]);
+      const xmin = BigInt(metadata.xmin);
+      const xmax = BigInt(metadata.xmax);
+      const x = BigInt(txid);
+      expect(x < xmin || (x < xmax && !metadata.xip_list.map(BigInt).includes(x))).toBe(true);
     });
   },
 };

@@ -127,7 +127,7 @@ describe("snapshots and schema", () => {
 
   it("schema header columns, clause for clause as Electric.Schema", () => {
     const col = (type: string, typmod: number, extra: Partial<{ dims: number; notNull: boolean; pkIndex: number }> = {}) =>
-      schemaColumn({ name: "c", type, typmod, dims: extra.dims ?? 0, notNull: extra.notNull ?? false, pkIndex: extra.pkIndex });
+      schemaColumn({ name: "c", type, typmod, dims: extra.dims ?? 0, notNull: extra.notNull ?? false, pkIndex: extra.pkIndex, sqlType: type });
     expect(col("int4", -1, { notNull: true, pkIndex: 0 })).toEqual({ type: "int4", pk_index: 0, not_null: true });
     expect(col("varchar", 14)).toEqual({ type: "varchar", max_length: 10 });
     expect(col("bpchar", 8)).toEqual({ type: "bpchar", length: 4 });

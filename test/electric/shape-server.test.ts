@@ -57,12 +57,12 @@ const offsetOf = (r: WireResponse) => r.headers.get("electric-offset") as string
 const handleOf = (r: WireResponse) => r.headers.get("electric-handle") as string;
 
 /** -1 then non-live follow-ups until up-to-date; returns the last response and all messages. */
-async function catchUp(table: string, extra: Record<string, string> = {}) {
-  let r = await get({ table, offset: "-1", ...extra });
+async function catchUp(table: string, extra: Record<string, string> = {}, base = server.shapeUrl) {
+  let r = await get({ table, offset: "-1", ...extra }, base);
   expect(r.status).toBe(200);
   const all = [...messages(r)];
   while (!r.headers.has("electric-up-to-date")) {
-    r = await get({ table, offset: offsetOf(r), handle: handleOf(r), ...extra });
+    r = await get({ table, offset: offsetOf(r), handle: handleOf(r), ...extra }, base);
     expect(r.status).toBe(200);
     all.push(...messages(r));
   }
@@ -86,7 +86,7 @@ describe("the wire protocol", () => {
     const r = await get({ table, offset: "-1" });
     expect(r.status).toBe(200);
     expect(handleOf(r)).toMatch(/^[0-9a-f]+-\d+$/);
-    expect(offsetOf(r)).toBe("0_inf");
+    expect(offsetOf(r)).toBe("0_0"); // as Electric 1.7: the snapshot ends at 0_0 …
     expect(r.headers.has("electric-up-to-date")).toBe(false);
     expect(r.headers.get("cache-control")).toContain("max-age=604800");
     expect(JSON.parse(r.headers.get("electric-schema") as string)).toEqual({
@@ -110,6 +110,7 @@ describe("the wire protocol", () => {
     const next = await get({ table, offset: offsetOf(r), handle: handleOf(r) });
     expect(next.status).toBe(200);
     expect(next.headers.get("electric-up-to-date")).toBe("");
+    expect(offsetOf(next)).toBe("0_inf"); // … and up-to-date comes at 0_inf with the next request
     expect(next.headers.has("electric-schema")).toBe(true);
     expect(next.headers.has("electric-cursor")).toBe(false);
     expect(messages(next)).toEqual([{ headers: { control: "up-to-date", global_last_seen_lsn: expect.stringMatching(/^\d+$/) } }]);
@@ -125,12 +126,16 @@ describe("the wire protocol", () => {
       [{ table, offset: "banana", handle }, "offset"],
       [{ table, offset: "-1", live: "true" }, "live"],
       [{ table, offset: "now", live: "true" }, "live"],
-      [{ table, offset: "-1", where: "id > 1" }, "where"],
+      [{ table, offset: "-1", where: "nope > 1" }, "where"],
+      [{ table, offset: "-1", where: "id > 1); DROP TABLE x; --" }, "where"],
+      [{ table, offset: "-1", where: "id > 0) UNION SELECT 1 --" }, "where"],
+      [{ table, offset: "-1", where: "id > $1" }, "where"],
+      [{ table, offset: "-1", where: "id > $1", "params[2]": "1" }, "params"],
       [{ table, offset: "-1", columns: "v" }, "columns"],
       [{ table, offset: "-1", columns: "id,nope" }, "columns"],
       [{ table: "no_such_table", offset: "-1" }, "table"],
       [{ table, offset: "-1", replica: "half" }, "replica"],
-      [{ table, offset: "0_inf", handle, live: "true", live_sse: "true" }, "live_sse"],
+      [{ table, offset: "0_inf", handle, live_sse: "true" }, "live_sse"],
       [{ table, offset: "99999999999_0", handle }, "offset"], // out of bounds, after a short wait
     ];
     for (const [params, field] of cases) {
@@ -138,8 +143,6 @@ describe("the wire protocol", () => {
       expect(r.status, JSON.stringify(params)).toBe(400);
       expect(r.body, JSON.stringify(params)).toMatchObject({ message: "Invalid request", errors: { [field]: [expect.any(String)] } });
     }
-    const where = await get({ table, offset: "-1", where: "id > 1" });
-    expect(JSON.stringify(where.body)).toContain("not supported by the test double");
   });
 
   it("live: holds the request until a change commits, then answers with the changes and up-to-date", async () => {
@@ -234,7 +237,14 @@ describe("the wire protocol", () => {
     const held = await pending;
     expect(held.status).toBe(409);
     expect(held.ms).toBeLessThan(LONG_POLL_MS);
-    const fresh = handleOf(held);
+    // As Electric 1.7: the held request's 409 has no handle and may be cached for a second only…
+    expect(held.headers.has("electric-handle")).toBe(false);
+    expect(held.headers.get("cache-control")).toMatch(/(^|[ ,])max-age=1(,|$)/);
+    expect(held.body).toEqual([{ headers: { control: "must-refetch" } }]);
+    // … and the next request gets the 409 with the new handle.
+    const next = await get({ table, offset, handle });
+    expect(next.status).toBe(409);
+    const fresh = handleOf(next);
     expect(fresh).toBeTruthy();
     expect(fresh).not.toBe(handle);
     // -1 with the new handle (as the client sends it) serves the new shape.
@@ -289,18 +299,78 @@ describe("the wire protocol", () => {
     expect(changes[1]?.headers.last).toBe(true);
   });
 
-  it("a table without a primary key is keyed by all its columns", async () => {
+  it("a table without a primary key is keyed by all its columns, in table order", async () => {
     const table = await makeTable(target, "wire_nopk", "b text, a int");
     await db.query(`INSERT INTO ${table} VALUES ('x/y', 1), (NULL, 2)`);
     const { all, handle, offset } = await catchUp(table);
-    expect(all.filter((m) => m.key).map((m) => m.key)).toEqual([`"public"."${table}"/"1"/"x//y"`, `"public"."${table}"/"2"/_`]);
+    expect(all.filter((m) => m.key).map((m) => m.key)).toEqual([`"public"."${table}"/"x//y"/"1"`, `"public"."${table}"/_/"2"`]);
     const pending = get({ table, offset, handle, live: "true", cursor: "0" });
     await db.query(`UPDATE ${table} SET b = 'z' WHERE a = 2`);
     const changes = messages(await pending).filter((m) => m.key);
     expect(changes.map((m) => [m.headers.operation, m.key])).toEqual([
-      ["delete", `"public"."${table}"/"2"/_`],
-      ["insert", `"public"."${table}"/"2"/"z"`],
+      ["delete", `"public"."${table}"/_/"2"`],
+      ["insert", `"public"."${table}"/"z"/"2"`],
     ]);
+  });
+
+  it("live_sse: one event stream, a data event per message, batches ending with up-to-date, keep-alives", async () => {
+    const table = await makeTable(target, "wire_sse", "id int PRIMARY KEY, v text");
+    const { handle, offset } = await catchUp(table);
+    const abort = new AbortController();
+    const r = await fetch(`${server.shapeUrl}?${new URLSearchParams({ table, offset, handle, live: "true", live_sse: "true", cursor: "0" })}`, {
+      signal: abort.signal,
+      headers: { accept: "text/event-stream" },
+    });
+    try {
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toBe("text/event-stream");
+      expect(r.headers.get("electric-handle")).toBe(handle);
+      expect(r.headers.get("electric-offset")).toBe(offset);
+      const txid = await writeTx(target, [`INSERT INTO ${table} VALUES (1, 'a')`, `UPDATE ${table} SET v = 'b' WHERE id = 1`]);
+      const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+      let text = "";
+      while (!text.includes("up-to-date") || !text.includes(": keep-alive")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      const events = text.split("\n\n").filter((e) => e.startsWith("data: ")).map((e) => JSON.parse(e.slice(6)) as WireMessage);
+      expect(events.map((e) => e.headers.operation ?? e.headers.control)).toEqual(["insert", "update", "up-to-date"]);
+      expect(events[0]?.headers.txids).toEqual([txid]);
+      expect(events[2]?.headers.global_last_seen_lsn).toBe(events[0]?.headers.lsn);
+      expect(text).toContain(": keep-alive\n\n");
+    } finally {
+      abort.abort();
+    }
+  });
+
+  it("where: evaluated by Postgres on columns outside `columns`, qualified names, jsonb and timestamps", async () => {
+    const table = await makeTable(target, "wire_where", `id int PRIMARY KEY, "Tenant" text, meta jsonb, at timestamptz, v text`);
+    await db.query(`INSERT INTO ${table} VALUES (1, 't1', '{"tier":"gold"}', '2024-01-01T00:00:00Z', 'a'), (2, 't1', '{"tier":"free"}', '2024-06-01T00:00:00Z', 'b'), (3, 't2', '{"tier":"gold"}', '2024-01-01T00:00:00Z', 'c')`);
+    const params = {
+      where: `${table}."Tenant" = $1 AND meta ->> 'tier' = $2 AND at < $3::timestamptz`,
+      "params[1]": "t1",
+      "params[2]": "gold",
+      "params[3]": "2024-03-01 00:00:00+00",
+      columns: "id,v",
+      replica: "full",
+    };
+    const { all, handle, offset } = await catchUp(table, params);
+    expect(all.filter((m) => m.key).map((m) => m.value)).toEqual([{ id: "1", v: "a" }]);
+    const pending = get({ table, offset, handle, live: "true", cursor: "0", ...params });
+    await writeTx(target, [
+      `UPDATE ${table} SET meta = '{"tier":"free"}' WHERE id = 1`, // moves out (full: the whole row)
+      `UPDATE ${table} SET at = '2024-02-01T00:00:00Z' WHERE id = 2`, // still free: stays out
+      `UPDATE ${table} SET "Tenant" = 't1' WHERE id = 3`, // moves in
+    ]);
+    const changes = messages(await pending).filter((m) => m.key);
+    expect(changes.map((m) => [m.headers.operation, m.value])).toEqual([
+      ["delete", { id: "1", v: "a" }],
+      ["insert", { id: "3", v: "c" }],
+    ]);
+    // Different params: another shape.
+    const other = await get({ table, offset: "-1", ...params, "params[1]": "t2" });
+    expect(handleOf(other)).not.toBe(handle);
   });
 
   it("DELETE /v1/shape drops the shape: the next request gets 409", async () => {
@@ -331,12 +401,12 @@ describe("the test hooks and the client", () => {
       await rec.waitFor("must-refetch", () => rec.controls().includes("must-refetch"));
       await rec.waitFor("refetched rows", () => rec.stream.isUpToDate && rec.shape.currentRows.length === 5 && rec.stream.shapeHandle !== before);
       expect(rec.shape.currentRows.map((r) => r.id).sort()).toEqual([1, 2, 3, 4, 5]);
-      // On the wire: 409 with the new handle, then a fresh start at -1 with it.
+      // On the wire: 409 (the held live request's has no handle, as Electric's), then a fresh start at -1.
       const after = server.requests.slice(since);
       const conflict = after.find((r) => r.status === 409);
       expect(conflict).toBeDefined();
       const restart = after.find((r) => r.url.searchParams.get("offset") === "-1");
-      expect(restart?.url.searchParams.get("handle")).toBe(rec.stream.shapeHandle);
+      expect(restart?.status).toBe(200);
       // Everything after the must-refetch is the full table again, as inserts.
       const refetched = rec.messages.slice(rec.messages.findIndex((m) => isControlMessage(m) && m.headers.control === "must-refetch"));
       expect(refetched.filter(isChangeMessage).map((m) => m.value.id).sort()).toEqual([1, 2, 3, 4, 5]);
@@ -431,7 +501,7 @@ describe("the test hooks and the client", () => {
       await writeTx(target, Array.from({ length: 7 }, (_, i) => `INSERT INTO ${table} VALUES (${11 + i}, 'live')`));
       await rec.waitFor("all 17 rows", () => rec.shape.currentRows.length === 17);
       const snapshotOffsets = small.requests.map((r) => r.url.searchParams.get("offset"));
-      expect(snapshotOffsets.slice(0, 5)).toEqual(["-1", "0_0", "0_1", "0_2", "0_inf"]);
+      expect(snapshotOffsets.slice(0, 5)).toEqual(["-1", "0_0", "0_1", "0_2", "0_3"]);
     } finally {
       rec.close();
       await small.stop();
@@ -450,5 +520,38 @@ describe("the test hooks and the client", () => {
     } finally {
       rec.close();
     }
+  });
+
+  it("publicationGap: a write in progress while a dropped table's shape is re-created never arrives", async () => {
+    const run = async (publicationGap: boolean) => {
+      const double = await startShapeServer({ databaseUrl, longPollTimeoutMs: LONG_POLL_MS, publicationGap });
+      const table = await makeTable(target, "gap", "id int PRIMARY KEY, v text");
+      const writer = await db.connect();
+      try {
+        const first = await catchUp(table, {}, double.shapeUrl);
+        // The table's last shape goes away (Electric then drops the table from its publication) …
+        const del = await fetch(`${double.shapeUrl}?${new URLSearchParams({ table, handle: first.handle })}`, { method: "DELETE" });
+        expect(del.status).toBe(202);
+        // … a write is in progress while a client asks for the table again …
+        await writer.query("BEGIN");
+        await writer.query(`INSERT INTO ${table} VALUES (1, 'in the gap')`);
+        const txid = Number((await writer.query<{ t: string }>("SELECT pg_current_xact_id()::xid::text AS t")).rows[0]?.t);
+        await db.query("SELECT pg_current_xact_id()"); // a later transaction completes: the write is in xip_list
+        const again = await catchUp(table, {}, double.shapeUrl);
+        const end = again.all.find((m) => m.headers.control === "snapshot-end");
+        expect(end?.headers.xip_list, JSON.stringify([txid, first.handle, again.handle, end])).toContain(String(txid));
+        await writer.query("COMMIT");
+        // … and a later write shows the shape is live.
+        await db.query(`INSERT INTO ${table} VALUES (2, 'later')`);
+        await double.flush();
+        const rest = await get({ table, offset: again.offset, handle: again.handle }, double.shapeUrl);
+        return messages(rest).filter((m) => m.key).map((m) => m.value?.id);
+      } finally {
+        writer.release();
+        await double.stop();
+      }
+    };
+    expect(await run(false)).toEqual(["1", "2"]);
+    expect(await run(true)).toEqual(["2"]); // the write committed in the gap never reaches the shape
   });
 });

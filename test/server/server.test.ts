@@ -330,6 +330,23 @@ describe("idempotency", () => {
     expect(await scalar("SELECT write_id::text AS v FROM transactions WHERE description = 'dropped'")).toBe(key);
   });
 
+  it("a key lives 24 hours: replayed before, a new request after", async () => {
+    const key = randomUUID();
+    const first = await api("POST", "/api/contacts", { first_name: "T", last_name: "1" }, { "Idempotency-Key": key });
+    await sql.query("UPDATE idempotency_keys SET created_at = now() - interval '23 hours' WHERE key = $1", [key]);
+    const replay = await api("POST", "/api/contacts", { first_name: "T", last_name: "1" }, { "Idempotency-Key": key });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(obj(replay).id).toBe(obj(first).id);
+    await sql.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1", [key]);
+    // Expired: the key is free again, even for another body (no 422), and the request runs.
+    const fresh = await api("POST", "/api/contacts", { first_name: "T", last_name: "2" }, { "Idempotency-Key": key });
+    expect(fresh.status).toBe(201);
+    expect(fresh.headers.get("idempotent-replayed")).toBeNull();
+    expect(obj(fresh).id).not.toBe(obj(first).id);
+    const again = await api("POST", "/api/contacts", { first_name: "T", last_name: "2" }, { "Idempotency-Key": key });
+    expect(obj(again).id).toBe(obj(fresh).id);
+  });
+
   it("a key reused with a different request is a 422", async () => {
     const key = randomUUID();
     expect((await api("POST", "/api/contacts", { first_name: "K", last_name: "1" }, { "Idempotency-Key": key })).status).toBe(201);

@@ -35,5 +35,9 @@ describe("the npm package", () => {
     expect(fs.existsSync(path.join(project, "sync-patterns/templates/api/group.ts.eta"))).toBe(true);
     const check = await npx("generate", "--check");
     expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+    // The backend helper is a subpath export of the same package, without a framework.
+    const server = await execa("node", ["--input-type=module", "-e", "const m = await import('sync-patterns/server'); console.log(typeof m.createShapeProxy, typeof m.shapesFromSpec, typeof m.toNodeHandler)"], { cwd: project });
+    expect(server.stdout.trim()).toBe("function function function");
+    expect(JSON.parse(fs.readFileSync(path.join(project, "src/generated/server/shapes.json"), "utf8")).shapes).toHaveProperty("contacts");
   }, 300_000);
 });

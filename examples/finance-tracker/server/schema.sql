@@ -105,5 +105,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   status      integer,
   body        jsonb,
   txid        text,
+  -- Keys live 24 hours (write.ts KEY_TTL): an older key is free again and swept away.
   created_at  timestamptz(3) NOT NULL DEFAULT now()
 );
+CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);

@@ -8,6 +8,9 @@
  * primary key until the first one ends: if it committed, the second finds the stored response and
  * replays it; if it rolled back (any error), the second applies the change itself. Failed
  * requests store nothing, so retrying them runs them again.
+ *
+ * Keys live KEY_TTL (24 hours, as Stripe's do): a key older than that counts as new (its row is
+ * taken over), and expired rows are swept at most once an hour. docs/backend.md#idempotency.
  */
 import { createHash } from "node:crypto";
 import { currentTxid, mapPgError, withTransaction, type Db, type Tx } from "./db.js";
@@ -33,9 +36,18 @@ export function fingerprint(req: WriteRequest): string {
   return `${req.method} ${req.path} ${createHash("sha256").update(req.rawBody).digest("hex")}`;
 }
 
+/** How long a stored answer is replayed for its Idempotency-Key (a Postgres interval). */
+export const KEY_TTL = "24 hours";
+const SWEEP_EVERY_MS = 3_600_000;
+let lastSweep = 0;
+
 export async function runWrite(db: Db, req: WriteRequest, apply: (tx: Tx) => Promise<Reply>): Promise<WriteResult> {
   const key = req.idempotencyKey;
   const print = fingerprint(req);
+  if (key !== null && Date.now() - lastSweep > SWEEP_EVERY_MS) {
+    lastSweep = Date.now();
+    await db.query(`DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval`, [KEY_TTL]);
+  }
   return withTransaction(db, async (tx) => {
     if (key !== null && !(await claimKey(tx, key, print))) return replay(tx, key, print);
     let reply: Reply;
@@ -57,11 +69,16 @@ export async function runWrite(db: Db, req: WriteRequest, apply: (tx: Tx) => Pro
   });
 }
 
-/** True when this request owns the key; false when an earlier request committed under it. */
+/**
+ * True when this request owns the key (new, or expired: older than KEY_TTL); false when an
+ * earlier request committed under it within KEY_TTL.
+ */
 async function claimKey(tx: Tx, key: string, print: string): Promise<boolean> {
   const { rowCount } = await tx.query(
-    "INSERT INTO idempotency_keys (key, fingerprint) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-    [key, print],
+    `INSERT INTO idempotency_keys (key, fingerprint) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, status = NULL, body = NULL, txid = NULL, created_at = now()
+     WHERE idempotency_keys.created_at < now() - $3::interval`,
+    [key, print, KEY_TTL],
   );
   return rowCount === 1;
 }

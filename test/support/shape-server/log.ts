@@ -2,11 +2,12 @@
  * The in-memory log of one shape: its snapshot (split into chunks) followed by change entries
  * with strictly increasing offsets, plus long-poll waiters. No I/O.
  *
- *   -1 ──▶ [snapshot chunk 0] 0_0 [chunk 1] … 0_inf ──▶ {lsn}_{op} … (last offset)
+ *   -1 ──▶ [snapshot chunk 0] 0_0 [chunk 1] 0_1 … 0_n ──▶ (0_inf) {lsn}_{op} … (last offset)
  *
- * - The snapshot is fixed when the shape is created. Its chunk c ends at `0_c`, the last one
- *   at `0_inf` (so with one chunk the snapshot ends at `0_inf`), and the last chunk carries the
- *   `snapshot-end` control message.
+ * - The snapshot is fixed when the shape is created. Its chunk c ends at `0_c` (so with one
+ *   chunk the snapshot ends at `0_0`, as with Electric 1.7), and the last chunk carries the
+ *   `snapshot-end` control message. The request after the last chunk reads the log; when the
+ *   log is empty it ends at `0_inf`, the end of the snapshot, with up-to-date.
  * - Entries are appended one transaction at a time, in commit order; offsets must increase.
  * - A rotated log (TRUNCATE, schema change, `rotate()`) takes no more entries and wakes its
  *   waiters so that held live requests can answer 409.
@@ -40,6 +41,8 @@ export class ShapeLog {
   readonly #waiters = new Set<() => void>();
   readonly #chunkSize: number;
   #rotated = false;
+  /** Compaction: what a new client (-1) gets instead of the first snapshot and the log up to `end`. */
+  #base: { messages: Message[]; end: LogOffset; entryCount: number } | undefined;
 
   /**
    * @param snapshot the snapshot rows followed by the `snapshot-end` control message
@@ -66,6 +69,33 @@ export class ShapeLog {
 
   get entryCount(): number {
     return this.#entries.length;
+  }
+
+  /** Entries appended since the last compaction (or since the start). */
+  get entriesSinceCompaction(): number {
+    return this.#entries.length - (this.#base?.entryCount ?? 0);
+  }
+
+  /**
+   * The offset of the last entry of the longest prefix of the log whose transactions are all
+   * `included` (in a new snapshot), or undefined when the first entry is not.
+   */
+  lastOffsetOfPrefix(included: (xid: number) => boolean): LogOffset | undefined {
+    let end: LogOffset | undefined;
+    for (const e of this.#entries) {
+      if (!(e.message.headers.txids ?? []).every(included)) break;
+      end = e.offset;
+    }
+    return end;
+  }
+
+  /**
+   * Compaction: from now on a new client (offset -1) gets `messages` (a fresh snapshot of the
+   * live rows, which contains every entry up to `end`) in one response ending at `end`, then the
+   * log after it. Clients already reading keep reading the log by their offsets.
+   */
+  compact(messages: Message[], end: LogOffset): void {
+    this.#base = { messages, end, entryCount: this.#entries.length };
   }
 
   /** Offsets past the end of the log are "out of bounds" (Electric answers 400 after a wait). */
@@ -96,10 +126,13 @@ export class ShapeLog {
     const lastChunk = this.#snapshotChunks.length - 1;
     const snapshotChunk = (c: number): LogChunk => ({
       messages: this.#snapshotChunks[c] ?? [],
-      end: c === lastChunk ? SNAPSHOT_END_OFFSET : { lsn: 0n, op: c },
-      atEnd: c === lastChunk && this.#entries.length === 0,
+      end: { lsn: 0n, op: c },
+      atEnd: false, // up-to-date comes with the next request, as with Electric
     });
-    if (from.kind === "before-all") return snapshotChunk(0);
+    if (from.kind === "before-all") {
+      if (this.#base) return { messages: this.#base.messages, end: this.#base.end, atEnd: false };
+      return snapshotChunk(0);
+    }
     const after = from.offset;
     if (after.lsn === 0n && after.op < lastChunk) return snapshotChunk(after.op + 1);
 

@@ -36,6 +36,8 @@ export interface ColumnInfo {
   notNull: boolean;
   /** 0-based position in the primary key, if part of it. */
   pkIndex: number | undefined;
+  /** `format_type(atttypid, atttypmod)`, to cast text values back to the column's type. */
+  sqlType: string;
 }
 
 export interface TableInfo {
@@ -70,8 +72,9 @@ export async function loadTable(db: pg.Pool | pg.PoolClient, relation: Relation)
     typmod: number;
     not_null: boolean;
     pk_position: number | null;
+    sql_type: string;
   }>(
-    `SELECT a.attname AS name, t.typname AS type, et.typname AS elem_type, a.attndims::int AS dims,
+    `SELECT a.attname AS name, t.typname AS type, format_type(a.atttypid, a.atttypmod) AS sql_type, et.typname AS elem_type, a.attndims::int AS dims,
             a.atttypmod AS typmod, a.attnotnull AS not_null,
             array_position(i.indkey, a.attnum) AS pk_position
        FROM pg_attribute a
@@ -89,6 +92,7 @@ export async function loadTable(db: pg.Pool | pg.PoolClient, relation: Relation)
     typmod: c.typmod,
     notNull: c.not_null,
     pkIndex: c.pk_position ?? undefined,
+    sqlType: c.sql_type,
   }));
   const primaryKey = columns
     .filter((c) => c.pkIndex !== undefined)
@@ -197,6 +201,8 @@ export interface SnapshotResult {
   table: TableInfo;
   /** Text values of the selected columns (`col::text`, bpchar padding kept), in table order. */
   rows: RowValues[];
+  /** 32-bit xids of the transactions running when the snapshot was taken (pg_stat_activity). */
+  running: number[];
 }
 
 /**
@@ -205,13 +211,19 @@ export interface SnapshotResult {
  * (`Electric.Postgres.SnapshotQuery`). Which decoded transactions a shape's log then takes is
  * decided by visibility in that snapshot; see shapes.ts.
  */
-export async function takeSnapshot(db: pg.Pool, relation: Relation, columns?: readonly string[]): Promise<SnapshotResult> {
+export async function takeSnapshot(
+  db: pg.Pool,
+  relation: Relation,
+  columns?: readonly string[],
+  filter?: RowFilter,
+): Promise<SnapshotResult> {
   const client = await db.connect();
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     // The first statement fixes the transaction snapshot; pg_current_snapshot() is that snapshot.
-    const snap = await client.query<{ snapshot: string; lsn: string }>(
-      `SELECT pg_current_snapshot()::text AS snapshot, (pg_current_wal_lsn() - '0/0')::text AS lsn`,
+    const snap = await client.query<{ snapshot: string; lsn: string; running: string[] | null }>(
+      `SELECT pg_current_snapshot()::text AS snapshot, (pg_current_wal_lsn() - '0/0')::text AS lsn,
+              (SELECT array_agg(backend_xid::text) FROM pg_stat_activity WHERE backend_xid IS NOT NULL) AS running`,
     );
     const table = await loadTable(client, relation);
     const selected = columns ?? table.columns.map((c) => c.name);
@@ -225,7 +237,8 @@ export async function takeSnapshot(db: pg.Pool, relation: Relation, columns?: re
     const names = table.columns.filter((c) => selected.includes(c.name)).map((c) => c.name);
     const result = exprs.length
       ? await client.query<string[]>({
-          text: `SELECT ${exprs.map((e, i) => `CASE WHEN ${quoteIdent(names[i] as string)} IS NULL THEN NULL ELSE ${e} END`).join(", ")} FROM ${qualified(relation)}`,
+          text: `SELECT ${exprs.map((e, i) => `CASE WHEN ${quoteIdent(names[i] as string)} IS NULL THEN NULL ELSE ${e} END`).join(", ")} FROM ${qualified(relation)}${filter ? ` WHERE (${filter.where})` : ""}`,
+          values: filter?.params ?? [],
           rowMode: "array",
         })
       : { rows: [] as string[][] };
@@ -237,11 +250,47 @@ export async function takeSnapshot(db: pg.Pool, relation: Relation, columns?: re
     });
     const first = snap.rows[0];
     if (!first) throw new Error("no snapshot row");
-    return { snapshot: parseSnapshot(first.snapshot), lsn: BigInt(first.lsn), table, rows };
+    return { snapshot: parseSnapshot(first.snapshot), lsn: BigInt(first.lsn), table, rows, running: (first.running ?? []).map(Number) };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
   } finally {
     client.release();
+  }
+}
+
+/** A shape's where clause (Postgres SQL, `$1`… for its params) and the params' values. */
+export interface RowFilter {
+  where: string;
+  params: string[];
+}
+
+/**
+ * Whether each row (text values of ALL the table's columns, as decoded) satisfies the where
+ * clause: Postgres evaluates it, on the rows cast back to the columns' types, in a derived table
+ * named like the table (so `t.col` works as well as `col`). One query for all the rows.
+ */
+export async function evaluateWhere(db: pg.Pool, table: TableInfo, filter: RowFilter, rows: readonly RowValues[]): Promise<boolean[]> {
+  if (rows.length === 0) return [];
+  const json = `$${filter.params.length + 1}`;
+  const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  const cols = table.columns.map((c) => `(x.r ->> ${literal(c.name)})::${c.sqlType} AS ${quoteIdent(c.name)}`);
+  const r = await db.query<{ ok: boolean }>({
+    text: `SELECT (${filter.where}) IS TRUE AS ok
+             FROM (SELECT x."_sp_ord", ${cols.join(", ")}
+                     FROM json_array_elements(${json}::json) WITH ORDINALITY AS x(r, "_sp_ord")) AS ${quoteIdent(table.relation[1])}
+            ORDER BY "_sp_ord"`,
+    values: [...filter.params, JSON.stringify(rows)],
+  });
+  return r.rows.map((row) => row.ok);
+}
+
+/** Checks that a where clause is valid for the table (Postgres plans it with the params bound). */
+export async function checkWhere(db: pg.Pool, relation: Relation, filter: RowFilter): Promise<string | undefined> {
+  try {
+    await db.query({ text: `SELECT 1 FROM ${qualified(relation)} WHERE (${filter.where}) LIMIT 0`, values: filter.params });
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
   }
 }

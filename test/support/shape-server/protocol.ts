@@ -21,6 +21,8 @@ export const HANDLE_PARAM = "handle";
 export const LIVE_PARAM = "live";
 export const CURSOR_PARAM = "cursor";
 export const WHERE_PARAM = "where";
+/** `params[1]=…`: the values of `$1`… in the where clause. */
+export const WHERE_PARAMS_PARAM = "params";
 export const COLUMNS_PARAM = "columns";
 export const REPLICA_PARAM = "replica";
 export const LOG_PARAM = "log";
@@ -40,6 +42,9 @@ export const CACHE_CONTROL = {
   live: "public, max-age=5, stale-while-revalidate=5",
   nonLive: "public, max-age=60, stale-while-revalidate=300",
   mustRefetch: "public, max-age=60, must-revalidate",
+  /** A held live request whose shape went away (Electric 1.7: no handle, retried within a second). */
+  mustRefetchLive: "public, max-age=1",
+  sse: "public, max-age=5, stale-while-revalidate=5",
   error: "no-store",
 } as const;
 

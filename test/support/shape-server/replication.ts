@@ -4,31 +4,29 @@
  * order. The slot lives on one dedicated connection (temporary slots belong to their session)
  * and disappears with it.
  *
- * Every decoded transaction is handed to the listener and also kept in a short history, so
- * that a shape created later can pick up the transactions its snapshot does not see even if
- * they were decoded before its snapshot finished (see shapes.ts).
+ * Every decoded transaction is handed to the listener (the shape registry, which keeps a short
+ * history of them for shapes created later; see shapes.ts).
  */
 import pg from "pg";
 import { toTransactions, type DecodedTransaction, type SlotRow } from "./decoding.js";
-import { DISPLAY_OPTIONS, type PgSnapshot } from "./postgres.js";
+import { DISPLAY_OPTIONS } from "./postgres.js";
 
 export interface ChangeFeedOptions {
   databaseUrl: string;
   slotName: string;
   /** How often to poll the slot when idle. */
   pollIntervalMs: number;
-  onTransactions: (txs: DecodedTransaction[]) => void;
+  /** Awaited before the next batch is read, so transactions are handed out one batch at a time. */
+  onTransactions: (txs: DecodedTransaction[]) => Promise<void> | void;
   onError: (err: unknown) => void;
 }
 
 /** Most rows fetched in one call; decoding always returns whole transactions. */
 const BATCH = 5000;
-const MAX_HISTORY = 100_000;
 
 export class ChangeFeed {
   readonly #opts: ChangeFeedOptions;
   readonly #client: pg.Client;
-  #history: DecodedTransaction[] = [];
   #lastLsn = 0n;
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
@@ -59,21 +57,6 @@ export class ChangeFeed {
   /** The LSN up to which everything has been decoded and handed out (Electric's global_last_seen_lsn). */
   get lastLsn(): bigint {
     return this.#lastLsn;
-  }
-
-  /** Transactions decoded so far that a snapshot may not see, oldest first. */
-  get history(): readonly DecodedTransaction[] {
-    return this.#history;
-  }
-
-  /**
-   * Forgets history that no future snapshot can miss: transactions older than the xmin of a
-   * snapshot just taken are visible to every later snapshot (the xmin of new snapshots never
-   * goes down). The caller must make sure no older snapshot still needs the history.
-   */
-  pruneHistory(snapshot: PgSnapshot): void {
-    const low = Number(snapshot.xmin & 0xffffffffn);
-    this.#history = this.#history.filter((tx) => ((tx.xid - low) | 0) >= 0);
   }
 
   /**
@@ -123,12 +106,9 @@ export class ChangeFeed {
       if (this.#stopped) return;
       const txs = toTransactions(r.rows);
       if (txs.length > 0) {
-        this.#history.push(...txs);
-        // Only transactions racing a snapshot matter; keep the history bounded regardless.
-        if (this.#history.length > MAX_HISTORY) this.#history = this.#history.slice(-MAX_HISTORY);
+        await this.#opts.onTransactions(txs);
         const last = txs.at(-1) as DecodedTransaction;
         if (last.commitLsn > this.#lastLsn) this.#lastLsn = last.commitLsn;
-        this.#opts.onTransactions(txs);
       }
       if (r.rows.length < BATCH) return;
     }

@@ -33,7 +33,7 @@ import {
   type LogOffset,
   type Message,
 } from "./protocol.js";
-import { DISPLAY_OPTIONS, TableNotFoundError, qualified } from "./postgres.js";
+import { DISPLAY_OPTIONS, TableNotFoundError, evaluateWhere, qualified, takeSnapshot } from "./postgres.js";
 import { ChangeFeed } from "./replication.js";
 import { ShapeDefinitionError, ShapeRegistry, type ReplicaMode, type Shape, type ShapeDefinition } from "./shapes.js";
 
@@ -50,6 +50,19 @@ export interface ShapeServerOptions {
   setReplicaIdentityFull?: boolean;
   /** Default: a free port. */
   port?: number;
+  /**
+   * Compaction: once a shape's log has this many entries since the last compaction, a new client
+   * (offset -1) gets a fresh snapshot of the live rows instead of a replay of the log. Default 1000.
+   */
+  compactAfterEntries?: number;
+  /** How long a `live_sse` response stays open (Electric's `sse_timeout`). Default 60 s. */
+  sseTimeoutMs?: number;
+  /**
+   * Fault injection (off by default): Electric's publication gap. When a table's last shape is
+   * removed, a write in progress while a client asks for the table again never reaches the new
+   * shape (its txid is in the snapshot's `xip_list`, and no change carries it).
+   */
+  publicationGap?: boolean;
 }
 
 export interface ShapeInfo {
@@ -57,6 +70,9 @@ export interface ShapeInfo {
   table: string;
   columns: string[];
   replica: ReplicaMode;
+  /** The where clause and its params, if any. */
+  where: string | undefined;
+  params: string[];
   lastOffset: string;
   entries: number;
 }
@@ -112,10 +128,14 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
       feedError = err;
     },
   });
-  registry = new ShapeRegistry(pool, feed, {
+  registry = new ShapeRegistry(pool, {
     chunkSize: options.chunkSize ?? Infinity,
     setReplicaIdentityFull: options.setReplicaIdentityFull ?? true,
+    publicationGap: options.publicationGap ?? false,
   });
+  const compactAfter = options.compactAfterEntries ?? 1000;
+  const sseTimeoutMs = options.sseTimeoutMs ?? 60_000;
+  const compacting = new WeakMap<Shape, Promise<void>>();
   const shapes = registry;
   const requests: RequestRecord[] = [];
 
@@ -168,13 +188,27 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
       reply(res, 200, body, headers);
     };
 
+    if (p.subset) {
+      const shape = p.handle ? await shapeForHandle(def, p.handle) : await resolveShape(def);
+      await serveSubset(res, shape, p.subset);
+      return;
+    }
     if (p.offset.kind === "now") {
       const shape = await resolveShape(def);
       send(shape, [upToDate(feed.lastLsn)], { offset: shape.log.lastOffset, upToDate: true, hasData: false, cacheControl: CACHE_CONTROL.nonLive });
       return;
     }
     if (p.offset.kind === "before-all") {
-      const shape = await resolveShape(def);
+      let shape = await resolveShape(def);
+      if (shape.log.entriesSinceCompaction >= compactAfter) {
+        let running = compacting.get(shape);
+        if (!running) {
+          running = shapes.compact(shape, () => feed.poll()).finally(() => compacting.delete(shape));
+          compacting.set(shape, running);
+        }
+        await running;
+        shape = await resolveShape(def);
+      }
       const chunk = shape.log.read({ kind: "before-all" });
       // Never up-to-date on -1 (Electric keeps that response long-cacheable).
       send(shape, chunk.messages, { offset: chunk.end, upToDate: false, hasData: true, cacheControl: CACHE_CONTROL.initial });
@@ -194,11 +228,15 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
       if (shape.log.isOutOfBounds(after)) throw invalid({ [OFFSET_PARAM]: ["out of bounds for this shape"] });
     }
 
+    if (p.sse) return serveSse(res, shape, after, p.cursor, closed.signal);
+
     let chunk = shape.log.read({ kind: "after", offset: after });
     if (p.live && chunk.messages.length === 0) {
       const outcome = await shape.log.waitForChange(longPollTimeoutMs, closed.signal);
       if (outcome === "aborted") return;
-      shape = await shapeForHandle(def, shape.handle); // 409 if rotated meanwhile
+      // Rotated meanwhile: Electric 1.7 answers the held request with a 409 WITHOUT a handle
+      // (retried within a second); the next request gets the 409 with the new handle.
+      if (shape.log.rotated) throw new HttpError(409, [MUST_REFETCH], { "cache-control": CACHE_CONTROL.mustRefetchLive });
       if (outcome === "timeout") {
         send(shape, [upToDate(feed.lastLsn)], { offset: after, upToDate: true, hasData: false, cacheControl: CACHE_CONTROL.live });
         return;
@@ -214,6 +252,72 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
       hasData: true,
       cacheControl: p.live ? CACHE_CONTROL.live : CACHE_CONTROL.nonLive,
     });
+  }
+
+  /**
+   * A subset snapshot (`subset__where` + `subset__params[n]`): a fresh REPEATABLE READ query of
+   * the rows matching both the subset's and the shape's where clauses, as
+   * `{metadata: {xmin, xmax, xip_list, snapshot_mark, database_lsn}, data: [inserts]}`.
+   */
+  async function serveSubset(res: http.ServerResponse, shape: Shape, subset: { where: string; params: string[] }): Promise<void> {
+    let snap: Awaited<ReturnType<typeof takeSnapshot>>;
+    try {
+      snap = await takeSnapshot(pool, shape.relation, undefined, subset);
+    } catch (err) {
+      throw invalid({ subset__where: [err instanceof Error ? err.message : String(err)] });
+    }
+    let rows = snap.rows;
+    const filter = shape.filter;
+    if (filter) {
+      const ok = await evaluateWhere(pool, shape.table, filter, rows);
+      rows = rows.filter((_, i) => ok[i] === true);
+    }
+    const metadata = {
+      xmin: snap.snapshot.xmin.toString(),
+      xmax: snap.snapshot.xmax.toString(),
+      xip_list: snap.snapshot.xip.map(String),
+      snapshot_mark: Math.floor(Math.random() * 2 ** 31),
+      database_lsn: snap.lsn.toString(),
+    };
+    reply(res, 200, { metadata, data: shape.subsetMessages(rows) }, {
+      [HANDLE_HEADER]: shape.handle,
+      [OFFSET_HEADER]: formatOffset(shape.log.lastOffset),
+      [SCHEMA_HEADER]: JSON.stringify(shape.schema),
+      "cache-control": CACHE_CONTROL.error,
+    });
+  }
+
+  /**
+   * `live_sse=true`: one open `text/event-stream` response; each message is a `data:` event, and
+   * each batch ends with an up-to-date whose `global_last_seen_lsn` is the batch's LSN (the client
+   * resumes from `{lsn}_0`). `: keep-alive` comments while idle; closed after `sseTimeoutMs`, or
+   * when the shape goes away (the next request then gets 409).
+   */
+  async function serveSse(res: http.ServerResponse, shape: Shape, from: LogOffset, cursor: string | null, signal: AbortSignal): Promise<void> {
+    res.statusCode = 200;
+    setCors(res);
+    res.setHeader("content-type", "text/event-stream");
+    res.setHeader("cache-control", CACHE_CONTROL.sse);
+    res.setHeader(HANDLE_HEADER, shape.handle);
+    res.setHeader(OFFSET_HEADER, formatOffset(from));
+    res.setHeader(CURSOR_HEADER, nextCursor(longPollTimeoutMs, cursor));
+    res.flushHeaders();
+    const deadline = Date.now() + sseTimeoutMs;
+    const keepAliveMs = Math.min(21_000, longPollTimeoutMs);
+    let after = from;
+    while (!signal.aborted && Date.now() < deadline && !shape.log.rotated) {
+      const chunk = shape.log.read({ kind: "after", offset: after });
+      if (chunk.messages.length > 0) {
+        const lsn = chunk.end.lsn > 0n ? chunk.end.lsn : feed.lastLsn;
+        const body = chunk.atEnd ? [...chunk.messages, upToDate(lsn)] : chunk.messages;
+        res.write(body.map((m) => `data: ${JSON.stringify(m)}\n\n`).join(""));
+        after = chunk.end;
+        continue;
+      }
+      const outcome = await shape.log.waitForChange(Math.min(keepAliveMs, Math.max(1, deadline - Date.now())), signal);
+      if (outcome === "timeout" && !signal.aborted) res.write(": keep-alive\n\n");
+    }
+    res.end();
   }
 
   function deleteShape(res: http.ServerResponse, q: URLSearchParams): void {
@@ -284,6 +388,8 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
         table: `${s.relation[0]}.${s.relation[1]}`,
         columns: s.columns,
         replica: s.definition.replica,
+        where: s.definition.where,
+        params: s.definition.params ?? [],
         lastOffset: formatOffset(s.log.lastOffset),
         entries: s.log.entryCount,
       })),
@@ -293,12 +399,16 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
 
 const EXPOSED_HEADERS = [HANDLE_HEADER, OFFSET_HEADER, SCHEMA_HEADER, CURSOR_HEADER, UP_TO_DATE_HEADER, HAS_DATA_HEADER, "etag", "retry-after"].join(", ");
 
-function reply(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
-  res.statusCode = status;
+function setCors(res: http.ServerResponse): void {
   res.setHeader("access-control-allow-origin", "*");
   res.setHeader("access-control-allow-methods", "GET, HEAD, DELETE, OPTIONS");
   res.setHeader("access-control-allow-headers", "*");
   res.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
+}
+
+function reply(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  res.statusCode = status;
+  setCors(res);
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   if (body === undefined) {
     res.end();

@@ -32,15 +32,17 @@ import {
   type ShapeSchema,
 } from "./protocol.js";
 import {
+  checkWhere,
   ensureReplicaIdentityFull,
+  evaluateWhere,
   loadTable,
   shapeSchema,
   takeSnapshot,
   visibleInSnapshot,
   type PgSnapshot,
+  type RowFilter,
   type TableInfo,
 } from "./postgres.js";
-import type { ChangeFeed } from "./replication.js";
 
 export type ReplicaMode = "default" | "full";
 
@@ -49,10 +51,16 @@ export interface ShapeDefinition {
   /** Selected columns as requested; undefined selects all. */
   columns: string[] | undefined;
   replica: ReplicaMode;
+  /** The where clause as sent (Postgres evaluates it), `$1`… bound to `params`. */
+  where?: string | undefined;
+  params?: string[] | undefined;
 }
 
+/** One shape per (table, columns, replica, where, params), as Electric's `Shape.comparable`. */
 export const definitionKey = (d: ShapeDefinition): string =>
-  JSON.stringify([d.relation, d.columns ? [...d.columns].sort() : null, d.replica]);
+  JSON.stringify([d.relation, d.columns ? [...d.columns].sort() : null, d.replica, d.where ?? null, d.where ? (d.params ?? []) : []]);
+
+const filterOf = (d: ShapeDefinition): RowFilter | undefined => (d.where ? { where: d.where, params: d.params ?? [] } : undefined);
 
 /** A request that names columns the table doesn't have, or leaves out its primary key. */
 export class ShapeDefinitionError extends Error {
@@ -72,7 +80,7 @@ export class Shape {
   /** Selected columns in table order. */
   readonly columns: string[];
   readonly schema: ShapeSchema;
-  /** Key columns: the primary key, or every column (by name) when the table has none. */
+  /** Key columns: the primary key, or every column in table order when the table has none (as Electric). */
   readonly keyColumns: string[];
 
   constructor(
@@ -84,11 +92,25 @@ export class Shape {
   ) {
     this.columns = table.columns.map((c) => c.name).filter((n) => !definition.columns || definition.columns.includes(n));
     this.schema = shapeSchema(table, this.columns);
-    this.keyColumns = table.primaryKey.length > 0 ? table.primaryKey : table.columns.map((c) => c.name).sort();
+    this.keyColumns = table.primaryKey.length > 0 ? table.primaryKey : table.columns.map((c) => c.name);
+    this.log = new ShapeLog(this.snapshotMessages(rows, snapshot), chunkSize);
+  }
+
+  /** Rows of a subset snapshot (all columns) as inserts of the shape's columns. */
+  subsetMessages(rows: readonly RowValues[]): ChangeMessage[] {
+    return rows.map((row) => ({
+      key: this.#key(row),
+      value: this.#project(row, this.columns),
+      headers: { operation: "insert", relation: this.table.relation },
+    }));
+  }
+
+  /** Snapshot rows as inserts, then `snapshot-end` with the snapshot's xmin, xmax and xip_list. */
+  snapshotMessages(rows: readonly RowValues[], snapshot: PgSnapshot): Message[] {
     const messages: Message[] = rows.map((value) => ({
       key: this.#key(value),
       value,
-      headers: { operation: "insert", relation: table.relation },
+      headers: { operation: "insert", relation: this.table.relation },
     }));
     messages.push({
       headers: {
@@ -98,7 +120,7 @@ export class Shape {
         xip_list: snapshot.xip.map(String),
       },
     });
-    this.log = new ShapeLog(messages, chunkSize);
+    return messages;
   }
 
   get relation(): Relation {
@@ -115,37 +137,17 @@ export class Shape {
     return out;
   }
 
-  /**
-   * The log entries of one transaction for this shape, or "rotate" when the transaction
-   * truncates the table or shows that its columns changed.
-   */
-  entriesFor(tx: DecodedTransaction): LogEntry[] | "rotate" {
-    const entries: LogEntry[] = [];
-    let position = 0;
-    for (const change of tx.changes) {
-      const op = position;
-      // An update may become a delete + insert (key change): give every update two positions.
-      position += change.kind === "update" ? 2 : 1;
-      if (change.kind === "truncate") {
-        if (change.relations.some((r) => sameRelation(r, this.relation))) return "rotate";
-        continue;
-      }
-      if (!sameRelation(change.relation, this.relation)) continue;
-      const messages = this.#messagesFor(change);
-      if (messages === "rotate") return "rotate";
-      messages.forEach((m, i) => {
-        m.headers.lsn = tx.commitLsn.toString();
-        m.headers.op_position = op + i;
-        m.headers.txids = [tx.xid];
-        entries.push({ offset: { lsn: tx.commitLsn, op: op + i }, message: m });
-      });
-    }
-    const last = entries.at(-1);
-    if (last) last.message.headers.last = true;
-    return entries;
+  /** The where clause, if the shape has one. */
+  get filter(): RowFilter | undefined {
+    return filterOf(this.definition);
   }
 
-  #messagesFor(change: Exclude<DecodedChange, { kind: "truncate" }>): ChangeMessage[] | "rotate" {
+  /** Old and new rows (all columns) of each change, computed once per change. */
+  readonly #rows = new WeakMap<DecodedChange, { old: RowValues | undefined; new: RowValues | "rotate" | undefined }>();
+
+  #rowsOf(change: Exclude<DecodedChange, { kind: "truncate" }>): { old: RowValues | undefined; new: RowValues | "rotate" | undefined } {
+    const known = this.#rows.get(change);
+    if (known) return known;
     const names = this.table.columns.map((c) => c.name);
     const fullIdentity = this.table.replicaIdentity === "full";
     // Old tuples skip NULL columns; with REPLICA IDENTITY FULL a missing column is NULL.
@@ -173,39 +175,102 @@ export class Shape {
       }
       return row;
     };
+    const old = change.kind === "insert" ? undefined : oldRow(change.old);
+    const rows = { old, new: change.kind === "delete" ? undefined : newRow(change.new, old) };
+    this.#rows.set(change, rows);
+    return rows;
+  }
+
+  /** The rows of a transaction that the where clause must judge (none without a where clause). */
+  rowsToCheck(tx: DecodedTransaction): RowValues[] {
+    if (!this.filter) return [];
+    const out: RowValues[] = [];
+    for (const change of tx.changes) {
+      if (change.kind === "truncate" || !sameRelation(change.relation, this.relation)) continue;
+      const rows = this.#rowsOf(change);
+      if (rows.old) out.push(rows.old);
+      if (rows.new && rows.new !== "rotate") out.push(rows.new);
+    }
+    return out;
+  }
+
+  /**
+   * The log entries of one transaction for this shape, or "rotate" when the transaction
+   * truncates the table or shows that its columns changed. `verdicts` says which rows of
+   * `rowsToCheck(tx)` satisfy the where clause.
+   */
+  entriesFor(tx: DecodedTransaction, verdicts: ReadonlyMap<RowValues, boolean> = new Map()): LogEntry[] | "rotate" {
+    const entries: LogEntry[] = [];
+    let position = 0;
+    for (const change of tx.changes) {
+      const op = position;
+      // An update may become a delete + insert (key change): give every update two positions.
+      position += change.kind === "update" ? 2 : 1;
+      if (change.kind === "truncate") {
+        if (change.relations.some((r) => sameRelation(r, this.relation))) return "rotate";
+        continue;
+      }
+      if (!sameRelation(change.relation, this.relation)) continue;
+      const messages = this.#messagesFor(change, verdicts);
+      if (messages === "rotate") return "rotate";
+      messages.forEach((m, i) => {
+        m.headers.lsn = tx.commitLsn.toString();
+        m.headers.op_position = op + i;
+        m.headers.txids = [tx.xid];
+        entries.push({ offset: { lsn: tx.commitLsn, op: op + i }, message: m });
+      });
+    }
+    const last = entries.at(-1);
+    if (last) last.message.headers.last = true;
+    return entries;
+  }
+
+  /**
+   * A change as the shape sees it. With a where clause a row can move: an update whose old row
+   * was in the shape and whose new row is not is a delete; the other way round, an insert of the
+   * whole row (Electric's move-out and move-in for simple where clauses).
+   */
+  #messagesFor(change: Exclude<DecodedChange, { kind: "truncate" }>, verdicts: ReadonlyMap<RowValues, boolean>): ChangeMessage[] | "rotate" {
+    const { old, new: row } = this.#rowsOf(change);
+    if (row === "rotate") return row;
+    const filtered = this.filter !== undefined;
+    const inShape = (r: RowValues | undefined): boolean => !filtered || (r !== undefined && verdicts.get(r) === true);
+    const fullIdentity = this.table.replicaIdentity === "full";
     const relation = this.relation;
     const replica = this.definition.replica;
-    const hasKey = (row: RowValues) => this.keyColumns.every((c) => c in row);
+    const hasKey = (r: RowValues) => this.keyColumns.every((c) => c in r);
+    const deletion = (r: RowValues, headers: ChangeHeaders = { operation: "delete", relation }): ChangeMessage => ({
+      key: this.#key(r),
+      value: replica === "full" ? this.#project(r, this.columns) : this.#project(r, this.keyColumns),
+      headers,
+    });
+    const insertion = (r: RowValues, headers: ChangeHeaders = { operation: "insert", relation }): ChangeMessage => ({
+      key: this.#key(r),
+      value: this.#project(r, this.columns),
+      headers,
+    });
 
     switch (change.kind) {
-      case "insert": {
-        const row = newRow(change.new, undefined);
-        if (row === "rotate") return row;
-        return [{ key: this.#key(row), value: this.#project(row, this.columns), headers: { operation: "insert", relation } }];
-      }
-      case "delete": {
-        const old = oldRow(change.old);
+      case "insert":
+        return row && inShape(row) ? [insertion(row)] : [];
+      case "delete":
         if (!old || !hasKey(old)) return []; // REPLICA IDENTITY NOTHING: nothing to say
-        const value = replica === "full" ? this.#project(old, this.columns) : this.#project(old, this.keyColumns);
-        return [{ key: this.#key(old), value, headers: { operation: "delete", relation } }];
-      }
+        return inShape(old) ? [deletion(old)] : [];
       case "update": {
-        const old = oldRow(change.old);
-        const row = newRow(change.new, old);
-        if (row === "rotate") return row;
+        if (!row) return [];
         const key = this.#key(row);
-        const oldKey = old && hasKey(old) ? this.#key(old) : key;
+        const oldKnown = old !== undefined && hasKey(old);
+        const oldKey = oldKnown ? this.#key(old) : key;
+        // Without the old row (no REPLICA IDENTITY FULL) the row is taken to stay where it was.
+        const wasIn = oldKnown && fullIdentity ? inShape(old) : inShape(row);
+        const isIn = inShape(row);
+        if (!wasIn && !isIn) return [];
+        if (wasIn && !isIn) return [deletion(old && oldKnown ? old : row)];
+        if (!wasIn && isIn) return [insertion(row)];
         if (oldKey !== key) {
-          const oldValue = old ?? {};
-          const del: ChangeHeaders = { operation: "delete", relation, key_change_to: key };
-          const ins: ChangeHeaders = { operation: "insert", relation, key_change_from: oldKey };
           return [
-            {
-              key: oldKey,
-              value: replica === "full" ? this.#project(oldValue, this.columns) : this.#project(oldValue, this.keyColumns),
-              headers: del,
-            },
-            { key, value: this.#project(row, this.columns), headers: ins },
+            deletion(old ?? {}, { operation: "delete", relation, key_change_to: key }),
+            insertion(row, { operation: "insert", relation, key_change_from: oldKey }),
           ];
         }
         // Changed columns need the old row (REPLICA IDENTITY FULL); without it every column
@@ -232,15 +297,33 @@ const sameRelation = (a: Relation, b: Relation): boolean => a[0] === b[0] && a[1
 export interface ShapeRegistryOptions {
   chunkSize: number;
   setReplicaIdentityFull: boolean;
+  /**
+   * Fault injection: reproduce Electric's publication gap (docs/shape-server.md). When the last
+   * shape of a table goes away, the table leaves the "publication" until a shape of it is asked
+   * for again; a transaction that was in progress when that new shape's snapshot was taken
+   * (its xid is in the snapshot's `xip_list`) never reaches any shape of the table.
+   */
+  publicationGap: boolean;
 }
+
+/** Only transactions racing a snapshot matter; the history stays bounded regardless. */
+const MAX_HISTORY = 100_000;
+
+const relationKey = (r: Relation): string => JSON.stringify(r);
 
 export class ShapeRegistry {
   readonly #active = new Map<string, Shape>();
   readonly #creating = new Map<string, Promise<Shape>>();
+  /** Transactions applied so far that a new snapshot may not see, oldest first. */
+  #history: DecodedTransaction[] = [];
+  /** Applying transactions and registering new shapes happen one at a time, in this order. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** publicationGap: tables whose last shape went away, and xids lost for a table. */
+  readonly #unpublished = new Set<string>();
+  readonly #lost = new Map<string, Set<number>>();
 
   constructor(
     private readonly db: pg.Pool,
-    private readonly feed: ChangeFeed,
     private readonly opts: ShapeRegistryOptions,
   ) {}
 
@@ -270,28 +353,54 @@ export class ShapeRegistry {
     const rotated: Shape[] = [];
     for (const [key, shape] of this.#active) {
       const hit = "handle" in match ? shape.handle === match.handle : sameRelation(shape.relation, match.relation);
-      if (!hit) continue;
-      this.#active.delete(key);
-      shape.log.rotate();
-      rotated.push(shape);
+      if (hit) rotated.push(this.#remove(key, shape));
     }
     return rotated;
   }
 
+  #remove(key: string, shape: Shape): Shape {
+    this.#active.delete(key);
+    shape.log.rotate();
+    if (this.opts.publicationGap && !this.all().some((s) => sameRelation(s.relation, shape.relation))) {
+      this.#unpublished.add(relationKey(shape.relation));
+    }
+    return shape;
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Feeds decoded transactions, in commit order, to the shapes that don't see them yet. */
-  apply(txs: readonly DecodedTransaction[]): void {
-    for (const tx of txs) {
-      for (const [key, shape] of this.#active) {
-        if (visibleInSnapshot(tx.xid, shape.snapshot)) continue;
-        const entries = shape.entriesFor(tx);
-        if (entries === "rotate") {
-          this.#active.delete(key);
-          shape.log.rotate();
-        } else {
-          shape.log.append(entries);
+  apply(txs: readonly DecodedTransaction[]): Promise<void> {
+    return this.#serial(async () => {
+      for (const tx of txs) {
+        this.#history.push(tx);
+        for (const [key, shape] of [...this.#active]) {
+          if (this.#active.get(key) !== shape) continue;
+          const entries = await this.#entries(shape, tx);
+          if (entries === "rotate") this.#remove(key, shape);
+          else shape.log.append(entries);
         }
       }
+      if (this.#history.length > MAX_HISTORY) this.#history = this.#history.slice(-MAX_HISTORY);
+    });
+  }
+
+  /** What one transaction adds to a shape's log (the where clause is evaluated by Postgres). */
+  async #entries(shape: Shape, tx: DecodedTransaction): Promise<LogEntry[] | "rotate"> {
+    if (visibleInSnapshot(tx.xid, shape.snapshot)) return [];
+    if (this.#lost.get(relationKey(shape.relation))?.has(tx.xid)) return [];
+    const rows = shape.rowsToCheck(tx);
+    const filter = shape.filter;
+    const verdicts = new Map<RowValues, boolean>();
+    if (filter && rows.length > 0) {
+      const results = await evaluateWhere(this.db, shape.table, filter, rows);
+      rows.forEach((r, i) => verdicts.set(r, results[i] === true));
     }
+    return shape.entriesFor(tx, verdicts);
   }
 
   async #create(def: ShapeDefinition): Promise<Shape> {
@@ -308,23 +417,59 @@ export class ShapeRegistry {
         );
       }
     }
-    if (this.opts.setReplicaIdentityFull) await ensureReplicaIdentityFull(this.db, table);
-    const snap = await takeSnapshot(this.db, def.relation, def.columns);
-    // From here on synchronous (see the header comment).
-    const shape = new Shape(def, snap.table, snap.snapshot, snap.rows, this.opts.chunkSize);
-    for (const tx of this.feed.history) {
-      if (visibleInSnapshot(tx.xid, shape.snapshot)) continue;
-      const entries = shape.entriesFor(tx);
-      if (entries === "rotate") {
-        // Changed under our feet (TRUNCATE or schema change right after the snapshot): retry.
-        return this.#create(def);
-      }
-      shape.log.append(entries);
+    const filter = filterOf(def);
+    if (filter) {
+      const problem = await checkWhere(this.db, def.relation, filter);
+      if (problem) throw new ShapeDefinitionError("where", problem);
     }
-    // New snapshots have an xmin at least this one's, so older history is useless to them —
-    // but a creation still in flight may have an older snapshot: then keep it all for now.
-    if (this.#creating.size <= 1) this.feed.pruneHistory(snap.snapshot);
-    this.#active.set(definitionKey(def), shape);
-    return shape;
+    if (this.opts.setReplicaIdentityFull) await ensureReplicaIdentityFull(this.db, table);
+    for (;;) {
+      const snap = await takeSnapshot(this.db, def.relation, def.columns, filter);
+      // In the queue: no transaction is applied between the history replay and registering.
+      const shape = await this.#serial(async () => {
+        const shape = new Shape(def, snap.table, snap.snapshot, snap.rows, this.opts.chunkSize);
+        const rel = relationKey(def.relation);
+        if (this.#unpublished.delete(rel)) {
+          // The table joins the publication again only now: transactions in progress at the
+          // snapshot wrote their changes while it was out, so no shape of it will ever see them.
+          const lost = this.#lost.get(rel) ?? new Set<number>();
+          for (const x of snap.snapshot.xip) lost.add(Number(x & 0xffffffffn));
+          for (const x of snap.running) lost.add(x);
+          this.#lost.set(rel, lost);
+        }
+        for (const tx of this.#history) {
+          const entries = await this.#entries(shape, tx);
+          // Changed under our feet (TRUNCATE or schema change right after the snapshot): retry.
+          if (entries === "rotate") return undefined;
+          shape.log.append(entries);
+        }
+        // New snapshots have an xmin at least this one's, so older history is useless to them —
+        // but a creation still in flight may have an older snapshot: then keep it all for now.
+        if (this.#creating.size <= 1) this.#pruneHistory(snap.snapshot);
+        this.#active.set(definitionKey(def), shape);
+        return shape;
+      });
+      if (shape) return shape;
+    }
+  }
+
+  /**
+   * Compaction (docs/shape-server.md): takes a fresh snapshot of the shape's live rows, lets
+   * `flush` apply every transaction that snapshot sees, then serves that snapshot to new clients
+   * instead of the first snapshot plus the log up to the last entry it contains.
+   */
+  async compact(shape: Shape, flush: () => Promise<void>): Promise<void> {
+    const snap = await takeSnapshot(this.db, shape.relation, shape.definition.columns, shape.filter);
+    const names = (t: TableInfo) => t.columns.map((c) => `${c.name}:${c.sqlType}`).join(",");
+    if (names(snap.table) !== names(shape.table)) return; // the schema changed: the shape is rotating anyway
+    await flush();
+    const end = shape.log.lastOffsetOfPrefix((xid) => visibleInSnapshot(xid, snap.snapshot));
+    if (end) shape.log.compact(shape.snapshotMessages(snap.rows, snap.snapshot), end);
+  }
+
+  /** Forgets transactions older than the xmin of a snapshot just taken (visible to every later one). */
+  #pruneHistory(snapshot: PgSnapshot): void {
+    const low = Number(snapshot.xmin & 0xffffffffn);
+    this.#history = this.#history.filter((tx) => ((tx.xid - low) | 0) >= 0);
   }
 }

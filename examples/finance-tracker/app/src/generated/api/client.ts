@@ -13,6 +13,12 @@ export interface ClientConfig {
   /** The fetch implementation (tests, instrumentation). */
   fetch?: typeof fetch;
   credentials?: RequestCredentials;
+  /**
+   * Called when a request is answered 401: refresh the credentials here (the token `headers`
+   * returns). The request is then sent once more with the headers read anew; the sync engine's
+   * writes and shape streams use it too.
+   */
+  onUnauthorized?: () => void | Promise<void>;
 }
 
 export interface RequestOptions {
@@ -94,6 +100,15 @@ export interface RequestSpec {
 }
 
 export async function request<TResponse>(spec: RequestSpec, options: RequestOptions = {}): Promise<TResponse> {
+  const response = await send(spec, options);
+  if (response.status === 401 && config.onUnauthorized) {
+    await config.onUnauthorized();
+    return finish<TResponse>(spec, await send(spec, options));
+  }
+  return finish<TResponse>(spec, response);
+}
+
+async function send(spec: RequestSpec, options: RequestOptions): Promise<Response> {
   const url = buildUrl(spec);
   const headers = new Headers(typeof config.headers === "function" ? await config.headers() : config.headers);
   for (const [name, value] of Object.entries(spec.headers ?? {})) {
@@ -122,13 +137,17 @@ export async function request<TResponse>(spec: RequestSpec, options: RequestOpti
   }
   if (spec.responseEncoding === "json" && !headers.has("accept")) headers.set("accept", "application/json");
   const doFetch = config.fetch ?? fetch;
-  const response = await doFetch(url, {
+  return doFetch(url, {
     method: spec.method,
     headers,
     ...(body !== undefined ? { body } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
   });
+}
+
+async function finish<TResponse>(spec: RequestSpec, response: Response): Promise<TResponse> {
+  const url = buildUrl(spec);
   if (!response.ok) {
     const text = await response.text();
     let parsed: unknown = text;

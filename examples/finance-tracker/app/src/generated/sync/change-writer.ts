@@ -11,11 +11,12 @@
 //     or a lost response is applied once by the server.
 //  W3 2xx → `sent` with the server's txid (the shape stream then marks it `synced`); without a
 //     txid and without a write-id echo, `synced` at once.
-//  W4 4xx (but 408/429) → `failed` with the server's error; the database rolls back that
+//  W4 4xx (but 401/408/429) → `failed` with the server's error; the database rolls back that
 //     change's effect only. Later changes of a row whose create was rejected fail too, with
 //     that reason (they could never apply).
 //  W5 Network error, 5xx, 408, 429 → retried with exponential backoff and full jitter, never
-//     sooner than `Retry-After`; the attempt count and error are recorded.
+//     sooner than `Retry-After`; the attempt count and error are recorded. 401 too, after
+//     `onUnauthorized` (refresh the credentials): expired credentials never fail a change.
 //  W6 Status lives in the database only, so a restart resumes where it stopped.
 //  W7 Waits do not trust the wall clock: a retry is timed with a monotonic clock (a clock set
 //     back does not stall the queue), a delay saved before a restart is capped at `maxMs`, and
@@ -74,6 +75,11 @@ export interface ChangeWriterOptions {
   baseUrl: string;
   /** Headers for every request (auth goes here); may be computed per request. */
   headers?: () => HeadersInit | Promise<HeadersInit>;
+  /**
+   * Called on a 401 before the change is sent again (with `headers` read anew): refresh the
+   * credentials here. A 401 never fails a change; it stays queued until the server accepts it.
+   */
+  onUnauthorized?: () => void | Promise<void>;
   fetch?: typeof fetch;
   backoff?: Partial<BackoffOptions>;
   /** Response header carrying the write's txid (default `x-txid`); a JSON body `txid` works too. */
@@ -483,6 +489,16 @@ export class ChangeWriter {
       return { kind: "ok", txid: Number.isFinite(txid) ? txid : null };
     }
     const summary = `${response.status} ${describeError(text) ?? response.statusText}`.trim();
+    if (response.status === 401) {
+      // Expired or missing credentials say nothing about the change: refresh them and send it
+      // again (same Idempotency-Key) rather than roll back the user's work.
+      try {
+        await this.options.onUnauthorized?.();
+      } catch (error) {
+        return { kind: "retry", network: false, retryAfterMs: 0, error: `${summary}; refreshing the credentials failed: ${(error as Error).message}` };
+      }
+      return { kind: "retry", network: false, retryAfterMs: 0, error: summary };
+    }
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
       return { kind: "retry", network: false, retryAfterMs: retryAfter(response.headers.get("retry-after"), response.headers.get("date")), error: summary };
     }

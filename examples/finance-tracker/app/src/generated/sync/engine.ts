@@ -18,9 +18,19 @@ export interface StartSyncOptions {
   apiUrl?: string;
   /** Electric shape endpoint, e.g. `http://localhost:3000/v1/shape`. Empty: no shape sync. */
   electricUrl?: string;
-  /** Headers for API writes (auth); the API client's headers by default. */
+  /**
+   * Credentials for API writes AND shape requests, read again for every request; the API
+   * client's headers (`configureClient({ headers })`) by default. One source, so a refreshed
+   * token reaches both.
+   */
   headers?: () => HeadersInit | Promise<HeadersInit>;
-  /** Headers for shape requests. */
+  /**
+   * Called when the API or the shape endpoint answers 401: refresh the credentials here. The
+   * write is sent again and the shape stream resumes from its offset, with `headers` read anew.
+   * The API client's `onUnauthorized` by default.
+   */
+  onUnauthorized?: () => void | Promise<void>;
+  /** Extra headers for shape requests only (not for auth: `headers` feeds both). */
   shapeHeaders?: Record<string, string | (() => string | Promise<string>)>;
   fetch?: typeof fetch;
   backoff?: Partial<BackoffOptions>;
@@ -44,11 +54,14 @@ export interface SyncEngine {
 export async function startSync(options: StartSyncOptions): Promise<SyncEngine> {
   const client = getClientConfig();
   const clientHeaders = client.headers;
+  const auth = options.headers ?? (async () => (typeof clientHeaders === "function" ? await clientHeaders() : clientHeaders ?? {}));
+  const onUnauthorized = options.onUnauthorized ?? client.onUnauthorized;
   const writer = new ChangeWriter({
     pg: options.db.pg,
     entities: SYNC_ENTITIES,
     baseUrl: options.apiUrl ?? client.baseUrl,
-    headers: options.headers ?? (async () => (typeof clientHeaders === "function" ? await clientHeaders() : clientHeaders ?? {})),
+    headers: auth,
+    ...(onUnauthorized ? { onUnauthorized } : {}),
     ...(options.fetch ?? client.fetch ? { fetch: (options.fetch ?? client.fetch)! } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
   });
@@ -64,6 +77,9 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
           pg: options.db.pg,
           entity,
           url: electricUrl,
+          auth,
+          ...(client.credentials ? { credentials: client.credentials } : {}),
+          ...(onUnauthorized ? { onUnauthorized } : {}),
           ...(options.shapeHeaders ? { headers: options.shapeHeaders } : {}),
           ...(options.fetch ? { fetchClient: options.fetch } : {}),
           ...(options.onError ? { onError: options.onError } : {}),
