@@ -13,6 +13,7 @@
 //    order by key while their server-assigned columns (created_at…) are still empty.
 import type { CollectionConfig } from "@tanstack/react-db";
 import type { PGliteInterface } from "@electric-sql/pglite";
+import { v7 as uuidv7 } from "uuid";
 import { isLeaderChange, quoteIdent, type ChangeFeed, type ColumnSchema, type FeedBatch } from "../db/local-db.js";
 
 export type SyncStatus = "synced" | "pending" | "failed";
@@ -25,11 +26,27 @@ export interface PgliteCollectionOptions {
   key: string;
   columns: ColumnSchema[];
   id?: string;
+  /**
+   * Set when the server assigns the entity's keys (x-sync key_source: server): how a temporary
+   * key is made (`negative`: a negative number from the local sequence; `prefixed`: `tmp:<uuid>`;
+   * `uuid`: a time-ordered uuid).
+   */
+  tempKey?: "negative" | "prefixed" | "uuid";
 }
 
 export interface PgliteCollectionUtils extends Record<string, unknown> {
   /** Ids of the `_changes` rows a collection transaction created (for confirmed writes). */
   changeIdsOf(transactionId: string): string[];
+  /**
+   * A key for a new row. Server-assigned keys: a temporary key, replaced by the server's when the
+   * create is confirmed (the collection then deletes the temporary row and inserts the server's).
+   * Client keys: a time-ordered uuid (uuid keys only).
+   */
+  newKey(): Promise<Key>;
+  /** The key the server gave a row created with this temporary key; undefined until its create is confirmed (and for keys that are not temporary). */
+  serverKeyOf(tempKey: Key): Promise<Key | undefined>;
+  /** The row with this key as the local database shows it now (for a key the collection may not hold yet). */
+  read(key: Key): Promise<Record<string, unknown> | undefined>;
 }
 
 type Key = string | number;
@@ -105,6 +122,7 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
   const { pg, feed, table, key, columns } = options;
   const view = quoteIdent(table);
   const keyColumn = quoteIdent(key);
+  const keyType = columns.find((c) => c.name === key)?.pgType;
   const changeIds = new Map<string, string[]>();
   const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
 
@@ -205,6 +223,25 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     },
     utils: {
       changeIdsOf: (transactionId: string) => changeIds.get(transactionId) ?? [],
+      newKey: async (): Promise<Key> => {
+        if (options.tempKey === "negative") {
+          const r = await pg.query<{ k: number | bigint }>(`SELECT -nextval('"_sync_temp_key"') AS k`);
+          return Number(r.rows[0]!.k);
+        }
+        if (options.tempKey === "prefixed") return `tmp:${uuidv7()}`;
+        if (options.tempKey === "uuid" || keyType === "uuid") return uuidv7();
+        throw new Error(`${table}: the client chooses the key ${key} (a ${keyType}); there is no key to make for it.`);
+      },
+      serverKeyOf: async (tempKey: Key): Promise<Key | undefined> => {
+        const r = await pg.query<{ server_key: string | null }>(`SELECT "server_key" FROM "_sync_temp_keys" WHERE "entity" = $1 AND "temp_key" = $2`, [table, String(tempKey)]);
+        const found = r.rows[0]?.server_key;
+        if (found === null || found === undefined) return undefined;
+        return typeof tempKey === "number" ? Number(found) : found;
+      },
+      read: async (rowKey: Key): Promise<Record<string, unknown> | undefined> => {
+        const r = await pg.query<Record<string, unknown>>(`SELECT * FROM ${view} WHERE ${keyColumn} = $1`, [rowKey]);
+        return r.rows[0] ? normalize(r.rows[0], columns) : undefined;
+      },
     },
   };
 }
