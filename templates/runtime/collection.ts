@@ -100,6 +100,44 @@ function toParam(value: unknown, column: ColumnSchema): unknown {
   return value;
 }
 
+/** What `createRow` needs of a collection (any collection made by `pgliteCollectionOptions`). */
+export interface CreateTarget<TRow> {
+  insert(row: TRow): { id: string; when(state: "settled"): Promise<unknown> };
+  get(key: Key): TRow | undefined;
+  utils: PgliteCollectionUtils;
+}
+
+/**
+ * Creates a row the way the generated create hooks do (`useCreateX().mutateAsync` resolves with
+ * what this resolves with), usable without React:
+ *  - without a key, the row gets one (`collection.utils.newKey()`: a time-ordered uuid, or a
+ *    temporary key when the server assigns keys); a client-chosen key of another type is required;
+ *  - with `confirm` (confirmed writes): waits until the server confirmed each change, then
+ *    resolves with the row as the local database shows it, under the server's key when the server
+ *    assigned one (never the temporary row);
+ *  - without: resolves with the local row once stored (a temporary key stays until the server
+ *    confirms; `collection.utils.serverKeyOf(tempKey)` tells the server's key then).
+ */
+export async function createRow<TRow extends object>(
+  collection: CreateTarget<TRow>,
+  input: object,
+  options: { key: string; entity: string; makeKey: boolean; confirm?: (changeId: string) => Promise<void> },
+): Promise<TRow> {
+  const given = (input as Record<string, unknown>)[options.key] as Key | null | undefined;
+  if ((given === undefined || given === null) && !options.makeKey) throw new Error(`${options.entity}: the key ${options.key} is required to create a row`);
+  const rowKey = given ?? (await collection.utils.newKey());
+  const row = { ...input, [options.key]: rowKey, _sync_status: "pending" } as unknown as TRow;
+  const transaction = collection.insert(row);
+  await transaction.when("settled");
+  if (options.confirm) {
+    for (const changeId of collection.utils.changeIdsOf(transaction.id)) await options.confirm(changeId);
+    const serverKey = await collection.utils.serverKeyOf(rowKey);
+    const confirmed = await collection.utils.read(serverKey ?? rowKey);
+    if (confirmed) return confirmed as TRow;
+  }
+  return collection.get(rowKey) ?? row;
+}
+
 /**
  * Runs a local write; when the leading tab closed while it ran (PGliteWorker's "Leader changed,
  * pending operation in indeterminate state"), asks `applied()` whether it got in, and runs it
