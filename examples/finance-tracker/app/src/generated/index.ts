@@ -16,7 +16,7 @@ export type { FeedBatch, MigrationReport } from "./db/local-db.js";
 export { startSync, type StartSyncOptions, type SyncEngine } from "./sync/engine.js";
 export { ChangeRejectedError, ChangeTimeoutError, type ChangeRow, type WriterStatus } from "./sync/change-writer.js";
 export { SyncProvider, useSync, useSyncErrors, useSyncStatus, type Collections, type SyncProviderProps } from "./hooks/sync.js";
-export { uuidv7, type SyncStatus } from "./collections/pglite-collection.js";
+export { createRow, uuidv7, type SyncStatus } from "./collections/pglite-collection.js";
 export * from "./permissions.js";
 export * from "./hooks/account.js";
 export { createAccountsCollection, type AccountsCollection } from "./collections/account.js";

@@ -26,6 +26,12 @@
 //  W9 One writer sends per database: in the browser, the tab that leads (`lead()`); the others
 //     only watch. Every tab sees the same status: the leader tells the others its online state
 //     and last error (NOTIFY "_sync_writer"); queue and failed counts come from the database.
+//  K1 A confirmed create of a server-key entity (2xx) replaces the row's temporary key with the
+//     key of the response, in one local transaction with the change's new status: in the
+//     overlay, in the row's changes (so later updates and deletes go to the server key's URL),
+//     in other entities' foreign keys (overlay rows, queued values and recorded path values),
+//     and in `_sync_temp_keys` (temporary → server key). A 2xx without a key fails the row's
+//     later changes with that reason and is the writer's last error; it is never a silent swap.
 //  W10 A failure of the local database while the writer records an outcome (the change stays
 //     pending, so it is sent again, with the same idempotency key) is not swallowed: it is the
 //     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
@@ -57,6 +63,15 @@ export interface SyncEntity {
   remove?: Endpoint;
   /** A server column echoing the change id (x-sync.write_id); acknowledgement then comes from it. */
   writeId?: string;
+  /**
+   * `server`: the server assigns keys (x-sync key_source). A create is sent without the key, and
+   * the key in its JSON response (at `createKeyPath`, e.g. `["id"]` or `["data", "id"]`) replaces
+   * the row's temporary key on this device (K1).
+   */
+  keySource?: "client" | "server";
+  createKeyPath?: string[];
+  /** Fields of this entity holding keys of server-key entities (foreign keys): rewritten by K1 too. */
+  references?: { field: string; pgType: string; table: string }[];
 }
 
 export interface BackoffOptions {
@@ -132,7 +147,7 @@ export class ChangeTimeoutError extends Error {
   }
 }
 
-type Outcome = { kind: "ok"; txid: number | null } | { kind: "rejected"; error: string; status: number } | { kind: "retry"; error: string; retryAfterMs: number; network: boolean };
+type Outcome = { kind: "ok"; txid: number | null; body: unknown } | { kind: "rejected"; error: string; status: number } | { kind: "retry"; error: string; retryAfterMs: number; network: boolean };
 
 export class ChangeWriter {
   private readonly backoff: BackoffOptions;
@@ -384,13 +399,20 @@ export class ChangeWriter {
       if (outcome.kind === "ok") {
         const entity = this.entity(next.entity);
         const awaitsEcho = outcome.txid !== null || entity?.writeId !== undefined;
-        await pg
-          .query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
+        const record = (q: Queryable) =>
+          q.query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
             next.seq,
             awaitsEcho ? "sent" : "synced",
             outcome.txid,
-          ])
-          .catch((error: unknown) => {
+          ]);
+        let keyProblem: string | undefined;
+        await (entity?.keySource === "server" && next.op === "insert"
+          ? pg.transaction(async (tx) => {
+              keyProblem = await this.replaceTempKey(tx, entity, next, outcome.body);
+              await record(tx);
+            })
+          : record(pg)
+        ).catch((error: unknown) => {
             // `cause` set by hand: the Error constructor's options need lib ES2022, apps may use less.
             throw Object.assign(
               new Error(
@@ -400,7 +422,7 @@ export class ChangeWriter {
             );
           });
         // A request got through: whatever kept the writer from the server is gone.
-        this.report(null, true);
+        this.report(keyProblem ?? null, true);
       } else if (outcome.kind === "rejected") {
         await pg.transaction(async (tx) => {
           // Another writer on this database (a second tab, a second process) may have confirmed
@@ -427,6 +449,52 @@ export class ChangeWriter {
     }
   }
 
+  /**
+   * K1: the server accepted the create of a row with a temporary key; its response names the
+   * row's key. Replaces the temporary key everywhere on this device (inside the caller's
+   * transaction). Returns the problem when the response has no key.
+   */
+  private async replaceTempKey(tx: Queryable, entity: SyncEntity, change: ChangeRow, body: unknown): Promise<string | undefined> {
+    const at = entity.createKeyPath ?? [entity.key];
+    let value: unknown = body;
+    for (const step of at) value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[step] : undefined;
+    const temp = change.row_key;
+    if ((typeof value !== "string" && typeof value !== "number") || value === "") {
+      const problem = `The server accepted the create of ${entity.table} ${temp} (change ${change.change_id}) but its response has no key at ${at.join(".")}: the row's later changes cannot be addressed, and the row shows under the server's key only when it syncs.`;
+      await tx.query(`UPDATE "_changes" SET "status" = 'failed', "last_error" = $4 WHERE "entity" = $1 AND "row_key" = $2 AND "seq" > $3 AND "status" = 'pending'`, [entity.table, temp, change.seq, `Not sent: ${problem}`]);
+      return problem;
+    }
+    const key = String(value);
+    if (key === temp) return undefined;
+    const json = JSON.stringify(value);
+    const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+    await tx.query(`UPDATE "_sync_temp_keys" SET "server_key" = $3 WHERE "entity" = $1 AND "temp_key" = $2`, [entity.table, temp, key]);
+    // The row's own changes: this create and the updates and deletes queued after it.
+    await tx.query(
+      `UPDATE "_changes" SET "row_key" = $3, "value" = CASE WHEN "value" ? $4 THEN jsonb_set("value", ARRAY[$4], $5::jsonb) ELSE "value" END WHERE "entity" = $1 AND "row_key" = $2`,
+      [entity.table, temp, key, entity.key, json],
+    );
+    // The overlay row moves to the server key; the feed hears of the temporary key's end too.
+    await tx.query(`UPDATE ${ident(`${entity.table}_local`)} SET ${ident(entity.key)} = $2 WHERE ${ident(entity.key)}::text = $1`, [temp, key]);
+    await tx.query(`INSERT INTO "_sync_feed" ("entity", "row_key") VALUES ($1, $2)`, [entity.table, temp]);
+    // Foreign keys of every entity that refers to this one.
+    for (const other of this.options.entities) {
+      for (const ref of (other.references ?? []).filter((r) => r.table === entity.table)) {
+        await tx.query(`UPDATE ${ident(`${other.table}_local`)} SET ${ident(ref.field)} = CAST($2 AS ${ref.pgType}) WHERE ${ident(ref.field)}::text = $1`, [temp, key]);
+        await tx.query(
+          `UPDATE "_changes" SET "value" = jsonb_set("value", ARRAY[$2], $3::jsonb) WHERE "entity" = $1 AND "status" IN ('pending', 'failed') AND "value" ->> $2 = $4`,
+          [other.table, ref.field, json, temp],
+        );
+        await tx.query(
+          `UPDATE "_changes" SET "value" = jsonb_set("value", ARRAY['${PATH_VALUES}', $2], to_jsonb($3::text)) WHERE "entity" = $1 AND "status" IN ('pending', 'failed') AND "value" -> '${PATH_VALUES}' ->> $2 = $4`,
+          [other.table, ref.field, key, temp],
+        );
+      }
+    }
+    await tx.query(`SELECT pg_notify('_sync_feed', $1)`, [entity.table]);
+    return undefined;
+  }
+
   /** Full jitter: a random delay up to the exponential bound. */
   private delayFor(attempts: number): number {
     const bound = Math.min(this.backoff.maxMs, this.backoff.initialMs * this.backoff.multiplier ** attempts);
@@ -445,7 +513,9 @@ export class ChangeWriter {
     }
     const path = endpointPath(endpoint, entity.key, change);
     if (typeof path !== "string") return { kind: "rejected", status: 0, error: `Cannot build the URL ${endpoint.method.toUpperCase()} ${endpoint.path}: the change has no value for {${path.missing.param}} (${path.missing.field}).` };
-    const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => change.op !== "insert" || c !== entity.key), PATH_VALUES]);
+    // The key is sent on create unless the server assigns it (then the row's key is a temporary one).
+    const sendsKey = change.op === "insert" && entity.keySource !== "server";
+    const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => !sendsKey || c !== entity.key), ...(change.op === "insert" && !sendsKey ? [entity.key] : []), PATH_VALUES]);
     let body: Record<string, unknown> | undefined;
     // A create leaves out what the client did not set (NULL): the server applies its defaults.
     if (change.op === "insert") body = Object.fromEntries(Object.entries(strip(change.value, omit)).filter(([, v]) => v !== null));
@@ -472,15 +542,16 @@ export class ChangeWriter {
     if (response.ok) {
       const header = response.headers.get(this.options.txidHeader ?? "x-txid");
       let txid = header !== null && header !== "" ? Number(header) : NaN;
-      if (Number.isNaN(txid) && text) {
+      let parsed: unknown;
+      if (text) {
         try {
-          const parsed = JSON.parse(text) as { txid?: unknown };
-          if (parsed && typeof parsed.txid !== "undefined") txid = Number(parsed.txid);
+          parsed = JSON.parse(text);
         } catch {
-          // Not JSON: no txid in the body.
+          // Not JSON: no txid (and no key) in the body.
         }
       }
-      return { kind: "ok", txid: Number.isFinite(txid) ? txid : null };
+      if (Number.isNaN(txid) && parsed !== null && typeof parsed === "object" && "txid" in parsed && parsed.txid !== undefined) txid = Number(parsed.txid);
+      return { kind: "ok", txid: Number.isFinite(txid) ? txid : null, body: parsed };
     }
     const summary = `${response.status} ${describeError(text) ?? response.statusText}`.trim();
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
@@ -489,6 +560,9 @@ export class ChangeWriter {
     return { kind: "rejected", status: response.status, error: summary };
   }
 }
+
+/** What a query runs on: the database or one of its transactions. */
+type Queryable = Pick<PGliteInterface, "query">;
 
 /** Where an update or delete records the fields its URL is built from, as they were when it was made. */
 const PATH_VALUES = "_sp_path";
