@@ -13,7 +13,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateClient } from "../support/generated.js";
+import { entitySpec, generateClient } from "../support/generated.js";
 import { typecheck } from "../support/project.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { startSerialBackend, SERIAL_SCHEMA, type SerialBackend } from "../support/serial-backend.js";
@@ -215,6 +215,40 @@ describe("the generated client for server keys", () => {
         expect.stringMatching(/^Not sent: The server accepted the create of projects -\d+ \(change .+\) but its response has no key at id/),
       ]);
       expect((await writerOnly.writer.status()).lastError).toMatch(/its response has no key at id/);
+    } finally {
+      await writerOnly.stop();
+      await other.close();
+      await new Promise((resolve) => stub.close(resolve));
+    }
+  }, 60_000);
+});
+
+describe("a server that ignores the client's key (K2)", () => {
+  it("the row moves to the server's key, later changes follow it, and the writer says what to fix", async () => {
+    const serverKey = "0190f000-0000-7000-8000-000000000001";
+    const seen: string[] = [];
+    const stub = http.createServer((req, res) => {
+      let text = "";
+      req.on("data", (c: Buffer) => (text += c.toString("utf8")));
+      req.on("end", () => {
+        seen.push(`${req.method} ${req.url}`);
+        res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ...(text ? (JSON.parse(text) as object) : {}), id: serverKey }));
+      });
+    });
+    await new Promise<void>((resolve) => stub.listen(0, "127.0.0.1", resolve));
+    const uuidOut = await generateClient("client-keys", entitySpec());
+    const uuidClient = (await import(`${uuidOut}/index.ts`)) as Client;
+    const other = await uuidClient.createDatabase();
+    const writerOnly = await uuidClient.startSync({ db: other, apiUrl: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`, electricUrl: "" });
+    try {
+      const mine = "0190f000-0000-7000-8000-00000000000a";
+      await other.pg.query(`INSERT INTO things (id, name) VALUES ($1, 'a')`, [mine]);
+      await other.pg.query(`UPDATE things SET name = 'b' WHERE id = $1`, [mine]);
+      await writerOnly.writer.flush();
+      expect(seen).toEqual(["POST /things", `PATCH /things/${serverKey}`]);
+      expect((await writerOnly.writer.status()).lastError).toMatch(new RegExp(`under its own key ${serverKey}, not the key the client sent.*key_source: server`));
+      expect((await other.pg.query(`SELECT server_key FROM "_sync_temp_keys" WHERE temp_key = $1`, [mine])).rows).toEqual([{ server_key: serverKey }]);
     } finally {
       await writerOnly.stop();
       await other.close();
