@@ -31,7 +31,12 @@
 //     overlay, in the row's changes (so later updates and deletes go to the server key's URL),
 //     in other entities' foreign keys (overlay rows, queued values and recorded path values),
 //     and in `_sync_temp_keys` (temporary → server key). A 2xx without a key fails the row's
-//     later changes with that reason and is the writer's last error; it is never a silent swap.
+//     later changes with that reason, is noted on the create, and stays the writer's last error
+//     (no retry fixes it); it is never a silent swap.
+//  K2 A create of a client-key entity whose response carries another key than the one sent
+//     (a server that ignores the client's key) is swapped as in K1 and reported as the
+//     writer's last error and on the create, naming the fix (`key_source: server`, or keep the
+//     client's key).
 //  W10 A failure of the local database while the writer records an outcome (the change stays
 //     pending, so it is sent again, with the same idempotency key) is not swallowed: it is the
 //     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
@@ -166,6 +171,8 @@ export class ChangeWriter {
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
   private readonly options: ChangeWriterOptions;
+  /** The last problem with a create's key (K1, K2): kept as the last error, since no retry fixes it. */
+  private keyProblem: string | undefined;
   /** The error that stopped the last drain (W10); `flush()` rejects with it. */
   private failure: Error | undefined;
 
@@ -399,17 +406,21 @@ export class ChangeWriter {
       if (outcome.kind === "ok") {
         const entity = this.entity(next.entity);
         const awaitsEcho = outcome.txid !== null || entity?.writeId !== undefined;
-        const record = (q: Queryable) =>
-          q.query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
+        // A key problem (K1, K2) is recorded on the create itself too.
+        const record = (q: Queryable, note: string | null = null) =>
+          q.query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = $4 WHERE "seq" = $1 AND "status" = 'pending'`, [
             next.seq,
             awaitsEcho ? "sent" : "synced",
             outcome.txid,
+            note,
           ]);
         let keyProblem: string | undefined;
-        await (entity?.keySource === "server" && next.op === "insert"
+        // K1 (and K2: a server that stored a client-key row under a key of its own).
+        const swaps = next.op === "insert" && entity !== undefined && (entity.keySource === "server" || returnedKey(entity, outcome.body, next.row_key) !== undefined);
+        await (swaps
           ? pg.transaction(async (tx) => {
-              keyProblem = await this.replaceTempKey(tx, entity, next, outcome.body);
-              await record(tx);
+              keyProblem = await this.replaceTempKey(tx, entity!, next, outcome.body);
+              await record(tx, keyProblem ?? null);
             })
           : record(pg)
         ).catch((error: unknown) => {
@@ -421,8 +432,10 @@ export class ChangeWriter {
               { cause: error },
             );
           });
-        // A request got through: whatever kept the writer from the server is gone.
-        this.report(keyProblem ?? null, true);
+        // A request got through: whatever kept the writer from the server is gone. A key problem
+        // (K1, K2) is the server's or the spec's to fix: it stays the last error until another one.
+        if (keyProblem) this.keyProblem = keyProblem;
+        this.report(this.keyProblem ?? null, true);
       } else if (outcome.kind === "rejected") {
         await pg.transaction(async (tx) => {
           // Another writer on this database (a second tab, a second process) may have confirmed
@@ -456,19 +469,21 @@ export class ChangeWriter {
    */
   private async replaceTempKey(tx: Queryable, entity: SyncEntity, change: ChangeRow, body: unknown): Promise<string | undefined> {
     const at = entity.createKeyPath ?? [entity.key];
-    let value: unknown = body;
-    for (const step of at) value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[step] : undefined;
+    const value = returnedKey(entity, body);
     const temp = change.row_key;
-    if ((typeof value !== "string" && typeof value !== "number") || value === "") {
+    if (value === undefined) {
       const problem = `The server accepted the create of ${entity.table} ${temp} (change ${change.change_id}) but its response has no key at ${at.join(".")}: the row's later changes cannot be addressed, and the row shows under the server's key only when it syncs.`;
       await tx.query(`UPDATE "_changes" SET "status" = 'failed', "last_error" = $4 WHERE "entity" = $1 AND "row_key" = $2 AND "seq" > $3 AND "status" = 'pending'`, [entity.table, temp, change.seq, `Not sent: ${problem}`]);
       return problem;
     }
     const key = String(value);
-    if (key === temp) return undefined;
+    if (sameKey(key, temp)) return undefined;
     const json = JSON.stringify(value);
     const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
-    await tx.query(`UPDATE "_sync_temp_keys" SET "server_key" = $3 WHERE "entity" = $1 AND "temp_key" = $2`, [entity.table, temp, key]);
+    await tx.query(
+      `INSERT INTO "_sync_temp_keys" ("entity", "temp_key", "server_key") VALUES ($1, $2, $3) ON CONFLICT ("entity", "temp_key") DO UPDATE SET "server_key" = EXCLUDED."server_key"`,
+      [entity.table, temp, key],
+    );
     // The row's own changes: this create and the updates and deletes queued after it.
     await tx.query(
       `UPDATE "_changes" SET "row_key" = $3, "value" = CASE WHEN "value" ? $4 THEN jsonb_set("value", ARRAY[$4], $5::jsonb) ELSE "value" END WHERE "entity" = $1 AND "row_key" = $2`,
@@ -492,7 +507,9 @@ export class ChangeWriter {
       }
     }
     await tx.query(`SELECT pg_notify('_sync_feed', $1)`, [entity.table]);
-    return undefined;
+    if (entity.keySource === "server") return undefined;
+    // K2: the client made this key and the server should have kept it.
+    return `The server stored the create of ${entity.table} ${temp} (change ${change.change_id}) under its own key ${key}, not the key the client sent: the row and the changes that refer to it now use the server's key on this device. If the server assigns keys, set \`x-sync: { key_source: server }\` on the resource; otherwise it must keep the client's key (docs/backend.md, "Keys").`;
   }
 
   /** Full jitter: a random delay up to the exponential bound. */
@@ -559,6 +576,23 @@ export class ChangeWriter {
     }
     return { kind: "rejected", status: response.status, error: summary };
   }
+}
+
+/**
+ * The key a create's JSON response carries: at `createKeyPath` for server keys; for client keys,
+ * the row's key property when it differs from the key sent (K2). Undefined when there is none.
+ */
+function returnedKey(entity: SyncEntity, body: unknown, sent?: string): string | number | undefined {
+  let value: unknown = body;
+  for (const step of entity.createKeyPath ?? [entity.key]) value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[step] : undefined;
+  if ((typeof value !== "string" && typeof value !== "number") || value === "") return undefined;
+  if (entity.keySource !== "server" && sent !== undefined && sameKey(String(value), sent)) return undefined;
+  return value;
+}
+
+/** Keys compare as text; uuids whatever their letter case. */
+function sameKey(a: string, b: string): boolean {
+  return a === b || (/^[0-9a-f-]{36}$/i.test(a) && a.toLowerCase() === b.toLowerCase());
 }
 
 /** What a query runs on: the database or one of its transactions. */
