@@ -51,13 +51,13 @@ interface Collection {
   preload(): Promise<void>;
   get(key: number): Row | undefined;
   insert(row: object): { id: string; when(state: "settled"): Promise<unknown> };
-  utils: { newKey(): Promise<number>; serverKeyOf(key: number): Promise<number | undefined>; read(key: number): Promise<Row | undefined>; changeIdsOf(id: string): string[] };
+  utils: { newKey(): Promise<number>; serverKeyOf(key: number): Promise<number | undefined>; currentKey(key: number): Promise<number>; read(key: number): Promise<Row | undefined>; changeIdsOf(id: string): string[] };
 }
 interface Client {
   createDatabase(): Promise<LocalDatabase>;
   startSync(o: { db: LocalDatabase; apiUrl: string; electricUrl: string; backoff?: { initialMs: number; maxMs: number }; fetch?: typeof fetch }): Promise<Engine>;
   createProjectsCollection(db: LocalDatabase): Collection;
-  createRow(collection: Collection, input: object, options: { key: string; entity: string; makeKey: boolean; confirm?: (changeId: string) => Promise<void> }): Promise<Row>;
+  createRow(collection: Collection, input: object, options: { key: string; confirm?: (changeId: string) => Promise<void> }): Promise<Row>;
 }
 
 const postgres = usePostgres();
@@ -116,7 +116,7 @@ afterAll(async () => {
 describe("server-assigned keys (serial primary keys)", () => {
   it("rows made offline under temporary keys reach the server once each, under its keys, with consistent references", async () => {
     // Offline: an optimistic create resolves with the local row under a temporary key.
-    const made = await client.createRow(projects, { name: "Draft" }, { key: "id", entity: "project", makeKey: true });
+    const made = await client.createRow(projects, { name: "Draft" }, { key: "id" });
     const temp = made.id as number;
     expect(temp).toBeLessThan(0);
     expect(made._sync_status).toBe("pending");
@@ -170,6 +170,9 @@ describe("server-assigned keys (serial primary keys)", () => {
 
     // The temporary key maps to the server's; the collection holds the server's row only.
     expect(await projects.utils.serverKeyOf(temp)).toBe(S);
+    // What the update and delete hooks do with a key they were given: a replaced temporary key addresses the server's row.
+    expect(await projects.utils.currentKey(temp)).toBe(S);
+    expect(await projects.utils.currentKey(S)).toBe(S);
     await eventually(async () => {
       expect(projects.get(S)).toMatchObject({ id: S, name: "Apollo", _sync_status: "synced" });
       expect(projects.get(temp)).toBeUndefined();
@@ -177,7 +180,7 @@ describe("server-assigned keys (serial primary keys)", () => {
   }, 60_000);
 
   it("a confirmed create resolves with the server's row, under the server's key", async () => {
-    const confirmed = await client.createRow(projects, { name: "Gemini" }, { key: "id", entity: "project", makeKey: true, confirm: (id) => engine.writer.waitForChange(id, 20_000) });
+    const confirmed = await client.createRow(projects, { name: "Gemini" }, { key: "id", confirm: (id) => engine.writer.waitForChange(id, 20_000) });
     const [p] = await remote(`SELECT * FROM projects WHERE name = 'Gemini'`);
     expect(confirmed).toEqual({ id: p!.id, name: "Gemini", _sync_status: "synced" });
     expect(confirmed.id as number).toBeGreaterThan(700);
