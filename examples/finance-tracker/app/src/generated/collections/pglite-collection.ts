@@ -43,11 +43,13 @@ export interface PgliteCollectionUtils extends Record<string, unknown> {
   /**
    * A key for a new row. Server-assigned keys: a temporary key, replaced by the server's when the
    * create is confirmed (the collection then deletes the temporary row and inserts the server's).
-   * Client keys: a time-ordered uuid (uuid keys only).
+   * Client keys: a time-ordered uuid (uuid keys); other client keys are the caller's to choose (rejects).
    */
   newKey(): Promise<Key>;
   /** The key the server gave a row created with this temporary key; undefined until its create is confirmed (and for keys that are not temporary). */
   serverKeyOf(tempKey: Key): Promise<Key | undefined>;
+  /** The key a row has now: for keys the server assigns, the server's for a temporary key whose create was confirmed; else the key itself. */
+  currentKey(key: Key): Promise<Key>;
   /** The row with this key as the local database shows it now (for a key the collection may not hold yet). */
   read(key: Key): Promise<Record<string, unknown> | undefined>;
 }
@@ -114,7 +116,8 @@ export interface CreateTarget<TRow> {
  * Creates a row the way the generated create hooks do (`useCreateX().mutateAsync` resolves with
  * what this resolves with), usable without React:
  *  - without a key, the row gets one (`collection.utils.newKey()`: a time-ordered uuid, or a
- *    temporary key when the server assigns keys); a client-chosen key of another type is required;
+ *    temporary key when the server assigns keys); a client-chosen key of another type is required
+ *    (it rejects without one);
  *  - with `confirm` (confirmed writes): waits until the server confirmed each change, then
  *    resolves with the row as the local database shows it, under the server's key when the server
  *    assigned one (never the temporary row);
@@ -124,10 +127,9 @@ export interface CreateTarget<TRow> {
 export async function createRow<TRow extends object>(
   collection: CreateTarget<TRow>,
   input: object,
-  options: { key: string; entity: string; makeKey: boolean; confirm?: (changeId: string) => Promise<void> },
+  options: { key: string; confirm?: (changeId: string) => Promise<void> },
 ): Promise<TRow> {
   const given = (input as Record<string, unknown>)[options.key] as Key | null | undefined;
-  if ((given === undefined || given === null) && !options.makeKey) throw new Error(`${options.entity}: the key ${options.key} is required to create a row`);
   const rowKey = given ?? (await collection.utils.newKey());
   const row = { ...input, [options.key]: rowKey, _sync_status: "pending" } as unknown as TRow;
   const transaction = collection.insert(row);
@@ -166,6 +168,15 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
   const keyType = columns.find((c) => c.name === key)?.pgType;
   const changeIds = new Map<string, string[]>();
   const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
+
+  // A temporary key replaced by the server's while a write of it was on its way (K1): write the server's row.
+  const serverKeyOf = async (tempKey: Key): Promise<Key | undefined> => {
+    const r = await pg.query<{ server_key: string | null }>(`SELECT "server_key" FROM "_sync_temp_keys" WHERE "entity" = $1 AND "temp_key" = $2`, [table, String(tempKey)]);
+    const found = r.rows[0]?.server_key;
+    if (found === null || found === undefined) return undefined;
+    return typeof tempKey === "number" ? Number(found) : found;
+  };
+  const currentKey = async (k: Key): Promise<Key> => (options.tempKey ? ((await serverKeyOf(k)) ?? k) : k);
 
   const recordChange = async (transactionId: string, rowKey: Key): Promise<void> => {
     const read = () =>
@@ -242,23 +253,25 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
         const changes = m.changes as Record<string, unknown>;
         const set = columns.filter((c) => c.name !== key && c.name in changes);
         if (!set.length) continue;
-        const params = [m.key, ...set.map((c) => toParam(changes[c.name], c))];
+        const target = await currentKey(m.key as Key);
+        const params = [target, ...set.map((c) => toParam(changes[c.name], c))];
         const differs = set.map((c, i) => `${quoteIdent(c.name)} IS DISTINCT FROM $${i + 2}`).join(" OR ");
         await writeOnce(
           () => pg.query(`UPDATE ${view} SET ${set.map((c, i) => `${quoteIdent(c.name)} = $${i + 2}`).join(", ")} WHERE ${keyColumn} = $1`, params),
           async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1 AND (${differs})`, params)).rows.length === 0,
         );
-        await recordChange(transaction.id, m.key as Key);
+        await recordChange(transaction.id, target);
       }
       await feed.flush();
     },
     onDelete: async ({ transaction }) => {
       for (const m of transaction.mutations) {
+        const target = await currentKey(m.key as Key);
         await writeOnce(
-          () => pg.query(`DELETE FROM ${view} WHERE ${keyColumn} = $1`, [m.key]),
-          async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1`, [m.key])).rows.length === 0,
+          () => pg.query(`DELETE FROM ${view} WHERE ${keyColumn} = $1`, [target]),
+          async () => (await pg.query(`SELECT 1 FROM ${view} WHERE ${keyColumn} = $1`, [target])).rows.length === 0,
         );
-        await recordChange(transaction.id, m.key as Key);
+        await recordChange(transaction.id, target);
       }
       await feed.flush();
     },
@@ -271,14 +284,10 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
         }
         if (options.tempKey === "prefixed") return `tmp:${uuidv7()}`;
         if (options.tempKey === "uuid" || keyType === "uuid") return uuidv7();
-        throw new Error(`${table}: the client chooses the key ${key} (a ${keyType}); there is no key to make for it.`);
+        throw new Error(`${table}: the key ${key} is required to create a row (the client chooses it; only uuid keys and keys the server assigns are made).`);
       },
-      serverKeyOf: async (tempKey: Key): Promise<Key | undefined> => {
-        const r = await pg.query<{ server_key: string | null }>(`SELECT "server_key" FROM "_sync_temp_keys" WHERE "entity" = $1 AND "temp_key" = $2`, [table, String(tempKey)]);
-        const found = r.rows[0]?.server_key;
-        if (found === null || found === undefined) return undefined;
-        return typeof tempKey === "number" ? Number(found) : found;
-      },
+      serverKeyOf,
+      currentKey,
       read: async (rowKey: Key): Promise<Record<string, unknown> | undefined> => {
         const r = await pg.query<Record<string, unknown>>(`SELECT * FROM ${view} WHERE ${keyColumn} = $1`, [rowKey]);
         return r.rows[0] ? normalize(r.rows[0], columns) : undefined;

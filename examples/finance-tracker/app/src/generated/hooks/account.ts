@@ -69,8 +69,6 @@ export function useCreateAccount() {
     mutationFn: (input: AccountCreate): Promise<AccountRow> =>
       createRow<AccountRow>(collections.accounts, input, {
         key: "id",
-        entity: "account",
-        makeKey: true,
         ...(accountsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) } : {}),
       }),
   });

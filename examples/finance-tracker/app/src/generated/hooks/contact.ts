@@ -69,8 +69,6 @@ export function useCreateContact() {
     mutationFn: (input: ContactCreate): Promise<ContactRow> =>
       createRow<ContactRow>(collections.contacts, input, {
         key: "id",
-        entity: "contact",
-        makeKey: true,
         ...(contactsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) } : {}),
       }),
   });

@@ -69,8 +69,6 @@ export function useCreateTransaction() {
     mutationFn: (input: TransactionCreate): Promise<TransactionRow> =>
       createRow<TransactionRow>(collections.transactions, input, {
         key: "id",
-        entity: "transaction",
-        makeKey: true,
         ...(transactionsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) } : {}),
       }),
   });
