@@ -14,7 +14,7 @@ import { tsType, type TsTypeContext } from "./ts-type.js";
 import { rawOperations, type RawOperation } from "./operations.js";
 import { decideKeySource, readKeySource, tempKeyOf, resolveReferences, type ReferenceCandidate } from "./keys.js";
 import type { Json } from "../spec/parse.js";
-import type { EndpointRef, Entity, EntityField, Operation, PathPart, Rbac, Resource, SyncMode, WriteEndpointRef } from "./types.js";
+import type { EndpointRef, Entity, EntityField, KeySource, Operation, PathPart, Rbac, Resource, SyncMode, WriteEndpointRef } from "./types.js";
 
 /** Postgres truncates identifiers at 63 bytes; `_rebuild` is the longest suffix we add. */
 const MAX_TABLE_BYTES = MAX_IDENTIFIER_BYTES - "_rebuild".length;
@@ -192,6 +192,9 @@ export interface EntityRequest {
   table?: string;
   /** Path parameter → row property (x-sync.params, or the config's `params`, which wins). */
   params?: Record<string, string>;
+  /** `key_source` of the config entry (wins over x-sync.key_source), and where it is written. */
+  keySource?: KeySource;
+  keySourceAt?: SourceLocation;
   /** Where the request came from, for diagnostics. */
   origin: SourceLocation;
   /** Where the mapping of one parameter is written (x-sync.params or the config entry). */
@@ -303,8 +306,8 @@ export function buildEntities(
         path: r.path,
         keyField,
         keyPointer: raws.find((p) => p.name === keyName)!.pointer,
-        ...(r.specSync?.keySource ? { explicit: r.specSync.keySource } : {}),
-        explicitAt: locate(`${r.pointer}/x-sync/key_source`),
+        ...(req.keySource ?? r.specSync?.keySource ? { explicit: (req.keySource ?? r.specSync?.keySource)! } : {}),
+        explicitAt: req.keySource !== undefined && req.keySourceAt ? req.keySourceAt : locate(`${r.pointer}/x-sync/key_source`),
         ...(r.ops.create ? { create: r.ops.create } : {}),
       },
       locate,

@@ -90,7 +90,7 @@ export function decideKeySource(
         "model/server-key-type",
         `${args.entityName} (${args.path}): ${why}, but a row created on this device needs a temporary key until the server's arrives, and a ${k.pgType}${k.numericString ? " sent as a string" : ""} key cannot hold one.`,
         where,
-        `Server-assigned keys must be integers, text or uuids. If the client may choose the key, set \`x-sync: { key_source: client }\` on ${args.path}.`,
+        `Server-assigned keys must be integers, text or uuids. If the client may choose the key, set \`x-sync: { key_source: client }\` on ${args.path} (or \`key_source: client\` in its entry under \`entities:\` in the config).`,
       ),
     );
     return undefined;
@@ -103,7 +103,7 @@ export function decideKeySource(
         "model/server-key-not-returned",
         `${args.entityName} (${args.path}): ${why}, but no 2xx JSON response of ${args.create.method.toUpperCase()} ${args.create.path} documents a "${k.name}": the client could not learn the key of a row it created, so its temporary key could not be replaced.`,
         locate(pointerJoin(args.create.pointer, "responses")),
-        `Return the created row (or \`{ data: <row> }\`) with its "${k.name}" in the create's 201/200 response and describe it in the spec; or, if the server keeps a key the client sends, set \`x-sync: { key_source: client }\` on ${args.path}.`,
+        `Return the created row (or \`{ data: <row> }\`) with its "${k.name}" in the create's 201/200 response and describe it in the spec; or, if the server keeps a key the client sends, set \`x-sync: { key_source: client }\` on ${args.path} (or \`key_source: client\` in its entry under \`entities:\` in the config).`,
       ),
     );
     return undefined;

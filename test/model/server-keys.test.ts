@@ -8,7 +8,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildModel } from "../../src/model/build.js";
+import { parseConfig } from "../../src/config/config.js";
+import { buildModel, type ModelInput } from "../../src/model/build.js";
 import type { Entity } from "../../src/model/types.js";
 import { loadSpec } from "../../src/spec/load.js";
 
@@ -16,12 +17,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-keys-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-async function build(spec: string) {
+async function build(spec: string, entities?: ModelInput["entities"]) {
   const file = path.join(dir, `spec-${n++}.yaml`);
   fs.writeFileSync(file, spec);
   const loaded = await loadSpec(file, dir);
   if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => `${d.code} ${d.message}`).join("\n"));
-  return buildModel({ document: loaded.value.document, locate: loaded.value.locate, configFile: "sync-patterns.config.yaml" });
+  return buildModel({ document: loaded.value.document, locate: loaded.value.locate, configFile: "sync-patterns.config.yaml", ...(entities ? { entities } : {}) });
 }
 
 async function entities(spec: string): Promise<Entity[]> {
@@ -83,6 +84,20 @@ describe("key source defaults", () => {
     const [server] = await entities(spec({ key: "{ type: string, format: uuid }", xSync: "{ key_source: server }" }));
     expect(server!.keySource).toBe("server");
     expect(server!.tempKey?.kind).toBe("uuid");
+  });
+
+  it("the config's key_source wins over x-sync, and its errors point at the config entry", async () => {
+    const r = await build(spec({ key: "{ type: integer, readOnly: true }", xSync: "{ key_source: client }" }), { things: { keySource: "server" } });
+    expect(r.ok && r.value.entities[0]!.keySource).toBe("server");
+    const refused = await build(spec({ key: "{ type: integer }", created: "{ description: ok }" }), { things: { keySource: "server" } });
+    expect(refused.diagnostics.find((d) => d.code === "model/server-key-not-returned")?.location?.pointer).toBe("/paths/~1things/post/responses");
+    const wrongType = await build(spec({ key: "{ type: string, format: date }" }), { things: { keySource: "server" } });
+    expect(wrongType.diagnostics.find((d) => d.code === "model/server-key-type")?.location).toEqual({ file: "sync-patterns.config.yaml", pointer: "/entities/things/key_source" });
+    const config = parseConfig("spec: openapi.yaml\noutput: out\nentities:\n  things: { key_source: servr }\n", dir, "sync-patterns.config.yaml");
+    expect(config.ok).toBe(false);
+    expect(!config.ok && config.diagnostics[0]).toMatchObject({ code: "config/wrong-value", location: { pointer: "/entities/things/key_source" } });
+    const good = parseConfig("spec: openapi.yaml\noutput: out\nentities:\n  things: { key_source: client }\n", dir, "sync-patterns.config.yaml");
+    expect(good.ok && good.value.entities.things).toEqual({ keySource: "client" });
   });
 
   it("temporary keys fit the column: negative numbers, tmp: text, random uuids", async () => {

@@ -49,7 +49,7 @@ function route(method: string, path: string): { table: string; id?: number; pare
 async function apply(tx: pg.PoolClient, method: string, path: string, body: Record<string, unknown>): Promise<Reply> {
   const r = route(method, path);
   if (!r) return { status: 404, body: { title: "Not found" } };
-  const values = { ...body, ...(r.parent !== undefined ? { project_id: r.parent } : {}) };
+  const values: Record<string, unknown> = { ...body, ...(r.parent !== undefined ? { project_id: r.parent } : {}) };
   const cols = COLUMNS[r.table]!.filter((c) => c in values);
   if (method === "POST" && r.id === undefined) {
     const q = await tx.query(`INSERT INTO ${r.table} (${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING *`, cols.map((c) => values[c]));
