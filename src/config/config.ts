@@ -21,7 +21,7 @@ import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { error, fail, ok, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { closest } from "../diagnostics/suggest.js";
-import type { SyncMode } from "../model/types.js";
+import type { KeySource, SyncMode } from "../model/types.js";
 
 export const CONFIG_FILE = "sync-patterns.config.yaml";
 
@@ -42,6 +42,8 @@ export interface EntityConfig {
   path?: string;
   /** Path parameter → row property, for parameters not named like a property. */
   params?: Record<string, string>;
+  /** Who makes the keys: `client` or `server` (docs/extensions.md, "Keys: who makes them"); overrides x-sync.key_source. */
+  keySource?: KeySource;
 }
 
 /** How often an extra artifact is rendered: once, per synced entity, or per API group. */
@@ -83,7 +85,7 @@ export interface ResolvedConfig {
 }
 
 const KEYS = ["spec", "output", "apiUrl", "electricUrl", "templates", "format", "entities", "artifacts"] as const;
-const ENTITY_KEYS = ["mode", "table", "path", "params"] as const;
+const ENTITY_KEYS = ["mode", "table", "path", "params", "key_source"] as const;
 const ARTIFACT_KEYS = ["template", "output", "each"] as const;
 
 export async function loadConfig(root: string, displayRoot = root): Promise<Result<ResolvedConfig>> {
@@ -185,6 +187,9 @@ export function parseConfig(text: string, root: string, file: string): Result<Re
           } else if (k === "path") {
             if (typeof v !== "string" || !v.startsWith("/")) diags.push(error("config/wrong-type", `\`entities.${name}.path\` must be a path of the spec, got ${JSON.stringify(v)}.`, at(["entities", name, k]), "For example `path: /repos/{owner}/{repo}/hooks` (the collection path, as the spec writes it)."));
             else e.path = v;
+          } else if (k === "key_source") {
+            if (v !== "client" && v !== "server") diags.push(error("config/wrong-value", `\`entities.${name}.key_source\` must be client or server, got ${JSON.stringify(v)}.`, at(["entities", name, k]), "`server` when the server assigns keys (serial ids), `client` when it keeps the key the client sends."));
+            else e.keySource = v;
           } else if (k === "params") {
             if (v === null || typeof v !== "object" || Array.isArray(v)) {
               diags.push(error("config/wrong-type", `\`entities.${name}.params\` must map path parameters to row properties.`, at(["entities", name, k]), "For example `params: { file_key: fileKey }`."));
@@ -336,6 +341,7 @@ export function withEntity(text: string, name: string, entity: EntityConfig): st
   if (entity.table) value.table = entity.table;
   if (entity.path) value.path = entity.path;
   if (entity.params && Object.keys(entity.params).length) value.params = entity.params;
+  if (entity.keySource) value.key_source = entity.keySource;
   doc.setIn(["entities", name], doc.createNode(value));
   return doc.toString();
 }

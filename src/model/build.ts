@@ -11,13 +11,13 @@ import { isObj } from "./schema-walk.js";
 import { entityNames, singularOf, snakeCase } from "./naming.js";
 import type { TsTypeContext } from "./ts-type.js";
 import type { Json } from "../spec/parse.js";
-import { MODEL_VERSION, type NamedSchema, type Resource, type SpecModel, type SyncMode } from "./types.js";
+import { MODEL_VERSION, type KeySource, type NamedSchema, type Resource, type SpecModel, type SyncMode } from "./types.js";
 
 export interface ModelInput {
   document: Record<string, Json>;
   locate: (pointer: string) => SourceLocation;
   /** Entities added by the config (name → settings), on top of what the spec marks with x-sync. */
-  entities?: Record<string, { mode?: SyncMode; table?: string; path?: string; params?: Record<string, string> }>;
+  entities?: Record<string, { mode?: SyncMode; table?: string; path?: string; params?: Record<string, string>; keySource?: KeySource }>;
   /** Where the config's entities are declared, for diagnostics. */
   configFile?: string;
 }
@@ -142,6 +142,7 @@ function entityRequests(candidates: ResourceCandidate[], input: ModelInput, diag
       mode: settings.mode ?? r.specSync?.mode ?? "confirmed",
       ...(table !== undefined ? { table } : {}),
       ...(Object.keys(params).length ? { params } : {}),
+      ...(settings.keySource !== undefined ? { keySource: settings.keySource, keySourceAt: { file: configFile, pointer: pointerJoin(at.pointer, "key_source") } } : {}),
       origin: at,
       paramsAt: (param) => (settings.params?.[param] !== undefined ? { file: configFile, pointer: pointerJoin(at.pointer, "params", param) } : specParamsAt(r)(param)),
     });

@@ -12,12 +12,13 @@ import { columnNameProblem, entityRelations, MAX_IDENTIFIER_BYTES, tableNameProb
 import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";
 import { tsType, type TsTypeContext } from "./ts-type.js";
 import { rawOperations, type RawOperation } from "./operations.js";
+import { decideKeySource, readKeySource, tempKeyOf, resolveReferences, type ReferenceCandidate } from "./keys.js";
 import type { Json } from "../spec/parse.js";
-import type { EndpointRef, Entity, EntityField, Operation, PathPart, Rbac, Resource, SyncMode, WriteEndpointRef } from "./types.js";
+import type { EndpointRef, Entity, EntityField, KeySource, Operation, PathPart, Rbac, Resource, SyncMode, WriteEndpointRef } from "./types.js";
 
 /** Postgres truncates identifiers at 63 bytes; `_rebuild` is the longest suffix we add. */
 const MAX_TABLE_BYTES = MAX_IDENTIFIER_BYTES - "_rebuild".length;
-const X_SYNC_KEYS = ["local_first", "name", "table", "key", "write_id", "params", "scope"];
+const X_SYNC_KEYS = ["local_first", "name", "table", "key", "key_source", "write_id", "params", "scope"];
 
 export interface ResourceCandidate extends Resource {
   pointer: string;
@@ -117,6 +118,7 @@ function readXSync(value: Json, pointer: string, locate: (p: string) => SourceLo
   if (typeof value.name === "string" && value.name !== "" && snakeCase(value.name) === "") {
     diagnostics.push(error("model/invalid-x-sync", `x-sync.name ${JSON.stringify(value.name)} has no letters or digits to name the entity by.`, locate(`${pointer}/name`), "Use a name such as `repo_hook`."));
   }
+  const keySource = readKeySource(value.key_source, locate(`${pointer}/key_source`), diagnostics);
   const params = value.params !== undefined ? readParams(value.params, `${pointer}/params`, "x-sync.params", locate, diagnostics) : undefined;
   return {
     mode: value.local_first === true ? "local-first" : "confirmed",
@@ -126,6 +128,7 @@ function readXSync(value: Json, pointer: string, locate: (p: string) => SourceLo
     ...(typeof value.key === "string" && value.key !== "" ? { key: value.key } : {}),
     ...(typeof value.write_id === "string" && value.write_id !== "" ? { writeId: value.write_id } : {}),
     ...(typeof value.scope === "string" && value.scope !== "" ? { scope: value.scope } : {}),
+    ...(keySource ? { keySource } : {}),
   };
 }
 
@@ -190,6 +193,9 @@ export interface EntityRequest {
   table?: string;
   /** Path parameter → row property (x-sync.params, or the config's `params`, which wins). */
   params?: Record<string, string>;
+  /** `key_source` of the config entry (wins over x-sync.key_source), and where it is written. */
+  keySource?: KeySource;
+  keySourceAt?: SourceLocation;
   /** Where the request came from, for diagnostics. */
   origin: SourceLocation;
   /** Where the mapping of one parameter is written (x-sync.params or the config entry). */
@@ -206,6 +212,7 @@ export function buildEntities(
   diagnostics: Diagnostic[],
 ): Entity[] {
   const entities: Entity[] = [];
+  const referenceCandidates: ReferenceCandidate[] = [];
   const tables = new NameRegistry(true);
   const fnByRaw = (raw: RawOperation | undefined): EndpointRef | undefined => {
     if (!raw) return undefined;
@@ -295,6 +302,21 @@ export function buildEntities(
       diagnostics.push(error("model/key-excluded", `The key "${keyName}" of ${r.names.original} is marked x-sync-exclude.`, where, "The key must be synced; remove x-sync-exclude from it."));
       continue;
     }
+    const keys = decideKeySource(
+      {
+        doc,
+        entityName: r.names.original,
+        path: r.path,
+        keyField,
+        keyPointer: raws.find((p) => p.name === keyName)!.pointer,
+        ...(req.keySource ?? r.specSync?.keySource ? { explicit: (req.keySource ?? r.specSync?.keySource)! } : {}),
+        explicitAt: req.keySource !== undefined && req.keySourceAt ? req.keySourceAt : locate(`${r.pointer}/x-sync/key_source`),
+        ...(r.ops.create ? { create: r.ops.create } : {}),
+      },
+      locate,
+      diagnostics,
+    );
+    if (!keys) continue;
     const bound = bindWriteEndpoints(r, req, fields, keyField, fnByRaw, locate, diagnostics);
     if (!bound) continue;
     const rbac = r.rbacRaw !== undefined ? readRbac(r.rbacRaw, new Set(fields.map((f) => f.name)), `${r.pointer}/x-rbac`, locate, diagnostics) : undefined;
@@ -319,6 +341,10 @@ export function buildEntities(
       },
       key: keyName,
       keyField,
+      keySource: keys.keySource,
+      ...(keys.createKeyPath ? { createKeyPath: keys.createKeyPath } : {}),
+      references: [],
+      ...(keys.keySource === "server" ? { tempKey: tempKeyOf(keyField) } : {}),
       mode,
       localFirst: mode === "local-first",
       path: r.path,
@@ -347,11 +373,19 @@ export function buildEntities(
       ...(rbac ? { rbac } : {}),
       doc: docLines(typeof item.description === "string" ? item.description : undefined),
     });
+    const entity = entities[entities.length - 1]!;
+    for (const f of entity.syncedFields.filter((f) => !f.isKey)) {
+      const raw = raws.find((p) => p.name === f.name)!;
+      const own = isObj(raw.schema) ? raw.schema : {};
+      const refs = own["x-sync-references"] ?? deref(doc, raw.schema)?.["x-sync-references"];
+      referenceCandidates.push({ entity, field: f, pointer: raw.pointer, ...(refs !== undefined ? { explicit: String(refs) } : {}) });
+    }
     if (!r.ops.create || !r.ops.update || !r.ops.delete) {
       const missing = (["create", "update", "delete"] as const).filter((k) => !r.ops[k]);
       diagnostics.push(warning("model/entity-partial-crud", `Entity ${r.names.original} has no ${missing.join("/")} endpoint; local ${missing.join("/")} writes cannot be sent to the server.`, where, `Add ${missing.map((m) => (m === "create" ? `POST ${r.path}` : `${m === "update" ? "PATCH" : "DELETE"} ${r.itemPath ?? itemPathOf(r.path, keyName)}`)).join(", ")} to the spec.`));
     }
   }
+  resolveReferences(referenceCandidates, entities, locate, diagnostics);
   return entities;
 }
 

@@ -169,6 +169,18 @@ export interface OperationGroup {
 
 export type SyncMode = "local-first" | "confirmed";
 
+/** Where new keys come from (docs/extensions.md, "Keys"): the client makes them, or the server assigns them. */
+export type KeySource = "client" | "server";
+
+/** A field holding the key of an entity whose keys the server assigns: its temporary keys are replaced here too. */
+export interface KeyReference {
+  /** The field (property name) of this entity. */
+  field: string;
+  pgType: string;
+  /** The referenced entity's table. */
+  table: string;
+}
+
 export interface EntityField {
   name: string;
   key: string;
@@ -261,6 +273,8 @@ export interface Resource {
     writeId?: string;
     /** `x-sync.scope`: the property that scopes rows per tenant (validated into `Entity.scopeField`). */
     scope?: string;
+    /** `x-sync.key_source`. */
+    keySource?: KeySource;
     /** `x-sync.params`: path parameter → row property, for parameters not named like a property. */
     params?: Record<string, string>;
   };
@@ -275,6 +289,18 @@ export interface Entity {
   sql: EntitySql;
   key: string;
   keyField: EntityField;
+  /** `client`: the client makes the key; `server`: rows made here get a temporary key, replaced by the server's on confirmation. */
+  keySource: KeySource;
+  /** Server keys: where the create's JSON response carries the new key, e.g. `["id"]` or `["data", "id"]`. */
+  createKeyPath?: string[];
+  /** Fields that hold keys of server-key entities (foreign keys), rewritten with them. */
+  references: KeyReference[];
+  /**
+   * Server keys: how a row created on this device gets its temporary key, as SQL (`make`, a
+   * value of the key's type; `check`, true for a temporary key in `NEW`), and its `kind` for the
+   * runtime (`negative`: a negative number; `prefixed`: `tmp:<uuid>`; `uuid`: a random uuid).
+   */
+  tempKey?: { make: string; check: string; kind: "negative" | "prefixed" | "uuid" };
   mode: SyncMode;
   localFirst: boolean;
   path: string;

@@ -122,7 +122,7 @@ paths:
           content: { application/json: { schema: { type: object, properties: { count: { type: integer }, results: { type: array, items: { $ref: "#/components/schemas/Site" } } } } } }
     post:
       requestBody: { content: { application/json: { schema: { $ref: "#/components/schemas/Site" } } } }
-      responses: { "201": { description: ok } }
+      responses: { "201": { description: ok, content: { application/json: { schema: { $ref: "#/components/schemas/Site" } } } } }
   /dcim/sites/{id}/:
     parameters: [{ name: id, in: path, required: true, schema: { type: integer } }]
     patch:

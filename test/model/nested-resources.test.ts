@@ -50,7 +50,7 @@ function resource(collection: string, item: string, schema: string, xSync?: stri
         "200": { description: ok, content: { application/json: { schema: { type: array, items: { $ref: "#/components/schemas/${schema}" } } } } }
     post:
       requestBody: { content: { application/json: { schema: { $ref: "#/components/schemas/${schema}" } } } }
-      responses: { "201": { description: ok } }
+      responses: { "201": { description: ok, content: { application/json: { schema: { $ref: "#/components/schemas/${schema}" } } } } }
   ${item}:${list(item)}
     patch:
       requestBody: { content: { application/json: { schema: { $ref: "#/components/schemas/${schema}" } } } }

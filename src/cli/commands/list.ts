@@ -20,7 +20,7 @@ export async function runList(cwd: string, report: Report, json = false): Promis
   report.lines.push(`${model.title} ${model.version}`.trim(), "");
   report.lines.push(`Synced entities (${model.entities.length}):`);
   for (const e of model.entities) {
-    report.lines.push(`  ${e.names.original}  ${e.mode}  table ${e.table}  key ${e.key}${e.scopeField ? `  scope ${e.scopeField.name}` : ""}  ${e.path}`);
+    report.lines.push(`  ${e.names.original}  ${e.mode}  table ${e.table}  key ${e.key}${e.keySource === "server" ? " (server-assigned)" : ""}${e.scopeField ? `  scope ${e.scopeField.name}` : ""}  ${e.path}`);
     const flagged = e.fields.filter((f) => f.syncExclude || f.ownerOnly);
     for (const f of flagged) report.lines.push(`      ${f.name}: ${[f.syncExclude ? "x-sync-exclude" : "", f.ownerOnly ? "x-owner-only" : ""].filter(Boolean).join(", ")}`);
   }

@@ -17,6 +17,7 @@
 //    order by key while their server-assigned columns (created_at…) are still empty.
 import { BasicIndex, type CollectionConfig } from "@tanstack/db";
 import type { PGliteInterface } from "@electric-sql/pglite";
+import { v7 as uuidv7 } from "uuid";
 import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type ColumnSchema, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
 
 export type SyncStatus = "synced" | "pending" | "failed";
@@ -31,11 +32,29 @@ export interface PgliteCollectionOptions {
   id?: string;
   /** Browser: notes writes until the database has them (db.journal). */
   journal?: WriteJournal;
+  /**
+   * Set when the server assigns the entity's keys (x-sync key_source: server): how a temporary
+   * key is made (`negative`: a negative number from the local sequence; `prefixed`: `tmp:<uuid>`;
+   * `uuid`: a time-ordered uuid).
+   */
+  tempKey?: "negative" | "prefixed" | "uuid";
 }
 
 export interface PgliteCollectionUtils extends Record<string, unknown> {
   /** Ids of the `_changes` rows a collection transaction created (for confirmed writes). */
   changeIdsOf(transactionId: string): string[];
+  /**
+   * A key for a new row. Server-assigned keys: a temporary key, replaced by the server's when the
+   * create is confirmed (the collection then deletes the temporary row and inserts the server's).
+   * Client keys: a time-ordered uuid (uuid keys); other client keys are the caller's to choose (rejects).
+   */
+  newKey(): Promise<Key>;
+  /** The key the server gave a row created with this temporary key; undefined until its create is confirmed (and for keys that are not temporary). */
+  serverKeyOf(tempKey: Key): Promise<Key | undefined>;
+  /** The key a row has now: for keys the server assigns, the server's for a temporary key whose create was confirmed; else the key itself. */
+  currentKey(key: Key): Promise<Key>;
+  /** The row with this key as the local database shows it now (for a key the collection may not hold yet). */
+  read(key: Key): Promise<Record<string, unknown> | undefined>;
 }
 
 type Key = string | number;
@@ -85,19 +104,70 @@ function normalize(row: Record<string, unknown>, columns: ColumnSchema[]): Recor
 /** How many transactions' change ids a collection remembers (changeIdsOf). */
 const RECENT_TRANSACTIONS = 1000;
 
+/** What `createRow` needs of a collection (any collection made by `pgliteCollectionOptions`). */
+export interface CreateTarget<TRow> {
+  insert(row: TRow): { id: string; when(state: "settled"): Promise<unknown> };
+  get(key: Key): TRow | undefined;
+  utils: PgliteCollectionUtils;
+}
+
+/**
+ * Creates a row the way the generated create hooks do (`useCreateX().mutateAsync` resolves with
+ * what this resolves with), usable without React:
+ *  - without a key, the row gets one (`collection.utils.newKey()`: a time-ordered uuid, or a
+ *    temporary key when the server assigns keys); a client-chosen key of another type is required
+ *    (it rejects without one);
+ *  - with `confirm` (confirmed writes): waits until the server confirmed each change, then
+ *    resolves with the row as the local database shows it, under the server's key when the server
+ *    assigned one (never the temporary row);
+ *  - without: resolves with the local row once stored (a temporary key stays until the server
+ *    confirms; `collection.utils.serverKeyOf(tempKey)` tells the server's key then).
+ */
+export async function createRow<TRow extends object>(
+  collection: CreateTarget<TRow>,
+  input: object,
+  options: { key: string; confirm?: (changeId: string) => Promise<void> },
+): Promise<TRow> {
+  const given = (input as Record<string, unknown>)[options.key] as Key | null | undefined;
+  const rowKey = given ?? (await collection.utils.newKey());
+  const row = { ...input, [options.key]: rowKey, _sync_status: "pending" } as unknown as TRow;
+  const transaction = collection.insert(row);
+  await transaction.when("settled");
+  if (options.confirm) {
+    for (const changeId of collection.utils.changeIdsOf(transaction.id)) await options.confirm(changeId);
+    const serverKey = await collection.utils.serverKeyOf(rowKey);
+    const confirmed = await collection.utils.read(serverKey ?? rowKey);
+    if (confirmed) return confirmed as TRow;
+  }
+  return collection.get(rowKey) ?? row;
+}
+
 export function pgliteCollectionOptions<TRow extends object>(options: PgliteCollectionOptions): CollectionConfig<TRow, Key, SyncStatusSchema<TRow>, PgliteCollectionUtils> & { schema: SyncStatusSchema<TRow> } {
   const { pg, feed, table, key, columns } = options;
   const view = quoteIdent(table);
+  const keyColumn = quoteIdent(key);
+  const keyType = columns.find((c) => c.name === key)?.pgType;
   const changeIds = new Map<string, string[]>();
   const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
+
+  // A temporary key replaced by the server's while a write of it was on its way (K1): write the server's row.
+  const serverKeyOf = async (tempKey: Key): Promise<Key | undefined> => {
+    const r = await pg.query<{ server_key: string | null }>(`SELECT "server_key" FROM "_sync_temp_keys" WHERE "entity" = $1 AND "temp_key" = $2`, [table, String(tempKey)]);
+    const found = r.rows[0]?.server_key;
+    if (found === null || found === undefined) return undefined;
+    return typeof tempKey === "number" ? Number(found) : found;
+  };
+  const currentKey = async (k: Key): Promise<Key> => (options.tempKey ? ((await serverKeyOf(k)) ?? k) : k);
 
   const entity = { table, key, columns };
   /** Notes the write (browser: survives the tab closing before the database has it), writes it, records its change id. */
   const write = async (transactionId: string, change: LocalWrite): Promise<void> => {
-    const note = options.journal?.begin(change);
-    await writeLocal(pg, entity, change);
+    const target = change.op === "insert" ? change.key : await currentKey(change.key as Key);
+    const resolved = { ...change, key: target };
+    const note = options.journal?.begin(resolved);
+    await writeLocal(pg, entity, resolved);
     if (note) options.journal?.end(note);
-    await recordChange(transactionId, change.key as Key);
+    await recordChange(transactionId, target as Key);
   };
 
   const recordChange = async (transactionId: string, rowKey: Key): Promise<void> => {
@@ -177,6 +247,21 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     },
     utils: {
       changeIdsOf: (transactionId: string) => changeIds.get(transactionId) ?? [],
+      newKey: async (): Promise<Key> => {
+        if (options.tempKey === "negative") {
+          const r = await pg.query<{ k: number | bigint }>(`SELECT -nextval('"_sync_temp_key"') AS k`);
+          return Number(r.rows[0]!.k);
+        }
+        if (options.tempKey === "prefixed") return `tmp:${uuidv7()}`;
+        if (options.tempKey === "uuid" || keyType === "uuid") return uuidv7();
+        throw new Error(`${table}: the key ${key} is required to create a row (the client chooses it; only uuid keys and keys the server assigns are made).`);
+      },
+      serverKeyOf,
+      currentKey,
+      read: async (rowKey: Key): Promise<Record<string, unknown> | undefined> => {
+        const r = await pg.query<Record<string, unknown>>(`SELECT * FROM ${view} WHERE ${keyColumn} = $1`, [rowKey]);
+        return r.rows[0] ? normalize(r.rows[0], columns) : undefined;
+      },
     },
   };
 }

@@ -4,7 +4,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { AccountsCollection } from "../collections/account.js";
-import { uuidv7 } from "../collections/pglite-collection.js";
+import { createRow } from "../collections/pglite-collection.js";
 import type { AccountCreate, AccountRow, AccountUpdate } from "../types/account.js";
 import { useSync } from "./sync.js";
 
@@ -63,15 +63,14 @@ export function useCreateAccount() {
   const { collections, engine } = useSync();
   return useMutation({
     ...localWrite,
-    mutationFn: async (input: AccountCreate): Promise<AccountRow> => {
-      const collection = collections.accounts;
-      // Time-ordered: a new row sorts after older ones by key even before the server dated it.
-      const key = input.id ?? uuidv7();
-      const row = { ...input, id: key, _sync_status: "pending" } as unknown as AccountRow;
-      const transaction = collection.insert(row);
-      await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
-      return (collection.get(key) ?? row) as AccountRow;
-    },
+    /**
+     * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
+     */
+    mutationFn: (input: AccountCreate): Promise<AccountRow> =>
+      createRow<AccountRow>(collections.accounts, input, {
+        key: "id",
+        ...(accountsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) } : {}),
+      }),
   });
 }
 

@@ -4,7 +4,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { TransactionsCollection } from "../collections/transaction.js";
-import { uuidv7 } from "../collections/pglite-collection.js";
+import { createRow } from "../collections/pglite-collection.js";
 import type { TransactionCreate, TransactionRow, TransactionUpdate } from "../types/transaction.js";
 import { useSync } from "./sync.js";
 
@@ -63,15 +63,14 @@ export function useCreateTransaction() {
   const { collections, engine } = useSync();
   return useMutation({
     ...localWrite,
-    mutationFn: async (input: TransactionCreate): Promise<TransactionRow> => {
-      const collection = collections.transactions;
-      // Time-ordered: a new row sorts after older ones by key even before the server dated it.
-      const key = input.id ?? uuidv7();
-      const row = { ...input, id: key, _sync_status: "pending" } as unknown as TransactionRow;
-      const transaction = collection.insert(row);
-      await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
-      return (collection.get(key) ?? row) as TransactionRow;
-    },
+    /**
+     * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
+     */
+    mutationFn: (input: TransactionCreate): Promise<TransactionRow> =>
+      createRow<TransactionRow>(collections.transactions, input, {
+        key: "id",
+        ...(transactionsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) } : {}),
+      }),
   });
 }
 

@@ -21,6 +21,17 @@ CREATE INDEX IF NOT EXISTS "_changes_row" ON "_changes" ("entity", "row_key", "s
 CREATE INDEX IF NOT EXISTS "_changes_open" ON "_changes" ("seq") WHERE "status" IN ('pending', 'sent');
 CREATE INDEX IF NOT EXISTS "_changes_txid" ON "_changes" ("txid") WHERE "status" = 'sent';
 
+-- Rows created on this device of entities whose keys the server assigns (x-sync key_source: server):
+-- their temporary key, and the server's key once the create's response brought it.
+CREATE SEQUENCE IF NOT EXISTS "_sync_temp_key";
+CREATE TABLE IF NOT EXISTS "_sync_temp_keys" (
+  "entity" text NOT NULL,
+  "temp_key" text NOT NULL,
+  "server_key" text,
+  "created_at" timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY ("entity", "temp_key")
+);
+
 -- Keys of changed rows per entity (a NULL key means: reload everything). A log, not a queue:
 -- every reader (each tab of a browser profile has one) reads on from its own cursor; rows older
 -- than a minute are pruned, and "horizon" records the last pruned seq, so that a reader left

@@ -27,6 +27,17 @@
 //  W9 One writer sends per database: in the browser, the tab that leads (`lead()`); the others
 //     only watch. Every tab sees the same status: the leader tells the others its online state
 //     and last error (NOTIFY "_sync_writer"); queue and failed counts come from the database.
+//  K1 A confirmed create of a server-key entity (2xx) replaces the row's temporary key with the
+//     key of the response, in one local transaction with the change's new status: in the
+//     overlay, in the row's changes (so later updates and deletes go to the server key's URL),
+//     in other entities' foreign keys (overlay rows, queued values and recorded path values),
+//     and in `_sync_temp_keys` (temporary → server key). A 2xx without a key fails the row's
+//     later changes with that reason, is noted on the create, and stays the writer's last error
+//     (no retry fixes it); it is never a silent swap.
+//  K2 A create of a client-key entity whose response carries another key than the one sent
+//     (a server that ignores the client's key) is swapped as in K1 and reported as the
+//     writer's last error and on the create, naming the fix (`key_source: server`, or keep the
+//     client's key).
 //  W10 A failure of the local database while the writer records an outcome (the change stays
 //     pending, so it is sent again, with the same idempotency key) is not swallowed: it is the
 //     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
@@ -58,6 +69,15 @@ export interface SyncEntity {
   remove?: Endpoint;
   /** A server column echoing the change id (x-sync.write_id); acknowledgement then comes from it. */
   writeId?: string;
+  /**
+   * `server`: the server assigns keys (x-sync key_source). A create is sent without the key, and
+   * the key in its JSON response (at `createKeyPath`, e.g. `["id"]` or `["data", "id"]`) replaces
+   * the row's temporary key on this device (K1).
+   */
+  keySource?: "client" | "server";
+  createKeyPath?: string[];
+  /** Fields of this entity holding keys of server-key entities (foreign keys): rewritten by K1 too. */
+  references?: { field: string; pgType: string; table: string }[];
 }
 
 export interface BackoffOptions {
@@ -138,7 +158,7 @@ export class ChangeTimeoutError extends Error {
   }
 }
 
-type Outcome = { kind: "ok"; txid: number | null } | { kind: "rejected"; error: string; status: number } | { kind: "retry"; error: string; retryAfterMs: number; network: boolean };
+type Outcome = { kind: "ok"; txid: number | null; body: unknown } | { kind: "rejected"; error: string; status: number } | { kind: "retry"; error: string; retryAfterMs: number; network: boolean };
 
 export class ChangeWriter {
   private readonly backoff: BackoffOptions;
@@ -157,6 +177,8 @@ export class ChangeWriter {
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
   private readonly options: ChangeWriterOptions;
+  /** The last problem with a create's key (K1, K2): kept as the last error, since no retry fixes it. */
+  private keyProblem: string | undefined;
   /** The error that stopped the last drain (W10); `flush()` rejects with it. */
   private failure: Error | undefined;
 
@@ -390,13 +412,24 @@ export class ChangeWriter {
       if (outcome.kind === "ok") {
         const entity = this.entity(next.entity);
         const awaitsEcho = outcome.txid !== null || entity?.writeId !== undefined;
-        await pg
-          .query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = NULL WHERE "seq" = $1 AND "status" = 'pending'`, [
+        // A key problem (K1, K2) is recorded on the create itself too.
+        const record = (q: Queryable, note: string | null = null) =>
+          q.query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = $4 WHERE "seq" = $1 AND "status" = 'pending'`, [
             next.seq,
             awaitsEcho ? "sent" : "synced",
             outcome.txid,
-          ])
-          .catch((error: unknown) => {
+            note,
+          ]);
+        let keyProblem: string | undefined;
+        // K1 (and K2: a server that stored a client-key row under a key of its own).
+        const swaps = next.op === "insert" && entity !== undefined && (entity.keySource === "server" || returnedKey(entity, outcome.body, next.row_key) !== undefined);
+        await (swaps
+          ? pg.transaction(async (tx) => {
+              keyProblem = await this.replaceTempKey(tx, entity!, next, outcome.body);
+              await record(tx, keyProblem ?? null);
+            })
+          : record(pg)
+        ).catch((error: unknown) => {
             // `cause` set by hand: the Error constructor's options need lib ES2022, apps may use less.
             throw Object.assign(
               new Error(
@@ -405,8 +438,10 @@ export class ChangeWriter {
               { cause: error },
             );
           });
-        // A request got through: whatever kept the writer from the server is gone.
-        this.report(null, true);
+        // A request got through: whatever kept the writer from the server is gone. A key problem
+        // (K1, K2) is the server's or the spec's to fix: it stays the last error until another one.
+        if (keyProblem) this.keyProblem = keyProblem;
+        this.report(this.keyProblem ?? null, true);
       } else if (outcome.kind === "rejected") {
         await pg.transaction(async (tx) => {
           // Another writer on this database (a second tab, a second process) may have confirmed
@@ -433,6 +468,56 @@ export class ChangeWriter {
     }
   }
 
+  /**
+   * K1: the server accepted the create of a row with a temporary key; its response names the
+   * row's key. Replaces the temporary key everywhere on this device (inside the caller's
+   * transaction). Returns the problem when the response has no key.
+   */
+  private async replaceTempKey(tx: Queryable, entity: SyncEntity, change: ChangeRow, body: unknown): Promise<string | undefined> {
+    const at = entity.createKeyPath ?? [entity.key];
+    const value = returnedKey(entity, body);
+    const temp = change.row_key;
+    if (value === undefined) {
+      const problem = `The server accepted the create of ${entity.table} ${temp} (change ${change.change_id}) but its response has no key at ${at.join(".")}: the row's later changes cannot be addressed, and the row shows under the server's key only when it syncs.`;
+      await tx.query(`UPDATE "_changes" SET "status" = 'failed', "last_error" = $4 WHERE "entity" = $1 AND "row_key" = $2 AND "seq" > $3 AND "status" = 'pending'`, [entity.table, temp, change.seq, `Not sent: ${problem}`]);
+      return problem;
+    }
+    const key = String(value);
+    if (sameKey(key, temp)) return undefined;
+    const json = JSON.stringify(value);
+    const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+    await tx.query(
+      `INSERT INTO "_sync_temp_keys" ("entity", "temp_key", "server_key") VALUES ($1, $2, $3) ON CONFLICT ("entity", "temp_key") DO UPDATE SET "server_key" = EXCLUDED."server_key"`,
+      [entity.table, temp, key],
+    );
+    // The row's own changes: this create and the updates and deletes queued after it.
+    await tx.query(
+      `UPDATE "_changes" SET "row_key" = $3, "value" = CASE WHEN "value" ? $4 THEN jsonb_set("value", ARRAY[$4], $5::jsonb) ELSE "value" END WHERE "entity" = $1 AND "row_key" = $2`,
+      [entity.table, temp, key, entity.key, json],
+    );
+    // The overlay row moves to the server key; the feed hears of the temporary key's end too.
+    await tx.query(`UPDATE ${ident(`${entity.table}_local`)} SET ${ident(entity.key)} = $2 WHERE ${ident(entity.key)}::text = $1`, [temp, key]);
+    await tx.query(`INSERT INTO "_sync_feed" ("entity", "row_key") VALUES ($1, $2)`, [entity.table, temp]);
+    // Foreign keys of every entity that refers to this one.
+    for (const other of this.options.entities) {
+      for (const ref of (other.references ?? []).filter((r) => r.table === entity.table)) {
+        await tx.query(`UPDATE ${ident(`${other.table}_local`)} SET ${ident(ref.field)} = CAST($2 AS ${ref.pgType}) WHERE ${ident(ref.field)}::text = $1`, [temp, key]);
+        await tx.query(
+          `UPDATE "_changes" SET "value" = jsonb_set("value", ARRAY[$2], $3::jsonb) WHERE "entity" = $1 AND "status" IN ('pending', 'failed') AND "value" ->> $2 = $4`,
+          [other.table, ref.field, json, temp],
+        );
+        await tx.query(
+          `UPDATE "_changes" SET "value" = jsonb_set("value", ARRAY['${PATH_VALUES}', $2], to_jsonb($3::text)) WHERE "entity" = $1 AND "status" IN ('pending', 'failed') AND "value" -> '${PATH_VALUES}' ->> $2 = $4`,
+          [other.table, ref.field, key, temp],
+        );
+      }
+    }
+    await tx.query(`SELECT pg_notify('_sync_feed', $1)`, [entity.table]);
+    if (entity.keySource === "server") return undefined;
+    // K2: the client made this key and the server should have kept it.
+    return `The server stored the create of ${entity.table} ${temp} (change ${change.change_id}) under its own key ${key}, not the key the client sent: the row and the changes that refer to it now use the server's key on this device. If the server assigns keys, set \`x-sync: { key_source: server }\` on the resource; otherwise it must keep the client's key (docs/backend.md, "Keys").`;
+  }
+
   /** Full jitter: a random delay up to the exponential bound. */
   private delayFor(attempts: number): number {
     const bound = Math.min(this.backoff.maxMs, this.backoff.initialMs * this.backoff.multiplier ** attempts);
@@ -451,7 +536,9 @@ export class ChangeWriter {
     }
     const path = endpointPath(endpoint, entity.key, change);
     if (typeof path !== "string") return { kind: "rejected", status: 0, error: `Cannot build the URL ${endpoint.method.toUpperCase()} ${endpoint.path}: the change has no value for {${path.missing.param}} (${path.missing.field}).` };
-    const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => change.op !== "insert" || c !== entity.key), PATH_VALUES]);
+    // The key is sent on create unless the server assigns it (then the row's key is a temporary one).
+    const sendsKey = change.op === "insert" && entity.keySource !== "server";
+    const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => !sendsKey || c !== entity.key), ...(change.op === "insert" && !sendsKey ? [entity.key] : []), PATH_VALUES]);
     let body: Record<string, unknown> | undefined;
     // A create leaves out what the client did not set (NULL): the server applies its defaults.
     if (change.op === "insert") body = Object.fromEntries(Object.entries(strip(change.value, omit)).filter(([, v]) => v !== null));
@@ -478,15 +565,16 @@ export class ChangeWriter {
     if (response.ok) {
       const header = response.headers.get(this.options.txidHeader ?? "x-txid");
       let txid = header !== null && header !== "" ? Number(header) : NaN;
-      if (Number.isNaN(txid) && text) {
+      let parsed: unknown;
+      if (text) {
         try {
-          const parsed = JSON.parse(text) as { txid?: unknown };
-          if (parsed && typeof parsed.txid !== "undefined") txid = Number(parsed.txid);
+          parsed = JSON.parse(text);
         } catch {
-          // Not JSON: no txid in the body.
+          // Not JSON: no txid (and no key) in the body.
         }
       }
-      return { kind: "ok", txid: Number.isFinite(txid) ? txid : null };
+      if (Number.isNaN(txid) && parsed !== null && typeof parsed === "object" && "txid" in parsed && parsed.txid !== undefined) txid = Number(parsed.txid);
+      return { kind: "ok", txid: Number.isFinite(txid) ? txid : null, body: parsed };
     }
     const summary = `${response.status} ${describeError(text) ?? response.statusText}`.trim();
     if (response.status === 401) {
@@ -505,6 +593,26 @@ export class ChangeWriter {
     return { kind: "rejected", status: response.status, error: summary };
   }
 }
+
+/**
+ * The key a create's JSON response carries: at `createKeyPath` for server keys; for client keys,
+ * the row's key property when it differs from the key sent (K2). Undefined when there is none.
+ */
+function returnedKey(entity: SyncEntity, body: unknown, sent?: string): string | number | undefined {
+  let value: unknown = body;
+  for (const step of entity.createKeyPath ?? [entity.key]) value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[step] : undefined;
+  if ((typeof value !== "string" && typeof value !== "number") || value === "") return undefined;
+  if (entity.keySource !== "server" && sent !== undefined && sameKey(String(value), sent)) return undefined;
+  return value;
+}
+
+/** Keys compare as text; uuids whatever their letter case. */
+function sameKey(a: string, b: string): boolean {
+  return a === b || (/^[0-9a-f-]{36}$/i.test(a) && a.toLowerCase() === b.toLowerCase());
+}
+
+/** What a query runs on: the database or one of its transactions. */
+type Queryable = Pick<PGliteInterface, "query">;
 
 /** Where an update or delete records the fields its URL is built from, as they were when it was made. */
 const PATH_VALUES = "_sp_path";
