@@ -5,9 +5,7 @@ import { execa } from "execa";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { tsType, type TsTypeContext, type Visibility } from "../../src/model/ts-type.js";
 import type { Json } from "../../src/spec/parse.js";
-
-const REPO = path.resolve(import.meta.dirname, "../..");
-const TSC = path.join(REPO, "node_modules/typescript/bin/tsc");
+import { TSC } from "../support/project.js";
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 
