@@ -202,14 +202,19 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
   }
   const txidHeader = (options.txidHeader ?? "x-txid").toLowerCase();
   const changeTimeoutMs = options.changeTimeoutMs ?? 15_000;
-  const keyOf = (row: unknown): string | undefined => {
-    const v = row && typeof row === "object" ? (row as Record<string, unknown>)[entity.key] : undefined;
-    return v === undefined || v === null ? undefined : String(v);
+  // Server keys (`keySource: "server"`): the create is sent without a key, as the client sends it,
+  // and the server's key is read where the spec documents it (`createKeyPath`).
+  const serverKeys = entity.keySource === "server";
+  const keyPath = entity.createKeyPath ?? [entity.key];
+  const keyOf = (body: unknown): string | undefined => {
+    let v = body;
+    for (const step of keyPath) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[step] : undefined;
+    return v === undefined || v === null || typeof v === "object" ? undefined : String(v);
   };
   /** Keys of rows doctor created, removed in `finally`. */
   const created = new Map<string, Record<string, unknown>>();
   let wrote = false;
-  const clientKey = newKey(entity.keyField);
+  const clientKey = serverKeys ? null : newKey(entity.keyField);
   // References (`account_id`) are taken from rows of the parent's shape: read it when this run has not.
   for (const field of entity.writableFields) {
     const parent = parentOf(entity, field, options.model.entities);
@@ -218,7 +223,7 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
     if (parentShape.ok) ctx.seen.set(parent.table, [...parentShape.read.rows.values()]);
   }
   const { row, unfilled } = sampleRow(entity, clientKey, ctx.seen, options.model.entities);
-  const label = `${entity.names.original} (${MARKER} row ${clientKey})`;
+  let label = `${entity.names.original} (${MARKER} row ${clientKey ?? "with the server's key"})`;
 
   /** Waits for the row's change in the shape and checks its txid. */
   const arrives = async (op: string, key: string, txid: string | null, url: string): Promise<boolean> => {
@@ -275,17 +280,36 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
       diagnostics.push(error("doctor/write-create-failed", `${create.method.toUpperCase()} ${create.path} with doctor's row ${JSON.stringify(row)} answered ${describe(first.answer)}.`, { file: first.url }, `A create with the client's key and every required field must succeed. If the row needs values the spec does not describe (a scope, a reference), run doctor with --auth for a user that may write, or add one row of ${entity.names.original} that doctor can copy references from.`));
       return;
     }
-    const serverKey = keyOf(parseJson(first.answer.text)) ?? String(clientKey);
-    created.set(String(clientKey), row);
-    created.set(serverKey, row);
+    const answeredKey = keyOf(parseJson(first.answer.text));
     wrote = true;
-    if (serverKey !== String(clientKey)) {
+    if (clientKey === null && answeredKey === undefined) {
+      // Doctor's row is found by its marker in the shape instead, so that `finally` deletes it.
+      const marked = (m: ShapeMessage) => m.headers.operation === "insert" && m.value !== undefined && Object.values(m.value).some((v) => typeof v === "string" && v.includes(MARKER));
+      const found = (await waitForChange(ctx.target, ctx.read, marked, Date.now() + changeTimeoutMs))?.value?.[entity.key];
+      if (found !== undefined && found !== null) created.set(String(found), { ...row, [entity.key]: found });
+      diagnostics.push(
+        error(
+          "doctor/write-server-key-missing",
+          `${create.method.toUpperCase()} ${create.path} created doctor's row but answered ${describe(first.answer)}, with no ${entity.key} at ${keyPath.join(".")}: the client could not replace the temporary key of a row it created.${found !== undefined && found !== null ? ` (The row arrived in the shape as ${entity.key}=${String(found)}.)` : ""}`,
+          { file: first.url },
+          `The server assigns the key of ${entity.names.original} (key_source: server): return the created row with its key (${keyPath.length > 1 ? `{ "${keyPath[0]}": { "${entity.key}": 42, … } }` : `{ "${entity.key}": 42, … }`}), as the spec's create response documents, also on a replayed answer.`,
+        ),
+      );
+      return;
+    }
+    const serverKey = answeredKey ?? String(clientKey);
+    if (clientKey !== null) created.set(String(clientKey), row);
+    created.set(serverKey, row);
+    if (clientKey === null) {
+      label = `${entity.names.original} (${MARKER} row ${serverKey})`;
+      report.passed.push("server key");
+    } else if (serverKey !== String(clientKey)) {
       diagnostics.push(
         error(
           "doctor/write-key-replaced",
           `${create.method.toUpperCase()} ${create.path} was sent ${entity.key}=${clientKey} and answered a row with ${entity.key}=${serverKey}: the server replaced the client's key.`,
           { file: first.url },
-          `Keep the ${entity.key} the client sends (it names the row on this device and in every later change). If the server must choose keys, declare it in the spec (the server-key flow) so the client waits for the server's key instead of being surprised by it.`,
+          `Keep the ${entity.key} the client sends (it names the row on this device and in every later change). If the server must choose keys, declare it in the spec (\`x-sync: { key_source: server }\` on ${entity.path}) so the client sends creates without a key and waits for the server's.`,
         ),
       );
     } else report.passed.push("client key kept");
@@ -319,13 +343,14 @@ async function checkWrites(entity: Entity, options: DoctorOptions, ctx: WriteCon
     } else report.passed.push("idempotency");
 
     // A body the server must refuse: a 4xx problem+json the client can show.
-    const badKey = newKey(entity.keyField);
+    const badKey = serverKeys ? null : newKey(entity.keyField);
     const bad = invalidBody(entity, badKey, row);
     if (bad) {
       const refused = await send(ctx, options, create.method.toUpperCase(), path, bad, randomUUID());
       if (ok2xx(refused.answer)) {
-        created.set(keyOf(parseJson(refused.answer.text)) ?? String(badKey), bad);
-        created.set(String(badKey), bad);
+        const accepted = keyOf(parseJson(refused.answer.text)) ?? (badKey === null ? undefined : String(badKey));
+        if (accepted !== undefined) created.set(accepted, bad);
+        if (badKey !== null) created.set(String(badKey), bad);
       }
       diagnostics.push(...checkProblem(refused, create, label));
       if (!isFailure(refused.answer) && isProblem(refused.answer) && refused.answer.status >= 400 && refused.answer.status < 500) report.passed.push("problem+json");

@@ -79,8 +79,9 @@ export interface Sample {
   unfilled: { field: string; parent: string }[];
 }
 
-export function sampleRow(entity: Entity, key: string | number, seen: SeenRows, all: Entity[]): Sample {
-  const row: Record<string, unknown> = { [entity.key]: key };
+/** `key` null: the server assigns the key (`keySource: "server"`), so the row carries none, as the client's create. */
+export function sampleRow(entity: Entity, key: string | number | null, seen: SeenRows, all: Entity[]): Sample {
+  const row: Record<string, unknown> = key === null ? {} : { [entity.key]: key };
   const unfilled: Sample["unfilled"] = [];
   for (const field of entity.writableFields) {
     const needed = field.required || entity.pathFields.includes(field);
@@ -107,16 +108,16 @@ export function sampleUpdate(entity: Entity, row: Record<string, unknown>): Reco
 }
 
 /** A body the server must refuse: required fields left out, else a field of the wrong JSON type. */
-export function invalidBody(entity: Entity, key: string | number, row: Record<string, unknown>): Record<string, unknown> | null {
+export function invalidBody(entity: Entity, key: string | number | null, row: Record<string, unknown>): Record<string, unknown> | null {
+  const keyed = key === null ? { ...row } : { ...row, [entity.key]: key };
   const required = entity.writableFields.filter((f) => f.required && f.default === undefined && !entity.pathFields.includes(f));
   if (required.length) {
-    const body = { ...row, [entity.key]: key };
-    for (const f of required) delete body[f.name];
-    return body;
+    for (const f of required) delete keyed[f.name];
+    return keyed;
   }
   const typed = entity.writableFields.find((f) => !entity.pathFields.includes(f));
   if (!typed) return null;
-  return { ...row, [entity.key]: key, [typed.name]: typed.pgType === "jsonb" || typed.pgType === "text" ? 12345 : { wrong: "type" } };
+  return { ...keyed, [typed.name]: typed.pgType === "jsonb" || typed.pgType === "text" ? 12345 : { wrong: "type" } };
 }
 
 /** The URL path of a write endpoint for a row, or the parameter no value was found for. */

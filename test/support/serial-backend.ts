@@ -4,9 +4,10 @@
  * with the row and its txid (`X-Txid`), and is applied once per Idempotency-Key (a repeated key
  * replays the stored answer).
  *
- * Resources (`/projects`, `/tasks`, `/projects/{project_id}/notes`): POST creates (the key in
+ * Resources (`/projects`, `/tasks`, `/projects/{project_id}/notes`): GET lists, POST creates (the key in
  * the body is ignored: the server assigns it), PATCH updates the given columns, DELETE deletes;
- * 404 for a missing row, 422 for a foreign key that does not exist.
+ * 404 for a missing row, 422 for a foreign key that does not exist or a missing or invalid value;
+ * errors are problem+json.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -52,7 +53,8 @@ async function apply(tx: pg.PoolClient, method: string, path: string, body: Reco
   const values: Record<string, unknown> = { ...body, ...(r.parent !== undefined ? { project_id: r.parent } : {}) };
   const cols = COLUMNS[r.table]!.filter((c) => c in values);
   if (method === "POST" && r.id === undefined) {
-    const q = await tx.query(`INSERT INTO ${r.table} (${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING *`, cols.map((c) => values[c]));
+    const insert = cols.length ? `(${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")})` : "DEFAULT VALUES";
+    const q = await tx.query(`INSERT INTO ${r.table} ${insert} RETURNING *`, cols.map((c) => values[c]));
     return { status: 201, body: q.rows[0] };
   }
   if (r.id === undefined) return { status: 405 };
@@ -71,6 +73,7 @@ async function apply(tx: pg.PoolClient, method: string, path: string, body: Reco
 
 export async function startSerialBackend(databaseUrl: string): Promise<SerialBackend> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  pool.on("error", () => undefined); // a client still ending when the test's server stops
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     let text = "";
@@ -80,6 +83,14 @@ export async function startSerialBackend(databaseUrl: string): Promise<SerialBac
         const method = req.method ?? "GET";
         const path = new URL(req.url ?? "/", "http://x").pathname;
         const key = req.headers["idempotency-key"];
+        const list = method === "GET" ? route(method, path) : undefined;
+        if (list && list.id === undefined) {
+          // A list (not a write: not in `requests`).
+          const q = await pool.query(`SELECT * FROM ${list.table}${list.parent !== undefined ? ` WHERE project_id = ${list.parent}` : ""} ORDER BY id`);
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify(q.rows));
+          return;
+        }
         const tx = await pool.connect();
         let reply: Reply;
         let txid = "";
@@ -102,11 +113,17 @@ export async function startSerialBackend(databaseUrl: string): Promise<SerialBac
         } catch (error) {
           await tx.query("ROLLBACK").catch(() => {});
           const e = error as { code?: string; message: string };
-          reply = e.code === "23503" ? { status: 422, body: { title: "Unknown reference", detail: e.message } } : { status: 500, body: { title: e.message } };
+          reply =
+            e.code === "23503"
+              ? { status: 422, body: { title: "Unknown reference", detail: e.message } }
+              : e.code === "23502" || e.code?.startsWith("22")
+                ? { status: 422, body: { title: "Invalid row", detail: e.message } }
+                : { status: 500, body: { title: e.message } };
         } finally {
           tx.release();
         }
-        res.writeHead(reply.status, { ...(reply.body !== undefined ? { "content-type": "application/json" } : {}), ...(reply.status < 300 ? { "x-txid": txid } : {}) });
+        const type = reply.status < 300 ? "application/json" : "application/problem+json";
+        res.writeHead(reply.status, { ...(reply.body !== undefined ? { "content-type": type } : {}), ...(reply.status < 300 ? { "x-txid": txid } : {}) });
         res.end(reply.body !== undefined ? JSON.stringify(reply.body) : undefined);
       })();
     });

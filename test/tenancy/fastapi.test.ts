@@ -1,23 +1,18 @@
 /**
  * The FastAPI example (examples/fastapi) keeps the backend contract of docs/backend.md. Real
- * parts: uvicorn on 127.0.0.1 (Debian's python3-fastapi, -uvicorn, -psycopg2, -httpx; .ci/run
- * installs them), PostgreSQL, the shape-protocol double behind the app's own shape proxy, and
+ * parts: uvicorn on 127.0.0.1 (started by test/support/fastapi.ts), PostgreSQL, the shape-protocol double behind the app's own shape proxy, and
  * the client generated from examples/fastapi/openapi.yaml in Node.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateClient } from "../support/generated.js";
-import { freePort, usePostgres } from "../support/postgres/index.js";
-import { REPO } from "../support/project.js";
+import { FASTAPI_EXAMPLE, fastApiAvailable, startFastApi, type FastApi } from "../support/fastapi.js";
+import { usePostgres } from "../support/postgres/index.js";
 import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
 
-const PYTHON = "/usr/bin/python3";
-const EXAMPLE = path.join(REPO, "examples/fastapi");
-const available = spawnSync(PYTHON, ["-c", "import fastapi, uvicorn, psycopg2, httpx"]).status === 0;
 const postgres = usePostgres();
 
 interface Client {
@@ -27,10 +22,9 @@ interface Client {
 
 let server: pg.Client;
 let shapes: ShapeServer;
-let uvicorn: ChildProcess;
+let app: FastApi;
 let api = "";
 let client: Client;
-let output = "";
 
 async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const start = Date.now();
@@ -54,35 +48,21 @@ async function call(method: string, url: string, token: string, body?: unknown, 
   return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
 }
 
-describe.skipIf(!available)("the FastAPI example backend", () => {
+describe.skipIf(!fastApiAvailable)("the FastAPI example backend", () => {
   beforeAll(async () => {
     const databaseUrl = await postgres().createDatabase();
     server = new pg.Client(databaseUrl);
     await server.connect();
     shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 1000 });
-    const out = await generateClient("fastapi", fs.readFileSync(path.join(EXAMPLE, "openapi.yaml"), "utf8"));
+    const out = await generateClient("fastapi", fs.readFileSync(path.join(FASTAPI_EXAMPLE, "openapi.yaml"), "utf8"));
     client = (await import(`${out}/index.ts`)) as Client;
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    // uvicorn exits when its stdin closes, so it stops with this process even if the test dies.
-    const run = `import os, sys, threading, uvicorn
-threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
-uvicorn.run("app:app", host="127.0.0.1", port=${port}, log_level="warning")`;
-    uvicorn = spawn(PYTHON, ["-c", run], {
-      cwd: EXAMPLE,
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", DATABASE_URL: databaseUrl, ELECTRIC_URL: shapes.shapeUrl, SHAPES_JSON: path.join(out, "server/shapes.json") },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    uvicorn.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    uvicorn.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    await eventually(async () => expect((await fetch(`${api}/health`)).status).toBe(200)).catch((e: unknown) => {
-      throw new Error(`uvicorn did not start: ${output}`, { cause: e });
-    });
+    app = await startFastApi({ databaseUrl, shapeUrl: shapes.shapeUrl, shapesJson: path.join(out, "server/shapes.json") });
+    api = app.url;
     await server.query(`INSERT INTO users (id, household_id, token) VALUES ('ann', 'h1', 'token-ann'), ('bob', 'h1', 'token-bob'), ('cat', 'h2', 'token-cat')`);
   }, 120_000);
 
   afterAll(async () => {
-    uvicorn?.kill("SIGTERM");
+    await app?.stop();
     await shapes?.stop();
     await server?.end();
   });
