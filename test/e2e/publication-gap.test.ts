@@ -92,9 +92,14 @@ describe("the publication gap (a confirmed write whose change never comes)", () 
       expect((await db.pg.query(`SELECT status FROM "_changes" WHERE row_key = $1`, [id])).rows).toEqual([{ status: "synced" }]);
       // No change carried it (the shape's log is empty) …
       expect(shapes.shapes().find((s) => s.table === "public.accounts")?.entries).toBe(0);
-      // … it was read with one subset snapshot of the shape.
+      // … it was read with a subset snapshot of the shape, for that row only. (With the stream's
+      // own fetch wrapper, Electric's client may send the same subset request twice: the same
+      // URL, so the same row, never another.)
       const subsets = shapes.requests.filter((r) => r.url.searchParams.has("subset__where"));
-      expect(subsets.map((r) => r.status)).toEqual([200]);
+      expect(subsets.length).toBeGreaterThan(0);
+      expect(new Set(subsets.map((r) => `${r.status} ${r.url.searchParams.get("subset__where")} ${r.url.searchParams.get("subset__params")}`))).toEqual(
+        new Set([`200 "id" IN ($1) ${JSON.stringify({ 1: id })}`]),
+      );
     } finally {
       await server.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
       await server.query(`DROP TRIGGER IF EXISTS gap_gate ON accounts`).catch(() => undefined);
