@@ -28,6 +28,7 @@
 //     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
 //     an unhandled promise rejection.
 import type { PGliteInterface } from "@electric-sql/pglite";
+import { describeErrorBody } from "../api/error-text.js";
 import { listenShared, Serial } from "../db/local-db.js";
 
 export interface Endpoint {
@@ -479,7 +480,7 @@ export class ChangeWriter {
       }
       return { kind: "ok", txid: Number.isFinite(txid) ? txid : null };
     }
-    const summary = `${response.status} ${describeError(text) ?? response.statusText}`.trim();
+    const summary = `${response.status} ${describeErrorBody(text) ?? response.statusText}`.trim();
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
       return { kind: "retry", network: false, retryAfterMs: retryAfter(response.headers.get("retry-after"), response.headers.get("date")), error: summary };
     }
@@ -513,19 +514,6 @@ export function endpointPath(endpoint: Endpoint, key: string, change: Pick<Chang
 
 function strip(value: Record<string, unknown>, omit: Set<string>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([k]) => !omit.has(k)));
-}
-
-/** A short text for a problem+json or other error body. */
-function describeError(text: string): string | undefined {
-  if (!text) return undefined;
-  try {
-    const body = JSON.parse(text) as { detail?: unknown; title?: unknown; message?: unknown; errors?: unknown };
-    const head = [body.title, body.detail ?? body.message].filter((x) => typeof x === "string").join(": ");
-    const fields = body.errors && typeof body.errors === "object" ? ` ${JSON.stringify(body.errors)}` : "";
-    return (head || text.slice(0, 200)) + fields;
-  } catch {
-    return text.slice(0, 200);
-  }
 }
 
 /**
