@@ -100,9 +100,15 @@ export type ChangeStatus = "pending" | "sent" | "synced" | "failed" | "discarded
 export interface WriterStatus {
   /** False after a network failure, until a request gets through again. */
   online: boolean;
-  /** Changes not yet confirmed by the server (pending + sent). */
+  /** Open changes: stored on this device, their server version not back yet (pending + sent, every op). */
   queued: number;
+  /** Changes the server rejected, until retried or discarded (`failedChanges()` lists them). */
   failed: number;
+  /**
+   * Why the queue is not moving now: a network error, a 5xx / 408 / 429, a failure of the local
+   * database. `null` again as soon as a request gets through. A rejection (4xx) is not an
+   * obstacle to the queue: it is counted in `failed` and listed by `failedChanges()`.
+   */
   lastError: string | null;
   /** This tab sends the changes of every tab (W9); false in the other tabs of the profile. */
   leading: boolean;
@@ -414,7 +420,8 @@ export class ChangeWriter {
             );
           }
         });
-        this.report(outcome.error, true);
+        // The server answered: nothing stands in the queue's way. The rejection itself is in the error store.
+        this.report(null, true);
       } else {
         const delay = Math.max(outcome.retryAfterMs, this.delayFor(next.attempts));
         this.dueAt.set(String(next.seq), performance.now() + delay);
