@@ -9,19 +9,24 @@ import { Transactions } from "./components/Transactions.js";
 export function App({ bench }: { bench: boolean }) {
   return (
     <ToastProvider>
+      {/* The page scrolls above the toasts, never under them: a toast takes its room from the page's bottom and covers no button. */}
       <div className="app" data-testid="app">
-        <header>
-          <h1>Finance tracker</h1>
-          <SyncBadge />
-        </header>
-        <main>
-          <Contacts />
-          <div className="side">
-            <Accounts />
-            <Transactions />
-            <ErrorsPanel />
+        <div className="page-scroll">
+          <div className="page">
+            <header>
+              <h1>Finance tracker</h1>
+              <SyncBadge />
+            </header>
+            <main>
+              <Contacts />
+              <div className="side">
+                <Accounts />
+                <Transactions />
+                <ErrorsPanel />
+              </div>
+            </main>
           </div>
-        </main>
+        </div>
         <Toasts />
         {bench && <BenchHook />}
       </div>
