@@ -28,7 +28,10 @@ export default defineConfig({
   plugins: [
     VitePWA({
       registerType: "autoUpdate",
-      injectRegister: "script-defer",
+      // Registered by the app once its local database is open (src/components/ServiceWorker.tsx), not
+      // at page load: the worker's precache and the page both fetching PGlite's WebAssembly on a first
+      // visit made Chromium fail the page's fetch (net::ERR_CACHE_WRITE_FAILURE), and the app never opened.
+      injectRegister: false,
       manifest: false,
       workbox: {
         globPatterns: ["**/*.{html,js,css,wasm,data,tar.gz,svg,png}"],

@@ -2,6 +2,7 @@ import { Accounts } from "./components/Accounts.js";
 import { BenchHook } from "./components/BenchHook.js";
 import { Contacts } from "./components/Contacts.js";
 import { ErrorsPanel } from "./components/ErrorsPanel.js";
+import { ServiceWorker } from "./components/ServiceWorker.js";
 import { SyncBadge } from "./components/SyncBadge.js";
 import { Toasts, ToastProvider } from "./components/Toasts.js";
 import { Transactions } from "./components/Transactions.js";
@@ -28,6 +29,7 @@ export function App({ bench }: { bench: boolean }) {
           </div>
         </div>
         <Toasts />
+        <ServiceWorker />
         {bench && <BenchHook />}
       </div>
     </ToastProvider>
