@@ -91,8 +91,8 @@ export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: strin
   }
 
   const groupFiles = new NameRegistry(true);
-  // api/client.ts and api/defaults.ts are the runtime's.
-  for (const reserved of ["client", "defaults"]) groupFiles.claim(reserved, "(generated runtime)");
+  // api/client.ts, api/defaults.ts and api/error-text.ts are the runtime's.
+  for (const reserved of ["client", "defaults", "error-text"]) groupFiles.claim(reserved, "(generated runtime)");
   const groupFileOf = new Map<string, string>();
   const groupNames = [...new Set(raws.map((r) => groupOf(r.op)))].sort(cmp);
   for (const g of groupNames) groupFileOf.set(g, groupFiles.claim(kebabCase(g), g).name);

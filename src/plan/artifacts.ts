@@ -45,6 +45,7 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
   const artifacts: Artifact[] = [
     { template: "types/schemas.ts.eta", output: "types/schemas.ts", kind: "eta", data: base },
     { template: "runtime/client.ts", output: "api/client.ts", kind: "copy", data: base },
+    { template: "runtime/error-text.ts", output: "api/error-text.ts", kind: "copy", data: base },
     { template: "api/defaults.ts.eta", output: "api/defaults.ts", kind: "eta", data: base },
     { template: "core.ts.eta", output: "core.ts", kind: "eta", data: base },
     { template: "index.ts.eta", output: "index.ts", kind: "eta", data: base },

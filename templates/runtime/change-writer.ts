@@ -40,6 +40,7 @@
 //     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
 //     an unhandled promise rejection.
 import type { PGliteInterface } from "@electric-sql/pglite";
+import { describeErrorBody } from "../api/error-text.js";
 import { listenShared, Serial } from "../db/local-db.js";
 
 export interface Endpoint {
@@ -122,9 +123,15 @@ export type ChangeStatus = "pending" | "sent" | "synced" | "failed" | "discarded
 export interface WriterStatus {
   /** False after a network failure, until a request gets through again. */
   online: boolean;
-  /** Changes not yet confirmed by the server (pending + sent). */
+  /** Open changes: stored on this device, their server version not back yet (pending + sent, every op). */
   queued: number;
+  /** Changes the server rejected, until retried or discarded (`failedChanges()` lists them). */
   failed: number;
+  /**
+   * Why the queue is not moving now: a network error, a 5xx / 408 / 429, a failure of the local
+   * database. `null` again as soon as a request gets through. A rejection (4xx) is not an
+   * obstacle to the queue: it is counted in `failed` and listed by `failedChanges()`.
+   */
   lastError: string | null;
   /** This tab sends the changes of every tab (W9); false in the other tabs of the profile. */
   leading: boolean;
@@ -451,7 +458,8 @@ export class ChangeWriter {
             );
           }
         });
-        this.report(outcome.error, true);
+        // The server answered: nothing stands in the queue's way. The rejection itself is in the error store.
+        this.report(null, true);
       } else {
         const delay = Math.max(outcome.retryAfterMs, this.delayFor(next.attempts));
         this.dueAt.set(String(next.seq), performance.now() + delay);
@@ -573,7 +581,7 @@ export class ChangeWriter {
       if (Number.isNaN(txid) && parsed !== null && typeof parsed === "object" && "txid" in parsed && parsed.txid !== undefined) txid = Number(parsed.txid);
       return { kind: "ok", txid: Number.isFinite(txid) ? txid : null, body: parsed };
     }
-    const summary = `${response.status} ${describeError(text) ?? response.statusText}`.trim();
+    const summary = `${response.status} ${describeErrorBody(text) ?? response.statusText}`.trim();
     if (response.status === 401) {
       // Expired or missing credentials say nothing about the change: refresh them and send it
       // again (same Idempotency-Key) rather than roll back the user's work.
@@ -637,19 +645,6 @@ export function endpointPath(endpoint: Endpoint, key: string, change: Pick<Chang
 
 function strip(value: Record<string, unknown>, omit: Set<string>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([k]) => !omit.has(k)));
-}
-
-/** A short text for a problem+json or other error body. */
-function describeError(text: string): string | undefined {
-  if (!text) return undefined;
-  try {
-    const body = JSON.parse(text) as { detail?: unknown; title?: unknown; message?: unknown; errors?: unknown };
-    const head = [body.title, body.detail ?? body.message].filter((x) => typeof x === "string").join(": ");
-    const fields = body.errors && typeof body.errors === "object" ? ` ${JSON.stringify(body.errors)}` : "";
-    return (head || text.slice(0, 200)) + fields;
-  } catch {
-    return text.slice(0, 200);
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // The HTTP client every generated API function calls. Plain TypeScript, copied as is into
 // the generated output (eject it to change how requests are made).
 import { DEFAULT_BASE_URL } from "./defaults.js";
+import { describeErrorBody } from "./error-text.js";
 
 export interface ClientConfig {
   /** Base URL of the API, e.g. `https://api.example.com`. */
@@ -50,7 +51,7 @@ export class ApiError<TBody = unknown, TDocumented extends string | undefined = 
   readonly documented: TDocumented;
 
   constructor(status: number, body: TBody, headers: Headers, url: string, documented?: TDocumented) {
-    super(`${status} ${describe(body)} (${url})`);
+    super(`${status} ${describeErrorBody(body) ?? "request failed"} (${url})`);
     this.name = "ApiError";
     this.status = status;
     this.body = body;
@@ -66,15 +67,6 @@ function documentedResponse(status: number, responses: readonly string[] | undef
   const exact = String(status);
   const range = `${Math.floor(status / 100)}XX`;
   return responses.find((r) => r === exact) ?? responses.find((r) => r === range) ?? responses.find((r) => r === "default");
-}
-
-function describe(body: unknown): string {
-  if (body && typeof body === "object") {
-    const b = body as { title?: unknown; detail?: unknown; message?: unknown };
-    const text = b.detail ?? b.title ?? b.message;
-    if (typeof text === "string") return text;
-  }
-  return typeof body === "string" && body.length < 200 ? body : "request failed";
 }
 
 export type QueryValue = unknown;

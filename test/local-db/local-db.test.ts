@@ -109,15 +109,34 @@ describe("writes through the view", () => {
 });
 
 describe("server state arriving", () => {
-  it("without acknowledgement the overlay stays; once acknowledged by txid it is cleaned up", async () => {
+  it("without acknowledgement the overlay stays (syncing once the server accepted it); once acknowledged by txid it is cleaned up", async () => {
     const id = newId();
     await db.pg.query(`INSERT INTO things (id, name, qty) VALUES ($1, 'mine', 1)`, [id]);
-    await db.pg.query(`UPDATE "_changes" SET status = 'sent', txid = 4242 WHERE row_key = $1`, [id]);
-    await serverRow(id, { name: "mine", qty: 1 });
     expect(await one(`SELECT _sync_status FROM things WHERE id = $1`, [id])).toEqual({ _sync_status: "pending" });
+    await db.pg.query(`UPDATE "_changes" SET status = 'sent', txid = 4242 WHERE row_key = $1`, [id]);
+    expect(await one(`SELECT _sync_status FROM things WHERE id = $1`, [id])).toEqual({ _sync_status: "syncing" });
+    await serverRow(id, { name: "mine", qty: 1 });
+    expect(await one(`SELECT _sync_status FROM things WHERE id = $1`, [id])).toEqual({ _sync_status: "syncing" });
     expect(await one(`SELECT "_sync_acknowledge"('things', ARRAY[4242]::bigint[], NULL) AS n`)).toEqual({ n: 1 });
     expect(await one(`SELECT name, qty, _sync_status FROM things WHERE id = $1`, [id])).toEqual({ name: "mine", qty: 1, _sync_status: "synced" });
     expect(await rows(`SELECT * FROM things_local WHERE id = $1`, [id])).toEqual([]);
+  });
+
+  it("syncing only while every open change of the row was accepted: a newer edit, or delete, is pending again", async () => {
+    const id = newId();
+    await serverRow(id, { name: "v0", qty: 1 });
+    await db.pg.query(`UPDATE things SET name = 'v1' WHERE id = $1`, [id]);
+    await db.pg.query(`UPDATE "_changes" SET status = 'sent', txid = 4343 WHERE row_key = $1`, [id]);
+    expect(await one(`SELECT name, _sync_status FROM things WHERE id = $1`, [id])).toEqual({ name: "v1", _sync_status: "syncing" });
+    await db.pg.query(`UPDATE things SET qty = 2 WHERE id = $1`, [id]);
+    expect(await one(`SELECT name, qty, _sync_status FROM things WHERE id = $1`, [id])).toEqual({ name: "v1", qty: 2, _sync_status: "pending" });
+    // The row stays pending until its last open change was accepted too.
+    const [, second] = (await rows(`SELECT seq FROM "_changes" WHERE row_key = $1 ORDER BY seq`, [id])).map((r) => r.seq);
+    await db.pg.query(`UPDATE "_changes" SET status = 'sent', txid = 4344 WHERE seq = $1`, [second]);
+    expect(await one(`SELECT _sync_status FROM things WHERE id = $1`, [id])).toEqual({ _sync_status: "syncing" });
+    await db.pg.query(`DELETE FROM things WHERE id = $1`, [id]);
+    expect(await one(`SELECT _sp_status FROM things_local WHERE id = $1`, [id])).toEqual({ _sp_status: "pending" });
+    expect(await rows(`SELECT * FROM things WHERE id = $1`, [id])).toEqual([]);
   });
 
   it("a txid the stream delivered before the API answered acknowledges the change when it is recorded", async () => {

@@ -61,7 +61,7 @@ const contacts = createContactsCollection(db);
 contacts.insert({ id: "0190a4b2-0000-7000-8000-000000000001", first_name: "Ada", last_name: "Lovelace", created_at: "", updated_at: "" });
 // @ts-expect-error _sync_status is read-only: the local database sets it
 contacts.insert({ id: "0190a4b2-0000-7000-8000-000000000002", first_name: "Ada", last_name: "Lovelace", created_at: "", updated_at: "", _sync_status: "synced" });
-const status: "synced" | "pending" | "failed" | undefined = contacts.get("x")?._sync_status;
+const status: "synced" | "pending" | "syncing" | "failed" | undefined = contacts.get("x")?._sync_status;
 
 export function useByCompany(company: string) {
   void status;

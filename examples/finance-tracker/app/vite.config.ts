@@ -28,8 +28,9 @@ export default defineConfig({
   plugins: [
     VitePWA({
       registerType: "autoUpdate",
-      // Registered by the app once the local database is open (App.tsx), not by an injected
-      // script: on the first visit its precache downloads would race PGlite's own.
+      // Registered by the app once its local database is open (src/components/ServiceWorker.tsx), not
+      // at page load: the worker's precache and the page both fetching PGlite's WebAssembly on a first
+      // visit made Chromium fail the page's fetch (net::ERR_CACHE_WRITE_FAILURE), and the app never opened.
       injectRegister: false,
       manifest: false,
       workbox: {

@@ -1,21 +1,25 @@
 import { useState, type FormEvent } from "react";
 import { useAccounts, useCreateAccount, type Account, type AccountRow } from "../generated/index.js";
-import { Spinner, SyncStatusMarker } from "./SyncStatus.js";
+import { Spinner, statusTitle, SyncStatusMarker } from "./SyncStatus.js";
 import { useToast } from "./Toasts.js";
 
 const KINDS: Account["kind"][] = ["checking", "savings", "credit", "cash"];
 
 /**
- * Accounts are confirmed: a new account shows with a spinner until the server accepted it and
- * its row came back through the shape stream; a rejected one disappears and a toast says why.
+ * Accounts are confirmed: a new account shows with a spinner until the server accepted it
+ * (pending) and its row came back through the shape stream (syncing); a rejected one disappears and a toast says why.
  */
 export function Accounts() {
-  const { data: accounts } = useAccounts((q) => q.orderBy(({ account }) => account.name).orderBy(({ account }) => account.id));
+  const { data: accounts, isLoading } = useAccounts((q) => q.orderBy(({ account }) => account.name).orderBy(({ account }) => account.id));
   return (
     <section className="panel" data-testid="accounts">
       <h2>Accounts</h2>
       <NewAccountForm />
-      {accounts.length === 0 ? (
+      {isLoading ? (
+        <p className="empty" data-testid="loading-accounts">
+          Loading…
+        </p>
+      ) : accounts.length === 0 ? (
         <p className="empty">No accounts yet.</p>
       ) : (
         <ul className="rows">
@@ -29,7 +33,8 @@ export function Accounts() {
 }
 
 function AccountItem({ account }: { account: AccountRow }) {
-  const pending = account._sync_status === "pending";
+  // Not on the server yet (pending), or accepted and on its way back (syncing): no balance yet.
+  const pending = account._sync_status === "pending" || account._sync_status === "syncing";
   return (
     <li className={`row row-${account._sync_status}`} data-testid="account-row" data-id={account.id} data-name={account.name} data-status={account._sync_status}>
       <div className="main">
@@ -39,7 +44,7 @@ function AccountItem({ account }: { account: AccountRow }) {
       <span className="amount" data-testid="account-balance">
         {pending ? "—" : formatMoney(account.balance, account.currency)}
       </span>
-      {pending ? <Spinner label="Waiting for the server" /> : <SyncStatusMarker status={account._sync_status} />}
+      {pending ? <Spinner label={statusTitle(account._sync_status)} /> : <SyncStatusMarker status={account._sync_status} />}
     </li>
   );
 }

@@ -1,8 +1,8 @@
 import type { SyncStatus } from "../generated/index.js";
 
-const LABELS: Record<SyncStatus, string> = { synced: "synced", pending: "pending", failed: "failed" };
+const LABELS: Record<SyncStatus, string> = { synced: "synced", pending: "pending", syncing: "syncing", failed: "failed" };
 
-/** The per-row marker: a check when the server has the row, a clock while a change is queued, red when rejected. */
+/** The per-row marker: pending while a change waits for the server, syncing once the server accepted it, synced when its version is back, red when rejected. */
 export function SyncStatusMarker({ status }: { status: SyncStatus }) {
   return (
     <span className={`status status-${status}`} data-testid="sync-status" data-status={status} title={statusTitle(status)}>
@@ -11,8 +11,9 @@ export function SyncStatusMarker({ status }: { status: SyncStatus }) {
   );
 }
 
-function statusTitle(status: SyncStatus): string {
-  if (status === "pending") return "Saved on this device; waiting for the server";
+export function statusTitle(status: SyncStatus): string {
+  if (status === "pending") return "Saved on this device; not yet accepted by the server";
+  if (status === "syncing") return "The server accepted the change; waiting for its version to come back";
   if (status === "failed") return "The server rejected a change to this row; see Rejected changes";
   return "The server has this version";
 }

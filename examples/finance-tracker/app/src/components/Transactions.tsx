@@ -7,7 +7,7 @@ import { useToast } from "./Toasts.js";
 /** Transactions are local-first, like contacts; the server checks them (an amount of 0 is rejected). */
 export function Transactions() {
   const { data: accounts } = useAccounts();
-  const { data: transactions } = useTransactions((q) =>
+  const { data: transactions, isLoading } = useTransactions((q) =>
     q
       .orderBy(({ transaction }) => transaction.occurred_on, "desc")
       .orderBy(({ transaction }) => transaction.created_at, { direction: "desc", nulls: "first" })
@@ -22,7 +22,9 @@ export function Transactions() {
     <section className="panel" data-testid="transactions">
       <h2>Recent transactions</h2>
       <NewTransactionForm />
-      {transactions.length === 0 ? (
+      {isLoading ? (
+        <p className="empty">Loading…</p>
+      ) : transactions.length === 0 ? (
         <p className="empty">No transactions yet.</p>
       ) : (
         <ul className="rows">
@@ -52,7 +54,8 @@ function NewTransactionForm() {
   const create = useCreateTransaction();
   const toast = useToast();
   const [form, setForm] = useState({ account_id: "", amount: "", description: "" });
-  const confirmed = accounts.filter((a) => a._sync_status !== "pending");
+  // Accounts the server has (not still pending or syncing): a transaction needs its account there.
+  const confirmed = accounts.filter((a) => a._sync_status !== "pending" && a._sync_status !== "syncing");
   const accountId = form.account_id || confirmed[0]?.id || "";
   const submit = (e: FormEvent) => {
     e.preventDefault();

@@ -11,7 +11,7 @@
 //    holds back every sync commit to a collection while one of its write transactions is
 //    persisting, so a handler that waited for the server would freeze the collection; the
 //    confirmed mode waits in the hook layer instead (hooks/*.ts).
-//  - Rows carry `_sync_status` (synced / pending / failed) from the view.
+//  - Rows carry `_sync_status` (pending → syncing → synced, or failed) from the view.
 //  - Indexes: created on first use for each field a live query filters or orders by.
 //  - New rows get time-ordered keys (`uuidv7`), so rows created on this device sort in creation
 //    order by key while their server-assigned columns (created_at…) are still empty.
@@ -20,7 +20,15 @@ import type { PGliteInterface } from "@electric-sql/pglite";
 import { v7 as uuidv7 } from "uuid";
 import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type ColumnSchema, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
 
-export type SyncStatus = "synced" | "pending" | "failed";
+/**
+ * A row's sync status (docs/react.md, "The status model"):
+ *  - `pending`: a change to it is stored on this device and the server has not accepted it yet
+ *    (queued, waiting for a retry, or its request is under way);
+ *  - `syncing`: the server accepted every change to it; its version is on the way back;
+ *  - `synced`: what the row shows is the server's version;
+ *  - `failed`: the server rejected a change to it (see `useSyncErrors`: retry or discard).
+ */
+export type SyncStatus = "synced" | "pending" | "syncing" | "failed";
 
 export interface PgliteCollectionOptions {
   pg: PGliteInterface;

@@ -29,6 +29,8 @@ export type ContactsQuery = ReturnType<typeof fromContacts>;
  * The values a query uses (`x`) are part of its identity: it re-runs when they change.
  * `queryKey` only for a query TanStack DB cannot derive an identity from (a JavaScript function in
  * `fn.where` / `fn.select`): the values that identify it, e.g. `[x]`.
+ * `isLoading` is true until the local database's first read of contacts is in (`data` is
+ * then `[]` only because nothing is loaded yet: show "Loading…", not "none yet"); `isReady` after it.
  */
 export function useContacts(query?: (q: ContactsQuery) => ContactsQuery, queryKey?: readonly unknown[]) {
   const { collections } = useSync();
@@ -40,7 +42,7 @@ export function useContacts(query?: (q: ContactsQuery) => ContactsQuery, queryKe
   return { ...result, data: result.data as ContactRow[] };
 }
 
-/** One contact by key, live; `undefined` while loading or when it does not exist. */
+/** One contact by key, live; `data` is `undefined` while loading (`isLoading`) or when it does not exist (`isReady`). */
 export function useContact(key: string | undefined) {
   const { collections } = useSync();
   const collection = collections.contacts;

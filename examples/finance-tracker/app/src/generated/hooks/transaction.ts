@@ -29,6 +29,8 @@ export type TransactionsQuery = ReturnType<typeof fromTransactions>;
  * The values a query uses (`x`) are part of its identity: it re-runs when they change.
  * `queryKey` only for a query TanStack DB cannot derive an identity from (a JavaScript function in
  * `fn.where` / `fn.select`): the values that identify it, e.g. `[x]`.
+ * `isLoading` is true until the local database's first read of transactions is in (`data` is
+ * then `[]` only because nothing is loaded yet: show "Loading…", not "none yet"); `isReady` after it.
  */
 export function useTransactions(query?: (q: TransactionsQuery) => TransactionsQuery, queryKey?: readonly unknown[]) {
   const { collections } = useSync();
@@ -40,7 +42,7 @@ export function useTransactions(query?: (q: TransactionsQuery) => TransactionsQu
   return { ...result, data: result.data as TransactionRow[] };
 }
 
-/** One transaction by key, live; `undefined` while loading or when it does not exist. */
+/** One transaction by key, live; `data` is `undefined` while loading (`isLoading`) or when it does not exist (`isReady`). */
 export function useTransaction(key: string | undefined) {
   const { collections } = useSync();
   const collection = collections.transactions;

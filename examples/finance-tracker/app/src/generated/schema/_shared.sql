@@ -74,8 +74,9 @@ CREATE TABLE IF NOT EXISTS "_sync_seen_txids" (
   PRIMARY KEY ("entity", "txid")
 );
 
--- A change that reached its end (synced, failed, discarded) or came back (failed → pending):
--- fold the row's open changes again, so the overlay shows exactly what is still in flight.
+-- A change the server accepted (sent), that reached its end (synced, failed, discarded) or came
+-- back (failed → pending): fold the row's open changes again, so the overlay shows exactly what
+-- is still in flight, and whether the server has accepted all of it (the row's "syncing").
 CREATE OR REPLACE FUNCTION "_changes_status_changed"() RETURNS trigger LANGUAGE plpgsql AS $sp$
 BEGIN
   IF to_regprocedure(format('%I(text)', NEW."entity" || '_rebuild')) IS NOT NULL THEN
@@ -86,7 +87,7 @@ END
 $sp$;
 DROP TRIGGER IF EXISTS "status_changed" ON "_changes";
 CREATE TRIGGER "status_changed" AFTER UPDATE OF "status" ON "_changes"
-  FOR EACH ROW WHEN (OLD."status" IS DISTINCT FROM NEW."status" AND NEW."status" <> 'sent')
+  FOR EACH ROW WHEN (OLD."status" IS DISTINCT FROM NEW."status")
   EXECUTE FUNCTION "_changes_status_changed"();
 
 -- Server state of an entity that reflects these changes has arrived (matched by the server's

@@ -200,7 +200,7 @@ $sp$;
 CREATE TRIGGER "delete" INSTEAD OF DELETE ON "transactions" FOR EACH ROW EXECUTE FUNCTION "transactions_del"();
 
 -- Fold the row's open changes (pending, sent) in order into the overlay; keep device-only fields.
--- Called when a change is synced, fails, is discarded or retried, and after a schema upgrade.
+-- Called when a change is sent, synced, fails, is discarded or retried, and after a schema upgrade.
 -- Dropped first: CREATE OR REPLACE cannot rename a parameter (older versions named it `k`).
 DROP FUNCTION IF EXISTS "transactions_rebuild"(text);
 CREATE FUNCTION "transactions_rebuild"(_sp_v_key text) RETURNS void LANGUAGE plpgsql AS $sp$
@@ -210,6 +210,7 @@ DECLARE
   _sp_v_r "transactions_local"%ROWTYPE;
   _sp_v_v "transactions_local"%ROWTYPE;
   _sp_v_open integer := 0;
+  _sp_v_unsent integer := 0;
   _sp_v_failed boolean;
 BEGIN
   SELECT * INTO _sp_v_r FROM "transactions_local" l WHERE l."id" = _sp_v_key::uuid;
@@ -224,10 +225,11 @@ BEGIN
   _sp_v_r."created_at" := NULL;
   _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := false; _sp_v_r."_sp_change_id" := NULL;
   FOR _sp_v_ch IN
-    SELECT c."op", c."value", c."changed_columns", c."change_id" FROM "_changes" c
+    SELECT c."op", c."value", c."changed_columns", c."change_id", c."status" FROM "_changes" c
     WHERE c."entity" = 'transactions' AND c."row_key" = _sp_v_key AND c."status" IN ('pending', 'sent') ORDER BY c."seq"
   LOOP
     _sp_v_open := _sp_v_open + 1;
+    IF _sp_v_ch."status" = 'pending' THEN _sp_v_unsent := _sp_v_unsent + 1; END IF;
     _sp_v_v := jsonb_populate_record(NULL::"transactions_local", _sp_v_ch."value");
     IF _sp_v_ch."op" = 'delete' THEN
       _sp_v_r."account_id" := NULL;
@@ -263,7 +265,8 @@ BEGIN
     _sp_v_r."_sp_change_id" := _sp_v_ch."change_id";
   END LOOP;
   _sp_v_failed := EXISTS (SELECT 1 FROM "_changes" c WHERE c."entity" = 'transactions' AND c."row_key" = _sp_v_key AND c."status" = 'failed');
-  _sp_v_r."_sp_status" := CASE WHEN _sp_v_failed THEN 'failed' WHEN _sp_v_open > 0 THEN 'pending' END;
+  -- pending: a change the server has not accepted yet; syncing: all accepted (sent), their server version not back yet.
+  _sp_v_r."_sp_status" := CASE WHEN _sp_v_failed THEN 'failed' WHEN _sp_v_unsent > 0 THEN 'pending' WHEN _sp_v_open > 0 THEN 'syncing' END;
   IF _sp_v_open = 0 AND NOT _sp_v_failed THEN
     DELETE FROM "transactions_local" l WHERE l."id" = _sp_v_key::uuid;
   ELSE
