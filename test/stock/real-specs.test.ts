@@ -172,8 +172,13 @@ interface Hit {
   body: unknown;
 }
 
+/** The key the stub server gives a create that came without one. */
+const SERVER_KEY = 155;
+
 describe("create, update and delete reach a stub server at the spec's URLs (Node, no React)", () => {
   let hits: Hit[] = [];
+  /** How the stub wraps a created row (Directus answers `{ data: row }`). */
+  let answer: (row: unknown) => unknown = (row) => row;
   let server: http.Server;
   let apiUrl: string;
 
@@ -184,9 +189,11 @@ describe("create, update and delete reach a stub server at the spec's URLs (Node
       req.on("end", () => {
         const body: unknown = text ? JSON.parse(text) : undefined;
         hits.push({ method: req.method ?? "", url: req.url ?? "", body });
-        // A server that keeps what it was sent (and the client's key).
+        // A server that keeps what it was sent, and assigns the key of a create that came without
+        // one (server-assigned keys), answering in the spec's shape (`answer`).
+        const created = req.method === "POST" && body && typeof body === "object" && !("id" in body) ? { ...body, id: SERVER_KEY } : body;
         res.writeHead(req.method === "DELETE" ? 204 : req.method === "POST" ? 201 : 200, { "content-type": "application/json" });
-        res.end(req.method === "DELETE" ? undefined : JSON.stringify(body ?? {}));
+        res.end(req.method === "DELETE" ? undefined : JSON.stringify(answer(created ?? {})));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -207,7 +214,7 @@ describe("create, update and delete reach a stub server at the spec's URLs (Node
     insert(row: object): Tx;
     update(key: string | number, edit: (draft: Record<string, unknown>) => void): Tx;
     delete(key: string | number): Tx;
-    utils: { changeIdsOf(txId: string): string[] };
+    utils: { changeIdsOf(txId: string): string[]; newKey(): Promise<string | number>; serverKeyOf(key: string | number): Promise<string | number | undefined> };
   }
   interface Tx {
     id: string;
@@ -219,7 +226,7 @@ describe("create, update and delete reach a stub server at the spec's URLs (Node
    * the shape stream would store it), then sends `steps` one at a time through the entity's
    * collection, each waited for until the server confirmed it; returns what arrived per step.
    */
-  async function drive(name: string, synced: Record<string, unknown>, steps: ((c: Collection) => Tx)[]): Promise<Hit[][]> {
+  async function drive(name: string, synced: Record<string, unknown>, steps: ((c: Collection, newKey: string | number) => Tx)[], check?: (c: Collection, newKey: string | number) => Promise<void>): Promise<Hit[][]> {
     const model = models.get(name);
     if (!model) throw new Error(`${name} was not generated`);
     const entity = model.entities[0]!;
@@ -235,32 +242,45 @@ describe("create, update and delete reach a stub server at the spec's URLs (Node
       const create = client[`create${entity.names.pascalPlural}Collection`] as (db: unknown) => Collection;
       const collection = create(db);
       await collection.preload();
+      // The key a new row gets here: a temporary one when the server assigns keys.
+      const newKey = await collection.utils.newKey().catch(() => "c1");
       const out: Hit[][] = [];
       for (const step of steps) {
         hits = [];
-        const tx = step(collection);
+        const tx = step(collection, newKey);
         await tx.isPersisted.promise;
         for (const id of collection.utils.changeIdsOf(tx.id)) await engine.writer.waitForChange(id, 20_000);
         out.push(hits);
       }
       expect(await engine.writer.failedChanges()).toEqual([]);
+      await check?.(collection, newKey);
       return out;
     } finally {
+      answer = (row) => row;
       await engine.stop();
       await db.close();
     }
   }
 
+  /** A server-assigned key: the row made with a temporary key now has the server's. */
+  const serverKeyTaken = async (c: Collection, tempKey: string | number) => {
+    expect(typeof tempKey === "number" && tempKey < 0).toBe(true);
+    expect(await c.utils.serverKeyOf(tempKey)).toBe(SERVER_KEY);
+  };
+
   const urls = (steps: Hit[][]) => steps.map((s) => s.map((h) => `${h.method} ${h.url}`));
 
   it("Directus presets: /presets, /presets/{id}", async () => {
+    // Integer ids: the server assigns them (key_source: server by default). Directus answers { data }.
+    answer = (row) => ({ data: row });
     const steps = await drive("directus", { id: 7, collection: JSON.stringify("articles"), layout: "tabular" }, [
-      (c) => c.insert({ id: 155, collection: "articles", bookmark: "Highly rated" }),
+      (c, key) => c.insert({ id: key, collection: "articles", bookmark: "Highly rated" }),
       (c) => c.update(7, (d) => void (d.bookmark = "Renamed")),
       (c) => c.delete(7),
-    ]);
+    ], serverKeyTaken);
     expect(urls(steps)).toEqual([["POST /presets"], ["PATCH /presets/7"], ["DELETE /presets/7"]]);
     expect(steps[0]![0]!.body).toMatchObject({ collection: "articles", bookmark: "Highly rated" });
+    expect(steps[0]![0]!.body).not.toHaveProperty("id");
     expect(steps[1]![0]!.body).toEqual({ bookmark: "Renamed" });
   });
 
@@ -273,26 +293,27 @@ describe("create, update and delete reach a stub server at the spec's URLs (Node
     expect(steps[0]![0]!.body).toMatchObject({ message: "hello" });
   });
 
-  // NetBox's site id is a readOnly integer: the server assigns it. Until server-assigned keys are
-  // supported (issue 12, item 5), the client sets it here; the URLs asserted do not depend on it.
+  // NetBox's site id is a readOnly integer: the server assigns it.
   it("NetBox sites: the trailing slash stays (/dcim/sites/, /dcim/sites/{id}/)", async () => {
     const steps = await drive("netbox", { id: 6, name: "Paris", slug: "paris" }, [
-      (c) => c.insert({ id: 5, name: "Berlin", slug: "berlin" }),
+      (c, key) => c.insert({ id: key, name: "Berlin", slug: "berlin" }),
       (c) => c.update(6, (d) => void (d.name = "Lyon")),
       (c) => c.delete(6),
-    ]);
+    ], serverKeyTaken);
     expect(urls(steps)).toEqual([["POST /dcim/sites/"], ["PATCH /dcim/sites/6/"], ["DELETE /dcim/sites/6/"]]);
     expect(steps[0]![0]!.body).toMatchObject({ name: "Berlin", slug: "berlin" });
+    expect(steps[0]![0]!.body).not.toHaveProperty("id");
     expect(steps[1]![0]!.body).toEqual({ name: "Lyon" });
   });
 
   it("Gitea user hooks, told apart from the other three `hooks` by path: /user/hooks, /user/hooks/{id}", async () => {
     const steps = await drive("gitea", { id: 3, type: "gitea", active: true }, [
-      (c) => c.insert({ id: 11, type: "gitea", active: true, config: { url: "https://example.test/hook", content_type: "json" }, events: ["push"] }),
+      (c, key) => c.insert({ id: key, type: "gitea", active: true, config: { url: "https://example.test/hook", content_type: "json" }, events: ["push"] }),
       (c) => c.update(3, (d) => void (d.active = false)),
       (c) => c.delete(3),
-    ]);
+    ], serverKeyTaken);
     expect(urls(steps)).toEqual([["POST /user/hooks"], ["PATCH /user/hooks/3"], ["DELETE /user/hooks/3"]]);
+    expect(steps[0]![0]!.body).not.toHaveProperty("id");
     expect(steps[0]![0]!.body).toMatchObject({ type: "gitea", events: ["push"] });
     expect(steps[1]![0]!.body).toEqual({ active: false });
   });
