@@ -191,7 +191,7 @@ export class ChangeWriter {
     this.backoff = { ...BACKOFF_DEFAULTS, ...options.backoff };
     this.fetchFn = options.fetch ?? ((...args) => fetch(...args));
     this.serial = new Serial(
-      () => this.drain(),
+      (current) => this.drain(current),
       (error) => {
         if (this.stopped) return;
         // A local failure (W10): kept for flush(), shown as the last error, tried again later.
@@ -217,9 +217,11 @@ export class ChangeWriter {
     this.stopped = false;
     this.sending = options.send ?? true;
     if (this.sending) await this.prune();
+    // After a change of PGlite's leader: start anew (a query in progress may never be answered;
+    // a change it was sending is sent again with the same Idempotency-Key, W2).
     const resumed = (): void => {
-      this.kick();
-      this.emit();
+      if (this.sending && !this.stopped) this.serial.restart();
+      this.emitter.restart();
     };
     this.unlisten.push(
       await listenShared(pg, "_changes", () => (this.kick(), this.emit()), resumed),
@@ -393,9 +395,9 @@ export class ChangeWriter {
     this.emitter.run();
   }
 
-  private async drain(): Promise<void> {
+  private async drain(current: () => boolean): Promise<void> {
     const { pg } = this.options;
-    while (!this.stopped) {
+    while (!this.stopped && current()) {
       const next = (await pg.query<ChangeRow & { wait_ms: number | null }>(
         `SELECT *, (extract(epoch FROM ("next_attempt_at" - now())) * 1000)::int AS wait_ms FROM "_changes" WHERE "status" = 'pending' ORDER BY "seq" LIMIT 1`,
       )).rows[0];

@@ -410,12 +410,15 @@ export function isLeaderChange(error: unknown): boolean {
  * other errors go to `onError`, and the next `run()` tries again.
  */
 export class Serial {
-  private readonly task: () => Promise<void>;
+  private readonly task: (current: () => boolean) => Promise<void>;
   private readonly onError: (error: unknown) => void;
   private running: Promise<void> | undefined;
   private again = false;
+  /** Which run is the current one (`restart` leaves the one before behind). */
+  private generation = 0;
 
-  constructor(task: () => Promise<void>, onError: (error: unknown) => void) {
+  /** `task` gets `current()`: false once the run was left behind by `restart` (it must then change nothing). */
+  constructor(task: (current: () => boolean) => Promise<void>, onError: (error: unknown) => void) {
     this.task = task;
     this.onError = onError;
   }
@@ -425,17 +428,33 @@ export class Serial {
       this.again = true;
       return;
     }
+    const mine = ++this.generation;
+    const current = (): boolean => mine === this.generation;
     this.running = (async () => {
       do {
         this.again = false;
         try {
-          await this.task();
+          await this.task(current);
         } catch (error) {
           if (isLeaderChange(error)) this.again = true;
-          else this.onError(error);
+          else if (current()) this.onError(error);
         }
-      } while (this.again);
-    })().finally(() => (this.running = undefined));
+      } while (this.again && current());
+    })().finally(() => {
+      if (current()) this.running = undefined;
+    });
+  }
+
+  /**
+   * Starts a new run now, leaving a run in progress behind: a query sent while PGlite's worker
+   * changed leader can be lost without an answer or an error (PGliteWorker 0.5.16), and a run
+   * waiting for it would wait for ever.
+   */
+  restart(): void {
+    this.generation++;
+    this.running = undefined;
+    this.again = false;
+    this.run();
   }
 
   /** Resolves when no run is in progress. */
@@ -465,7 +484,7 @@ export class ChangeFeed {
     this.pg = pg;
     this.entities = entities;
     this.serial = new Serial(
-      () => this.drain(),
+      (current) => this.drain(current),
       (error) => onError(error as Error),
     );
   }
@@ -478,9 +497,11 @@ export class ChangeFeed {
     );
     this.cursor = r.rows[0]?.seq ?? "0";
     const read = (): void => this.serial.run();
+    // After a change of PGlite's leader, read anew (a read in progress may never be answered).
+    const resumed = (): void => this.serial.restart();
     // Also on every status change of a change (an acknowledgement re-folds the row's overlay):
     // a notification of the feed lost around a change of leader cannot leave a row stale then.
-    const stops = [await listenShared(this.pg, "_sync_feed", read, read), await listenShared(this.pg, "_changes_status", read, read)];
+    const stops = [await listenShared(this.pg, "_sync_feed", read, resumed), await listenShared(this.pg, "_changes_status", read, resumed)];
     this.unlisten = async () => {
       for (const stop of stops) await stop();
     };
@@ -504,7 +525,7 @@ export class ChangeFeed {
     await this.serial.idle();
   }
 
-  private async drain(): Promise<void> {
+  private async drain(current: () => boolean): Promise<void> {
     const horizon = (await this.pg.query<{ missed: boolean }>(`SELECT "seq" > $1::bigint AS "missed" FROM "_sync_feed_horizon"`, [this.cursor])).rows[0];
     const logged = await this.pg.query<{ seq: string; entity: string; row_key: string | null }>(
       `SELECT "seq"::text AS "seq", "entity", "row_key" FROM "_sync_feed" WHERE "seq" > $1::bigint ORDER BY "seq"`,
@@ -514,8 +535,9 @@ export class ChangeFeed {
     // Left behind the pruned part of the log (a tab asleep for minutes): reload everything.
     if (horizon?.missed) for (const e of this.entities) byEntity.set(e.table, [null]);
     for (const r of logged.rows) byEntity.set(r.entity, [...(byEntity.get(r.entity) ?? []), r.row_key]);
-    for (const [table, keys] of byEntity) await this.deliver(table, keys);
+    for (const [table, keys] of byEntity) await this.deliver(table, keys, current);
     // Only once delivered: a read cut off (a change of leader) is read again from the same place.
+    if (!current()) return;
     const last = logged.rows[logged.rows.length - 1];
     if (last) this.cursor = last.seq;
     this.sincePrune += logged.rows.length;
@@ -525,7 +547,7 @@ export class ChangeFeed {
     }
   }
 
-  private async deliver(table: string, logged: (string | null)[]): Promise<void> {
+  private async deliver(table: string, logged: (string | null)[], current: () => boolean): Promise<void> {
     const entity = this.entities.find((e) => e.table === table);
     const listeners = this.listeners.get(table);
     if (!entity || !listeners?.size) return;
@@ -541,6 +563,8 @@ export class ChangeFeed {
       const present = new Set(found.rows.map((r) => String(r[entity.key])));
       batch = { reload: false, upserts: found.rows, deletes: keys.filter((k) => !present.has(k)) };
     }
+    // A read left behind by a restart hands out nothing: a newer read has (or will have) newer rows.
+    if (!current()) return;
     for (const listener of listeners) listener(batch);
   }
 
