@@ -41,7 +41,7 @@
 //     an unhandled promise rejection.
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { describeErrorBody } from "../api/error-text.js";
-import { listenShared, Serial } from "../db/local-db.js";
+import { listenShared, quoteIdent, Serial } from "../db/local-db.js";
 
 export interface Endpoint {
   method: string;
@@ -492,7 +492,6 @@ export class ChangeWriter {
     const key = String(value);
     if (sameKey(key, temp)) return undefined;
     const json = JSON.stringify(value);
-    const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
     await tx.query(
       `INSERT INTO "_sync_temp_keys" ("entity", "temp_key", "server_key") VALUES ($1, $2, $3) ON CONFLICT ("entity", "temp_key") DO UPDATE SET "server_key" = EXCLUDED."server_key"`,
       [entity.table, temp, key],
@@ -503,12 +502,12 @@ export class ChangeWriter {
       [entity.table, temp, key, entity.key, json],
     );
     // The overlay row moves to the server key; the feed hears of the temporary key's end too.
-    await tx.query(`UPDATE ${ident(`${entity.table}_local`)} SET ${ident(entity.key)} = $2 WHERE ${ident(entity.key)}::text = $1`, [temp, key]);
+    await tx.query(`UPDATE ${quoteIdent(`${entity.table}_local`)} SET ${quoteIdent(entity.key)} = $2 WHERE ${quoteIdent(entity.key)}::text = $1`, [temp, key]);
     await tx.query(`INSERT INTO "_sync_feed" ("entity", "row_key") VALUES ($1, $2)`, [entity.table, temp]);
     // Foreign keys of every entity that refers to this one.
     for (const other of this.options.entities) {
       for (const ref of (other.references ?? []).filter((r) => r.table === entity.table)) {
-        await tx.query(`UPDATE ${ident(`${other.table}_local`)} SET ${ident(ref.field)} = CAST($2 AS ${ref.pgType}) WHERE ${ident(ref.field)}::text = $1`, [temp, key]);
+        await tx.query(`UPDATE ${quoteIdent(`${other.table}_local`)} SET ${quoteIdent(ref.field)} = CAST($2 AS ${ref.pgType}) WHERE ${quoteIdent(ref.field)}::text = $1`, [temp, key]);
         await tx.query(
           `UPDATE "_changes" SET "value" = jsonb_set("value", ARRAY[$2], $3::jsonb) WHERE "entity" = $1 AND "status" IN ('pending', 'failed') AND "value" ->> $2 = $4`,
           [other.table, ref.field, json, temp],
@@ -553,7 +552,7 @@ export class ChangeWriter {
       const changed = strip(change.value, new Set([...omit, entity.key]));
       if (endpoint.method.toUpperCase() === "PUT") {
         // No PATCH in the spec: send the whole row as this client sees it now.
-        const row = (await this.options.pg.query<Record<string, unknown>>(`SELECT * FROM "${entity.table.replace(/"/g, '""')}" WHERE "${entity.key.replace(/"/g, '""')}"::text = $1`, [change.row_key])).rows[0];
+        const row = (await this.options.pg.query<Record<string, unknown>>(`SELECT * FROM ${quoteIdent(entity.table)} WHERE ${quoteIdent(entity.key)}::text = $1`, [change.row_key])).rows[0];
         body = { ...strip(row ?? {}, new Set([...omit, "_sync_status"])), ...changed };
       } else body = changed;
     }
