@@ -499,12 +499,7 @@ export class ChangeFeed {
     const read = (): void => this.serial.run();
     // After a change of PGlite's leader, read anew (a read in progress may never be answered).
     const resumed = (): void => this.serial.restart();
-    // Also on every status change of a change (an acknowledgement re-folds the row's overlay):
-    // a notification of the feed lost around a change of leader cannot leave a row stale then.
-    const stops = [await listenShared(this.pg, "_sync_feed", read, resumed), await listenShared(this.pg, "_changes_status", read, resumed)];
-    this.unlisten = async () => {
-      for (const stop of stops) await stop();
-    };
+    this.unlisten = await listenShared(this.pg, "_sync_feed", read, resumed);
   }
 
   async stop(): Promise<void> {
