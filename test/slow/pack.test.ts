@@ -19,6 +19,13 @@ describe("the npm package", () => {
     expect(fs.existsSync(path.join(project, "node_modules/sync-patterns/dist/src/cli/bin.js"))).toBe(true);
     expect(fs.existsSync(path.join(project, "node_modules/sync-patterns/templates/api/group.ts.eta"))).toBe(true);
     expect(fs.existsSync(path.join(project, "node_modules/sync-patterns/src"))).toBe(false);
+    // Every file the manifest points at (bin, main, types, exports) is in the tarball.
+    const installed = path.join(project, "node_modules/sync-patterns");
+    const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
+    const targets = (v: unknown): string[] => (typeof v === "string" ? [v] : v && typeof v === "object" ? Object.values(v).flatMap(targets) : []);
+    const named = [...targets(manifest.bin), ...targets(manifest.main), ...targets(manifest.types), ...targets(manifest.exports)];
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter((file) => !fs.existsSync(path.join(installed, file)))).toEqual([]);
 
     const npx = (...args: string[]) => execa("npx", ["--no-install", "sync-patterns", ...args], { cwd: project, reject: false });
     const version = await npx("--version");
