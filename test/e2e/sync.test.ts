@@ -4,7 +4,7 @@
  * (docs/shape-server.md).
  */
 import { usePostgres } from "../support/postgres/index.js";
-import { startShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer } from "../../packages/shape-server/src/index.js";
 import { syncSuite } from "./sync-suite.js";
 
 const postgres = usePostgres();

@@ -7,7 +7,7 @@ import { isChangeMessage, isControlMessage, type Message, type Row } from "@elec
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 import { checks, makeTable, openStream, writeTx, type Target } from "./conformance.js";
 
 const LONG_POLL_MS = 1500;
