@@ -555,3 +555,71 @@ describe("the test hooks and the client", () => {
     expect(await run(true)).toEqual(["2"]); // the write committed in the gap never reaches the shape
   });
 });
+
+describe("what the double leaves in Postgres (pgoutput: a publication and a replication slot)", () => {
+  const slotsAndPublications = async () => {
+    const slots = await db.query<{ slot_name: string; plugin: string; temporary: boolean; active: boolean }>(
+      "SELECT slot_name, plugin, temporary, active FROM pg_replication_slots WHERE database = current_database()",
+    );
+    const pubs = await db.query<{ pubname: string; puballtables: boolean }>("SELECT pubname, puballtables FROM pg_publication");
+    return { slots: slots.rows, publications: pubs.rows };
+  };
+  const until = async (what: string, ok: () => Promise<boolean>) => {
+    for (let i = 0; i < 250; i++) {
+      if (await ok()) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it("a running double holds one temporary pgoutput slot and one publication; stop() removes both", async () => {
+    const before = await slotsAndPublications();
+    const double = await startShapeServer({ databaseUrl, longPollTimeoutMs: LONG_POLL_MS });
+    const running = await slotsAndPublications();
+    const newSlots = running.slots.filter((s) => !before.slots.some((b) => b.slot_name === s.slot_name));
+    const newPubs = running.publications.filter((p) => !before.publications.some((b) => b.pubname === p.pubname));
+    expect(newSlots).toEqual([{ slot_name: expect.any(String), plugin: "pgoutput", temporary: true, active: true }]);
+    expect(newPubs).toEqual([{ pubname: newSlots[0]?.slot_name, puballtables: true }]);
+    await double.stop();
+    expect(await slotsAndPublications()).toEqual(before);
+  });
+
+  it("a killed double (SIGKILL, no goodbye) leaves no replication slot to keep WAL", async () => {
+    const { spawnShapeServer } = await import("../support/shape-server-process.js");
+    const before = (await slotsAndPublications()).slots.map((s) => s.slot_name);
+    const child = await spawnShapeServer({ databaseUrl, longPollTimeoutMs: LONG_POLL_MS });
+    const table = await makeTable(target, "killed", "id int PRIMARY KEY");
+    const rec = openStream({ ...target, shapeUrl: child.shapeUrl }, table);
+    try {
+      await rec.shape.rows;
+      expect((await slotsAndPublications()).slots.length).toBe(before.length + 1);
+      await child.kill();
+      await until("the slot of the killed double to go", async () => (await slotsAndPublications()).slots.length === before.length);
+    } finally {
+      rec.close();
+      // Its publication stays (it keeps no WAL); drop it so the other tests see a clean database.
+      const pubs = await db.query<{ pubname: string }>("SELECT pubname FROM pg_publication WHERE pubname NOT IN (SELECT slot_name FROM pg_replication_slots)");
+      for (const p of pubs.rows) await db.query(`DROP PUBLICATION "${p.pubname}"`);
+    }
+  });
+
+  it("the slot lets go of WAL as changes are served (its confirmed position follows the commits)", async () => {
+    const table = await makeTable(target, "walpos", "id int PRIMARY KEY");
+    const rec = openStream(target, table);
+    try {
+      await rec.shape.rows;
+      await db.query(`INSERT INTO ${table} SELECT generate_series(1, 100)`);
+      const lsn = (await db.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn;
+      await server.flush();
+      await until("confirmed_flush_lsn to pass the insert", async () => {
+        const r = await db.query<{ ok: boolean }>(
+          "SELECT bool_and(confirmed_flush_lsn >= $1::pg_lsn) AS ok FROM pg_replication_slots WHERE database = current_database()",
+          [lsn],
+        );
+        return r.rows[0]?.ok === true;
+      });
+    } finally {
+      rec.close();
+    }
+  });
+});
