@@ -1,6 +1,6 @@
 /**
  * Electric's publication gap, end to end: real PostgreSQL, the finance-tracker backend, the
- * shape-protocol double with its `publicationGap` fault (docs/shape-server.md) and the generated
+ * shape-protocol double with its `publicationGap` fault (packages/shape-server/README.md) and the generated
  * client. When a table's last shape is removed, a write in progress while the client asks for the
  * table again never reaches the new shape (its txid is in the snapshot's xip_list, then no change
  * carries it). The client must not leave that confirmed write pending forever: it reads the rows
