@@ -87,6 +87,10 @@ export class ChangeFeed {
     this.#admin.on("error", (err) => this.#fail(err));
     this.#service.on("error", (err: unknown) => this.#fail(err));
     this.#service.on("data", (lsn: string, message: Pgoutput.Message) => this.#receive(lsn, message));
+    // The server asks for a reply (or ends the session after wal_sender_timeout): give one at once.
+    this.#service.on("heartbeat", (lsn: string, _time: number, shouldRespond: boolean) => {
+      if (shouldRespond && !this.#stopped) void this.#service.acknowledge(lsn);
+    });
   }
 
   static async start(opts: ChangeFeedOptions): Promise<ChangeFeed> {
