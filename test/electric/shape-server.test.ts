@@ -299,6 +299,38 @@ describe("the wire protocol", () => {
     expect(changes[1]?.headers.last).toBe(true);
   });
 
+  it("REPLICA IDENTITY DEFAULT (setReplicaIdentityFull: false): what pgoutput sends without old rows", async () => {
+    const plain = await startShapeServer({ databaseUrl, longPollTimeoutMs: LONG_POLL_MS, setReplicaIdentityFull: false });
+    try {
+      const table = await makeTable(target, "identity_default", "id int PRIMARY KEY, v text, big text");
+      // A value stored out of line (TOASTed): an update that leaves it alone does not send it.
+      const big = (await db.query<{ t: string }>("SELECT string_agg(md5(g::text), '') AS t FROM generate_series(1, 300) g")).rows[0]?.t as string;
+      await db.query(`INSERT INTO ${table} VALUES (1, 'a', 'small'), (2, 'b', $1)`, [big]);
+      const { handle, offset } = await catchUp(table, { replica: "full" }, plain.shapeUrl);
+      const identity = await db.query<{ r: string }>(`SELECT relreplident::text AS r FROM pg_class WHERE oid = '${table}'::regclass`);
+      expect(identity.rows[0]?.r).toBe("d"); // left as it was
+      await db.query(`UPDATE ${table} SET v = 'a2' WHERE id = 1`);
+      await db.query(`UPDATE ${table} SET v = 'b2' WHERE id = 2`);
+      await db.query(`UPDATE ${table} SET id = 3 WHERE id = 1`);
+      await db.query(`DELETE FROM ${table} WHERE id = 3`);
+      await plain.flush();
+      const rest = await get({ table, offset, handle, replica: "full" }, plain.shapeUrl);
+      const changes = messages(rest).filter((m) => m.key);
+      expect(changes.map((m) => [m.headers.operation, m.value, m.old_value, m.headers.key_change_to ?? m.headers.key_change_from])).toEqual([
+        // No old row: every column sent counts as changed, and there is no old_value …
+        ["update", { id: "1", v: "a2", big: "small" }, undefined, undefined],
+        // … and the unchanged TOASTed value is not sent at all.
+        ["update", { id: "2", v: "b2" }, undefined, undefined],
+        // A key change carries the old key (pgoutput's key tuple); a delete carries the key only.
+        ["delete", { id: "1" }, undefined, `"public"."${table}"/"3"`],
+        ["insert", { id: "3", v: "a2", big: "small" }, undefined, `"public"."${table}"/"1"`],
+        ["delete", { id: "3" }, undefined, undefined],
+      ]);
+    } finally {
+      await plain.stop();
+    }
+  });
+
   it("a table without a primary key is keyed by all its columns, in table order", async () => {
     const table = await makeTable(target, "wire_nopk", "b text, a int");
     await db.query(`INSERT INTO ${table} VALUES ('x/y', 1), (NULL, 2)`);
