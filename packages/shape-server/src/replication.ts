@@ -72,7 +72,9 @@ export class ChangeFeed {
   /** Transactions are handed out one at a time, in commit order. */
   #chain: Promise<void> = Promise.resolve();
   #markerCounter = 0;
-  readonly #markerWaiters = new Map<number, () => void>();
+  readonly #markerWaiters = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
+  /** Set when the stream broke: flush() then fails instead of waiting forever. */
+  #failure: unknown;
 
   private constructor(opts: ChangeFeedOptions) {
     this.#opts = opts;
@@ -126,8 +128,9 @@ export class ChangeFeed {
   /** Resolves once every transaction committed before the call has been handed to the listener. */
   async flush(): Promise<void> {
     if (this.#stopped) return;
+    if (this.#failure !== undefined) throw this.#failure;
     const n = ++this.#markerCounter;
-    const arrived = new Promise<void>((resolve) => this.#markerWaiters.set(n, resolve));
+    const arrived = new Promise<void>((resolve, reject) => this.#markerWaiters.set(n, { resolve, reject }));
     try {
       await this.#admin.query("SELECT pg_logical_emit_message(true, $1, $2)", [this.#markerPrefix, String(n)]);
     } catch (err) {
@@ -141,7 +144,7 @@ export class ChangeFeed {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    for (const resolve of this.#markerWaiters.values()) resolve();
+    for (const w of this.#markerWaiters.values()) w.resolve();
     this.#markerWaiters.clear();
     // Ending the replication session drops the temporary slot.
     await this.#service.destroy().catch(() => undefined);
@@ -161,7 +164,11 @@ export class ChangeFeed {
   }
 
   #fail(err: unknown): void {
-    if (!this.#stopped) this.#opts.onError(err);
+    if (this.#stopped) return;
+    this.#failure ??= err;
+    for (const w of this.#markerWaiters.values()) w.reject(err);
+    this.#markerWaiters.clear();
+    this.#opts.onError(err);
   }
 
   #receive(lsn: string, message: Pgoutput.Message): void {
@@ -184,10 +191,10 @@ export class ChangeFeed {
       }
       for (const m of markers) {
         const n = Number(m);
-        for (const [k, resolve] of this.#markerWaiters) {
+        for (const [k, w] of this.#markerWaiters) {
           if (k <= n) {
             this.#markerWaiters.delete(k);
-            resolve();
+            w.resolve();
           }
         }
       }
