@@ -1,6 +1,6 @@
 /**
  * bench/sync: the generated finance-tracker client syncing contacts from PostgreSQL through the
- * Electric shape protocol (the test double of test/support/shape-server, on loopback).
+ * Electric shape protocol (the double of packages/shape-server, on loopback).
  *
  *  1. Initial sync of N rows (default 100k): start → shape up to date → rows in the view,
  *     as rows/s, vs a raw COPY of the same rows (CSV) into a plain PGlite table, the limit.
@@ -13,8 +13,8 @@ import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { startPostgres } from "../../test/support/postgres/index.ts";
-import { startShapeServer } from "../../test/support/shape-server/index.ts";
+import { startPostgres } from "../../packages/dev-postgres/src/index.ts";
+import { startShapeServer } from "../../packages/shape-server/src/index.ts";
 import { createDatabase } from "../../examples/finance-tracker/app/src/generated/db/init.ts";
 import { startSync } from "../../examples/finance-tracker/app/src/generated/sync/engine.ts";
 

@@ -3,16 +3,17 @@
 //
 //   node examples/finance-tracker/dev.mjs
 //
-// starts a throwaway PostgreSQL (test/support/postgres; wal_level=logical), the example backend
-// (server/), the Electric shape protocol test double (test/support/shape-server) and the Vite
+// starts a throwaway PostgreSQL (packages/dev-postgres; wal_level=logical), the example backend
+// (server/), the double of the Electric shape protocol (packages/shape-server) and the Vite
 // dev server of the app (app/), prints the URL, and stops everything on Ctrl-C.
 //
-//   DATABASE_URL=postgres://…   use this PostgreSQL (needs wal_level=logical) instead of a throwaway one
+//   DATABASE_URL=postgres://…   use this PostgreSQL instead of a throwaway one (needs wal_level=logical,
+//                               and a superuser for the double: it creates a publication FOR ALL TABLES)
 //   ELECTRIC_URL=http://…/v1/shape   use a real Electric instead of the test double
 //   PORT=3000, SHAPES_PORT=3001, APP_PORT=5173   preferred ports (a free one is taken when busy)
 //   --no-seed                   start with an empty database
 //
-// The TypeScript support code runs through tsx; the browser keeps its local database in
+// The workspace packages (TypeScript) run through tsx; the browser keeps its local database in
 // IndexedDB ("finance-tracker") across runs.
 import net from "node:net";
 import path from "node:path";
@@ -22,8 +23,8 @@ import { register } from "tsx/esm/api";
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
-const { startPostgres, freePort } = await import(path.join(repo, "test/support/postgres/index.ts"));
-const { startShapeServer } = await import(path.join(repo, "test/support/shape-server/index.ts"));
+const { startPostgres, freePort } = await import(path.join(repo, "packages/dev-postgres/src/index.ts"));
+const { startShapeServer } = await import(path.join(repo, "packages/shape-server/src/index.ts"));
 const { createServer: createBackend } = await import(path.join(here, "server/server.ts"));
 const { createServer: createVite } = await import("vite");
 

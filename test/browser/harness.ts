@@ -10,7 +10,7 @@ import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { build } from "vite";
 import { createServer, type RunningServer } from "../../examples/finance-tracker/server/server.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 
 // Not from ../support/project.js: that module registers vitest hooks, and bench/ui runs outside vitest.
 export const REPO = path.resolve(import.meta.dirname, "../..");

@@ -15,7 +15,7 @@ import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { MARKER } from "../../src/doctor/sample.js";
 import { brokenApi, requireHeader, scopingShapeProxy, type ApiFault, type Proxy } from "../support/broken-backend.js";
 import { freePort, usePostgres } from "../support/postgres/index.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 
 const EXAMPLE_SPEC = path.resolve(import.meta.dirname, "../../examples/finance-tracker/openapi.yaml");
 const postgres = usePostgres();

@@ -14,7 +14,7 @@ import { MARKER } from "../../src/doctor/sample.js";
 import { FASTAPI_EXAMPLE, fastApiAvailable, startFastApi, type FastApi } from "../support/fastapi.js";
 import { generateClient } from "../support/generated.js";
 import { usePostgres } from "../support/postgres/index.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 
 const SPEC = path.join(FASTAPI_EXAMPLE, "openapi.yaml");
 const postgres = usePostgres();

@@ -15,7 +15,7 @@ import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { brokenApi } from "../support/broken-backend.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { SERIAL_SCHEMA, startSerialBackend, type SerialBackend } from "../support/serial-backend.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 
 const P = (name: string) => `{ name: ${name}, in: path, required: true, schema: { type: integer } }`;
 const SPEC = `openapi: 3.1.0

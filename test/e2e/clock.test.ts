@@ -13,7 +13,7 @@ import { createServer, type RunningServer } from "../../examples/finance-tracker
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { REPO } from "../support/project.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 import { startSkewedClient, type SkewedClient, type SkewedClientOptions } from "../support/skewed-client.js";
 import { sleep } from "../support/sync-client.js";
 

@@ -13,7 +13,7 @@ import { createServer, type RunningServer } from "../../examples/finance-tracker
 import { startChaosProxy, type ChaosProxy } from "../support/chaos-proxy.js";
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { usePostgres } from "../support/postgres/index.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 import { sleep, type SyncClient } from "../support/sync-client.js";
 
 const postgres = usePostgres();

@@ -13,7 +13,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnBackend, type BackendProcess } from "../support/backend-process.js";
 import { usePostgres } from "../support/postgres/index.js";
-import { spawnShapeServer, type ShapeServerProcess } from "../support/shape-server/index.js";
+import { spawnShapeServer, type ShapeServerProcess } from "../support/shape-server-process.js";
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { REPO } from "../support/project.js";
 import { sleep, type LocalDatabase, type SyncClient as Client } from "../support/sync-client.js";

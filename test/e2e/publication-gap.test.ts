@@ -1,6 +1,6 @@
 /**
  * Electric's publication gap, end to end: real PostgreSQL, the finance-tracker backend, the
- * shape-protocol double with its `publicationGap` fault (docs/shape-server.md) and the generated
+ * shape-protocol double with its `publicationGap` fault (packages/shape-server/README.md) and the generated
  * client. When a table's last shape is removed, a write in progress while the client asks for the
  * table again never reaches the new shape (its txid is in the snapshot's xip_list, then no change
  * carries it). The client must not leave that confirmed write pending forever: it reads the rows
@@ -14,7 +14,7 @@ import { createServer, type RunningServer } from "../../examples/finance-tracker
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { REPO } from "../support/project.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 import type { SyncClient as Client } from "../support/sync-client.js";
 
 const postgres = usePostgres();

@@ -17,7 +17,7 @@ import { entitySpec, generateClient } from "../support/generated.js";
 import { typecheck } from "../support/project.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { startSerialBackend, SERIAL_SCHEMA, type SerialBackend } from "../support/serial-backend.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 import type { Engine, LocalDatabase, Row } from "../support/sync-client.js";
 
 const row = (name: string, props: string) => `{ type: object, required: [id], properties: { id: { type: integer, readOnly: true }, ${props} } }`;

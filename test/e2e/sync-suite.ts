@@ -4,7 +4,7 @@
  *
  * The whole loop with real parts: PostgreSQL (logical replication on), the finance-tracker
  * backend, the Electric shape protocol served from Postgres (test double, see
- * docs/shape-server.md), and the generated client in Node with a file-backed PGlite.
+ * packages/shape-server/README.md), and the generated client in Node with a file-backed PGlite.
  */
 import fs from "node:fs";
 import path from "node:path";

@@ -1,10 +1,10 @@
 /**
  * The whole sync loop against real PostgreSQL (logical replication), the finance-tracker
  * backend and the Electric shape protocol served from Postgres by the test double
- * (docs/shape-server.md).
+ * (packages/shape-server/README.md).
  */
 import { usePostgres } from "../support/postgres/index.js";
-import { startShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer } from "../../packages/shape-server/src/index.js";
 import { syncSuite } from "./sync-suite.js";
 
 const postgres = usePostgres();

@@ -1,82 +1,90 @@
 /**
- * Unit tables for the pure parts of the shape-server test double: test_decoding lines,
- * offsets, keys, snapshot visibility, the schema header. Lines are ones Postgres 15 printed.
+ * Unit tables for the pure parts of the shape-server double (packages/shape-server): pgoutput
+ * messages folded into transactions, offsets, keys, snapshot visibility, the schema header.
+ * (What the values look like is Postgres' business: the conformance suite checks them end to end.)
  */
 import { describe, expect, it } from "vitest";
-import { parseLine, toTransactions, type DecodedLine } from "../support/shape-server/decoding.js";
-import { compareOffsets, formatOffset, nextCursor, parseRequestedOffset, rowKey } from "../support/shape-server/protocol.js";
-import { parseSnapshot, schemaColumn, visibleInSnapshot } from "../support/shape-server/postgres.js";
-import { parseTable } from "../support/shape-server/params.js";
+import type { Pgoutput } from "pg-logical-replication";
+import { TransactionAssembler, UNCHANGED_TOAST, formatLsn, parseLsn } from "../../packages/shape-server/src/changes.js";
+import { compareOffsets, formatOffset, nextCursor, parseRequestedOffset, rowKey } from "../../packages/shape-server/src/protocol.js";
+import { parseSnapshot, schemaColumn, visibleInSnapshot } from "../../packages/shape-server/src/postgres.js";
+import { parseTable } from "../../packages/shape-server/src/params.js";
 
-const tuple = (line: DecodedLine, which: "new" | "old") => {
-  if (line.kind !== "change" || line.change.kind === "truncate") throw new Error("not a row change");
-  const t = which === "new" ? ("new" in line.change ? line.change.new : undefined) : "old" in line.change ? line.change.old : undefined;
-  return t ? Object.fromEntries(t) : undefined;
-};
+const rel = (name: string, columns: string[], keyColumns: string[] = ["id"]): Pgoutput.MessageRelation => ({
+  tag: "relation",
+  relationOid: 1,
+  schema: "public",
+  name,
+  replicaIdentity: "full",
+  columns: columns.map((c) => ({ name: c, flags: keyColumns.includes(c) ? 1 : 0, typeOid: 25, typeMod: -1, typeSchema: null, typeName: null, parser: (x: unknown) => x })),
+  keyColumns,
+});
+const begin = (xid: number): Pgoutput.Message => ({ tag: "begin", commitLsn: "0/100", commitTime: 0n, xid });
+const commit = (end: string): Pgoutput.Message => ({ tag: "commit", flags: 0, commitLsn: "0/100", commitEndLsn: end, commitTime: 0n });
+const message = (prefix: string, content: string, transactional = true): Pgoutput.Message => ({
+  tag: "message",
+  flags: transactional ? 1 : 0,
+  transactional,
+  messageLsn: "0/90",
+  prefix,
+  content: Buffer.from(content),
+});
+const plain = (t: Map<string, unknown> | undefined) => (t ? Object.fromEntries(t) : undefined);
 
-describe("parseLine (test_decoding output)", () => {
-  it("reads BEGIN/COMMIT with xids, and ignores other lines", () => {
-    expect(parseLine("BEGIN 726")).toEqual({ kind: "begin", xid: 726 });
-    expect(parseLine("COMMIT 4294967295")).toEqual({ kind: "commit", xid: 4294967295 });
-    expect(parseLine("message: transactional: 1 prefix: p, sz: 1 content:x")).toEqual({ kind: "other" });
+describe("TransactionAssembler (pgoutput messages → transactions)", () => {
+  const t = rel("t", ["id", "v", "big"]);
+
+  it("folds begin … commit into one transaction with the unsigned xid and the end LSN of the commit", () => {
+    const a = new TransactionAssembler("m");
+    expect(a.push(begin(-1))).toEqual({ kind: "none" }); // xid 4294967295 read as a signed int32
+    expect(a.push(t)).toEqual({ kind: "none" });
+    a.push({ tag: "insert", relation: t, new: { id: "1", v: "it's", big: null } });
+    const done = a.push(commit("1/A0"));
+    expect(done).toMatchObject({ kind: "transaction", markers: [], transaction: { xid: 4294967295, commitLsn: (1n << 32n) + 0xa0n } });
+    if (done.kind !== "transaction") throw new Error("no transaction");
+    expect(done.transaction.changes).toHaveLength(1);
+    expect(plain((done.transaction.changes[0] as { new: Map<string, unknown> }).new)).toEqual({ id: "1", v: "it's", big: null });
   });
 
-  it("reads quoted names, SQL literals, bare numbers, booleans, bits and NULL", () => {
-    const line = parseLine(
-      `table public."My Items": INSERT: id[uuid]:'9291e470-3c24-40d2-89d6-d7429cca9756' "Na me"[text]:'it''s "q"' n[numeric]:1.50 ` +
-        `b[boolean]:true j[jsonb]:'{"a": [1, "x"]}' ts[timestamp with time zone]:'2026-11-24 22:31:14.101946+00' ` +
-        `big[bigint]:9007199254740993 arr[integer[]]:'{1,NULL,3}' f[double precision]:NaN bits[bit]:B'1010' ch[character]:'ab   ' ` +
-        `"select"[text]:'ü 🎉' x[text]:null`,
-    );
-    expect(line).toMatchObject({ kind: "change", change: { kind: "insert", relation: ["public", "My Items"] } });
-    expect(tuple(line, "new")).toEqual({
-      id: "9291e470-3c24-40d2-89d6-d7429cca9756",
-      "Na me": `it's "q"`,
-      n: "1.50",
-      b: "t", // the output function's spelling, as pgoutput (real Electric) gives it
-      j: '{"a": [1, "x"]}',
-      ts: "2026-11-24 22:31:14.101946+00",
-      big: "9007199254740993",
-      arr: "{1,NULL,3}",
-      f: "NaN",
-      bits: "1010",
-      ch: "ab   ",
-      select: "ü 🎉",
-      x: null,
-    });
+  it("keeps the old row of REPLICA IDENTITY FULL, the key columns of a key-only old tuple, and marks unchanged TOAST", () => {
+    const a = new TransactionAssembler("m");
+    a.push(begin(7));
+    a.push({ tag: "update", relation: t, key: null, old: { id: "1", v: "a", big: null }, new: { id: "1", v: "b", big: "x" } });
+    a.push({ tag: "update", relation: t, key: { id: "1" }, old: null, new: { id: "2", v: "b", big: undefined } });
+    a.push({ tag: "update", relation: t, key: null, old: null, new: { id: "2", v: "c", big: undefined } });
+    a.push({ tag: "delete", relation: t, key: { id: "2" }, old: null });
+    a.push({ tag: "truncate", cascade: false, restartIdentity: false, relations: [t, rel("u", ["id"])] });
+    const done = a.push(commit("0/200"));
+    if (done.kind !== "transaction") throw new Error("no transaction");
+    const [full, keyChange, noOld, del, trunc] = done.transaction.changes as [any, any, any, any, any];
+    expect(plain(full.old)).toEqual({ id: "1", v: "a", big: null });
+    expect(plain(keyChange.old)).toEqual({ id: "1" });
+    expect(keyChange.new.get("big")).toBe(UNCHANGED_TOAST);
+    expect(noOld.old).toBeUndefined();
+    expect(plain(del.old)).toEqual({ id: "2" });
+    expect(trunc).toEqual({ kind: "truncate", relations: [["public", "t"], ["public", "u"]] });
   });
 
-  it("reads updates with and without the old tuple, and unchanged TOAST values", () => {
-    const withOld = parseLine(`table s."T": UPDATE: old-key: id[integer]:1 v[text]:'a b' new-tuple: id[integer]:2 v[text]:'c'`);
-    expect(tuple(withOld, "old")).toEqual({ id: "1", v: "a b" });
-    expect(tuple(withOld, "new")).toEqual({ id: "2", v: "c" });
-    const noOld = parseLine(`table public.t: UPDATE: id[integer]:1 big[text]:unchanged-toast-datum`);
-    expect(noOld).toMatchObject({ change: { kind: "update", old: undefined } });
-    expect(tuple(noOld, "new")?.big).toBeTypeOf("symbol");
+  it("returns flush markers with their transaction, alone when not transactional, and ignores other prefixes", () => {
+    const a = new TransactionAssembler("mine");
+    a.push(begin(9));
+    a.push(message("mine", "3"));
+    a.push(message("other", "4"));
+    expect(a.push(commit("0/300"))).toMatchObject({ kind: "transaction", markers: ["3"], transaction: { changes: [] } });
+    expect(a.push(message("mine", "5", false))).toEqual({ kind: "marker", content: "5", lsn: 0x90n });
   });
 
-  it("reads deletes and multi-table truncates", () => {
-    expect(tuple(parseLine(`table public.t: DELETE: id[integer]:1 "select"[text]:'kw'`), "old")).toEqual({ id: "1", select: "kw" });
-    expect(parseLine(`table public.t: DELETE: (no-tuple-data)`)).toMatchObject({ change: { kind: "delete", old: undefined } });
-    expect(parseLine(`table public.a, "S"."b.c": TRUNCATE: restart_seqs cascade`)).toEqual({
-      kind: "change",
-      change: { kind: "truncate", relations: [["public", "a"], ["S", "b.c"]] },
-    });
+  it("refuses changes outside a transaction and a commit without begin", () => {
+    const a = new TransactionAssembler("m");
+    expect(() => a.push({ tag: "insert", relation: t, new: { id: "1", v: null, big: null } })).toThrow(/outside a transaction/);
+    expect(() => a.push(commit("0/1"))).toThrow(/COMMIT without BEGIN/);
   });
 
-  it("folds rows into transactions with the COMMIT's LSN", () => {
-    const txs = toTransactions([
-      { lsn: "100", xid: "7", data: "BEGIN 7" },
-      { lsn: "101", xid: "7", data: "table public.t: INSERT: id[integer]:1" },
-      { lsn: "150", xid: "7", data: "COMMIT 7" },
-      { lsn: "150", xid: "8", data: "BEGIN 8" },
-      { lsn: "170", xid: "8", data: "COMMIT 8" },
-    ]);
-    expect(txs.map((t) => [t.xid, t.commitLsn, t.changes.length])).toEqual([
-      [7, 150n, 1],
-      [8, 170n, 0],
-    ]);
-    expect(() => toTransactions([{ lsn: "1", xid: "1", data: "BEGIN 1" }])).toThrow(/without COMMIT/);
+  it("reads and prints LSNs as Postgres does", () => {
+    expect(parseLsn("0/0")).toBe(0n);
+    expect(parseLsn("16/B374D848")).toBe((0x16n << 32n) | 0xb374d848n);
+    expect(formatLsn(parseLsn("16/B374D848"))).toBe("16/B374D848");
+    expect(() => parseLsn("nope")).toThrow(/not an LSN/);
   });
 });
 

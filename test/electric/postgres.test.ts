@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL test harness (test/support/postgres): a real server from the machine's
+ * The PostgreSQL test harness (packages/dev-postgres, with the vitest hooks of test/support/postgres): a real server from the machine's
  * binaries, run as a non-root user when the tests run as root, that never outlives its owner.
  */
 import { spawn } from "node:child_process";

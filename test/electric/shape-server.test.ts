@@ -7,7 +7,7 @@ import { isChangeMessage, isControlMessage, type Message, type Row } from "@elec
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 import { checks, makeTable, openStream, writeTx, type Target } from "./conformance.js";
 
 const LONG_POLL_MS = 1500;
@@ -299,6 +299,38 @@ describe("the wire protocol", () => {
     expect(changes[1]?.headers.last).toBe(true);
   });
 
+  it("REPLICA IDENTITY DEFAULT (setReplicaIdentityFull: false): what pgoutput sends without old rows", async () => {
+    const plain = await startShapeServer({ databaseUrl, longPollTimeoutMs: LONG_POLL_MS, setReplicaIdentityFull: false });
+    try {
+      const table = await makeTable(target, "identity_default", "id int PRIMARY KEY, v text, big text");
+      // A value stored out of line (TOASTed): an update that leaves it alone does not send it.
+      const big = (await db.query<{ t: string }>("SELECT string_agg(md5(g::text), '') AS t FROM generate_series(1, 300) g")).rows[0]?.t as string;
+      await db.query(`INSERT INTO ${table} VALUES (1, 'a', 'small'), (2, 'b', $1)`, [big]);
+      const { handle, offset } = await catchUp(table, { replica: "full" }, plain.shapeUrl);
+      const identity = await db.query<{ r: string }>(`SELECT relreplident::text AS r FROM pg_class WHERE oid = '${table}'::regclass`);
+      expect(identity.rows[0]?.r).toBe("d"); // left as it was
+      await db.query(`UPDATE ${table} SET v = 'a2' WHERE id = 1`);
+      await db.query(`UPDATE ${table} SET v = 'b2' WHERE id = 2`);
+      await db.query(`UPDATE ${table} SET id = 3 WHERE id = 1`);
+      await db.query(`DELETE FROM ${table} WHERE id = 3`);
+      await plain.flush();
+      const rest = await get({ table, offset, handle, replica: "full" }, plain.shapeUrl);
+      const changes = messages(rest).filter((m) => m.key);
+      expect(changes.map((m) => [m.headers.operation, m.value, m.old_value, m.headers.key_change_to ?? m.headers.key_change_from])).toEqual([
+        // No old row: every column sent counts as changed, and there is no old_value …
+        ["update", { id: "1", v: "a2", big: "small" }, undefined, undefined],
+        // … and the unchanged TOASTed value is not sent at all.
+        ["update", { id: "2", v: "b2" }, undefined, undefined],
+        // A key change carries the old key (pgoutput's key tuple); a delete carries the key only.
+        ["delete", { id: "1" }, undefined, `"public"."${table}"/"3"`],
+        ["insert", { id: "3", v: "a2", big: "small" }, undefined, `"public"."${table}"/"1"`],
+        ["delete", { id: "3" }, undefined, undefined],
+      ]);
+    } finally {
+      await plain.stop();
+    }
+  });
+
   it("a table without a primary key is keyed by all its columns, in table order", async () => {
     const table = await makeTable(target, "wire_nopk", "b text, a int");
     await db.query(`INSERT INTO ${table} VALUES ('x/y', 1), (NULL, 2)`);
@@ -553,5 +585,73 @@ describe("the test hooks and the client", () => {
     };
     expect(await run(false)).toEqual(["1", "2"]);
     expect(await run(true)).toEqual(["2"]); // the write committed in the gap never reaches the shape
+  });
+});
+
+describe("what the double leaves in Postgres (pgoutput: a publication and a replication slot)", () => {
+  const slotsAndPublications = async () => {
+    const slots = await db.query<{ slot_name: string; plugin: string; temporary: boolean; active: boolean }>(
+      "SELECT slot_name, plugin, temporary, active FROM pg_replication_slots WHERE database = current_database()",
+    );
+    const pubs = await db.query<{ pubname: string; puballtables: boolean }>("SELECT pubname, puballtables FROM pg_publication");
+    return { slots: slots.rows, publications: pubs.rows };
+  };
+  const until = async (what: string, ok: () => Promise<boolean>) => {
+    for (let i = 0; i < 250; i++) {
+      if (await ok()) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it("a running double holds one temporary pgoutput slot and one publication; stop() removes both", async () => {
+    const before = await slotsAndPublications();
+    const double = await startShapeServer({ databaseUrl, longPollTimeoutMs: LONG_POLL_MS });
+    const running = await slotsAndPublications();
+    const newSlots = running.slots.filter((s) => !before.slots.some((b) => b.slot_name === s.slot_name));
+    const newPubs = running.publications.filter((p) => !before.publications.some((b) => b.pubname === p.pubname));
+    expect(newSlots).toEqual([{ slot_name: expect.any(String), plugin: "pgoutput", temporary: true, active: true }]);
+    expect(newPubs).toEqual([{ pubname: newSlots[0]?.slot_name, puballtables: true }]);
+    await double.stop();
+    expect(await slotsAndPublications()).toEqual(before);
+  });
+
+  it("a killed double (SIGKILL, no goodbye) leaves no replication slot to keep WAL", async () => {
+    const { spawnShapeServer } = await import("../support/shape-server-process.js");
+    const before = (await slotsAndPublications()).slots.map((s) => s.slot_name);
+    const child = await spawnShapeServer({ databaseUrl, longPollTimeoutMs: LONG_POLL_MS });
+    const table = await makeTable(target, "killed", "id int PRIMARY KEY");
+    const rec = openStream({ ...target, shapeUrl: child.shapeUrl }, table);
+    try {
+      await rec.shape.rows;
+      expect((await slotsAndPublications()).slots.length).toBe(before.length + 1);
+      await child.kill();
+      await until("the slot of the killed double to go", async () => (await slotsAndPublications()).slots.length === before.length);
+    } finally {
+      rec.close();
+      // Its publication stays (it keeps no WAL); drop it so the other tests see a clean database.
+      const pubs = await db.query<{ pubname: string }>("SELECT pubname FROM pg_publication WHERE pubname NOT IN (SELECT slot_name FROM pg_replication_slots)");
+      for (const p of pubs.rows) await db.query(`DROP PUBLICATION "${p.pubname}"`);
+    }
+  });
+
+  it("the slot lets go of WAL as changes are served (its confirmed position follows the commits)", async () => {
+    const table = await makeTable(target, "walpos", "id int PRIMARY KEY");
+    const rec = openStream(target, table);
+    try {
+      await rec.shape.rows;
+      await db.query(`INSERT INTO ${table} SELECT generate_series(1, 100)`);
+      const lsn = (await db.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn;
+      await server.flush();
+      await until("confirmed_flush_lsn to pass the insert", async () => {
+        const r = await db.query<{ ok: boolean }>(
+          "SELECT bool_and(confirmed_flush_lsn >= $1::pg_lsn) AS ok FROM pg_replication_slots WHERE database = current_database()",
+          [lsn],
+        );
+        return r.rows[0]?.ok === true;
+      });
+    } finally {
+      rec.close();
+    }
   });
 });

@@ -3,7 +3,7 @@
  * the guard only keeps it ONE expression inside the parentheses the double puts it in.
  */
 import { describe, expect, it } from "vitest";
-import { whereProblem } from "../support/shape-server/params.js";
+import { whereProblem } from "../../packages/shape-server/src/params.js";
 
 describe("whereProblem", () => {
   it("accepts single expressions, whatever their literals contain", () => {

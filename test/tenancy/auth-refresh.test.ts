@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createShapeProxy, shapesFromSpec, toNodeHandler, type SpecShapes } from "../../src/server/index.js";
 import { entitySpec, generateClient } from "../support/generated.js";
 import { usePostgres } from "../support/postgres/index.js";
-import { startShapeServer, type ShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 
 const postgres = usePostgres();
 

@@ -1,3 +1,2 @@
-export { startPostgres, freePort, type PostgresServer, type StartPostgresOptions } from "./server.js";
+export { startPostgres, freePort, findPgBinaries, pgRunAs, type PostgresServer, type StartPostgresOptions, type PgBinaries, type RunAs } from "../../../packages/dev-postgres/src/index.js";
 export { usePostgres, sharedPostgres } from "./shared.js";
-export { findPgBinaries, pgRunAs, type PgBinaries, type RunAs } from "./binaries.js";

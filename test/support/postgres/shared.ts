@@ -10,7 +10,7 @@
  * (it is stopped by the exit handlers of server.ts if nobody stops it).
  */
 import { afterAll, beforeAll } from "vitest";
-import { startPostgres, type PostgresServer } from "./server.js";
+import { startPostgres, type PostgresServer } from "../../../packages/dev-postgres/src/index.js";
 
 let shared: Promise<PostgresServer> | undefined;
 let current: PostgresServer | undefined;

@@ -2,7 +2,7 @@
  * Electric's HTTP shape protocol: wire names, offsets, messages and the schema header.
  *
  * One name per wire string; the suffix says where it goes (`_HEADER`, `_PARAM`, `_CONTROL`).
- * The semantics are described in docs/shape-server.md and, for the real server, in
+ * The semantics are described in ../README.md and, for the real server, in
  * shared/notes/electric-protocol-and-pattern4.md §2. Pure: no I/O.
  */
 

@@ -3,13 +3,13 @@
  * replication.ts): table metadata for the schema header, REPLICA IDENTITY, and snapshots.
  */
 import pg from "pg";
-import type { Relation } from "./decoding.js";
+import type { Relation } from "./changes.js";
 import type { RowValues, SchemaColumn, ShapeSchema } from "./protocol.js";
 
 /**
  * Session settings for every connection, so that values are rendered exactly as Electric
  * renders them (`Electric.Postgres.display_settings`). They also apply to the output of
- * logical decoding, which runs the output functions in the polling session.
+ * logical decoding: pgoutput runs the output functions in the replication session.
  */
 export const DISPLAY_SETTINGS: Record<string, string> = {
   DateStyle: "ISO, DMY",

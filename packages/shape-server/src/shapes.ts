@@ -20,7 +20,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
-import { UNCHANGED_TOAST, type DecodedChange, type DecodedTransaction, type DecodedTuple, type Relation } from "./decoding.js";
+import { UNCHANGED_TOAST, type DecodedChange, type DecodedTransaction, type DecodedTuple, type Relation } from "./changes.js";
 import { ShapeLog, type LogEntry } from "./log.js";
 import {
   SNAPSHOT_END_CONTROL,
@@ -298,7 +298,7 @@ export interface ShapeRegistryOptions {
   chunkSize: number;
   setReplicaIdentityFull: boolean;
   /**
-   * Fault injection: reproduce Electric's publication gap (docs/shape-server.md). When the last
+   * Fault injection: reproduce Electric's publication gap (../README.md). When the last
    * shape of a table goes away, the table leaves the "publication" until a shape of it is asked
    * for again; a transaction that was in progress when that new shape's snapshot was taken
    * (its xid is in the snapshot's `xip_list`) never reaches any shape of the table.
@@ -454,7 +454,7 @@ export class ShapeRegistry {
   }
 
   /**
-   * Compaction (docs/shape-server.md): takes a fresh snapshot of the shape's live rows, lets
+   * Compaction (../README.md): takes a fresh snapshot of the shape's live rows, lets
    * `flush` apply every transaction that snapshot sees, then serves that snapshot to new clients
    * instead of the first snapshot plus the log up to the last entry it contains.
    */

@@ -1,11 +1,11 @@
 /**
  * The shape-server test double in its own process, so a test can kill it (SIGKILL: no goodbye,
- * its temporary replication slot goes with its connection) and start a new one on the same port
+ * its temporary replication slot goes with its replication connection; its publication stays) and start a new one on the same port
  * that knows none of the old handles, as a restarted Electric with lost storage would.
  */
 import { fileURLToPath } from "node:url";
-import { forkChild, serveParent } from "../child-ipc.js";
-import { startShapeServer, type ShapeServerOptions } from "./server.js";
+import { forkChild, serveParent } from "./child-ipc.js";
+import { startShapeServer, type ShapeServerOptions } from "../../packages/shape-server/src/index.js";
 
 export interface ShapeServerProcess {
   url: string;

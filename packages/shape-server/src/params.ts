@@ -2,7 +2,7 @@
  * The query parameters of `GET /v1/shape`, validated as Electric validates them
  * (`Electric.Shapes.Api.Params`), and the 400 errors for bad ones.
  */
-import type { Relation } from "./decoding.js";
+import type { Relation } from "./changes.js";
 import {
   COLUMNS_PARAM,
   CURSOR_PARAM,
@@ -47,7 +47,7 @@ export class HttpError extends Error {
 }
 
 export const invalid = (errors: Errors) => new HttpError(400, { message: "Invalid request", errors });
-export const NOT_SUPPORTED = "not supported by the test double (see docs/shape-server.md)";
+export const NOT_SUPPORTED = "not supported by the test double (see packages/shape-server/README.md)";
 
 // ---------------------------------------------------------------------------------------------
 // Parameters

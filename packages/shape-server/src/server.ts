@@ -1,7 +1,7 @@
 /**
  * A TEST DOUBLE of the Electric sync service: a node:http server on 127.0.0.1 answering
  * `GET /v1/shape` with Electric's HTTP shape protocol, backed by real Postgres logical
- * replication. What it implements and what not: docs/shape-server.md. Not for production.
+ * replication (pgoutput). What it implements and what not: ../README.md. Not for production.
  *
  * Request flow (each step mirrors `Electric.Shapes.Api`):
  *   validate params ─▶ resolve the shape (handle mismatch → 409 + new handle)
@@ -38,12 +38,13 @@ import { ChangeFeed } from "./replication.js";
 import { ShapeDefinitionError, ShapeRegistry, type ReplicaMode, type Shape, type ShapeDefinition } from "./shapes.js";
 
 export interface ShapeServerOptions {
-  /** The Postgres database to serve (needs `wal_level=logical` and a free replication slot). */
+  /**
+   * The Postgres database to serve: `wal_level=logical`, a free replication slot and WAL sender,
+   * and a role that may create a publication FOR ALL TABLES (a superuser) and replicate.
+   */
   databaseUrl: string;
   /** How long a live request is held without data. Electric's default: 20 s. */
   longPollTimeoutMs?: number;
-  /** How often the replication slot is polled. Default 20 ms. */
-  pollIntervalMs?: number;
   /** Most messages per response (Electric chunks by size, ~10 MB). Default: no limit. */
   chunkSize?: number;
   /** Set REPLICA IDENTITY FULL on served tables, as Electric does. Default true. */
@@ -121,7 +122,6 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
   const feed = await ChangeFeed.start({
     databaseUrl: options.databaseUrl,
     slotName: `shape_server_${process.pid}_${++slotCounter}_${Math.random().toString(36).slice(2, 8)}`,
-    pollIntervalMs: options.pollIntervalMs ?? 20,
     onTransactions: (txs) => registry?.apply(txs),
     onError: (err) => {
       if (!feedError) console.error("[shape-server] change feed failed:", err);
@@ -203,7 +203,7 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
       if (shape.log.entriesSinceCompaction >= compactAfter) {
         let running = compacting.get(shape);
         if (!running) {
-          running = shapes.compact(shape, () => feed.poll()).finally(() => compacting.delete(shape));
+          running = shapes.compact(shape, () => feed.flush()).finally(() => compacting.delete(shape));
           compacting.set(shape, running);
         }
         await running;
@@ -381,7 +381,7 @@ export async function startShapeServer(options: ShapeServerOptions): Promise<Sha
       if (typeof relation === "string") throw new Error(relation);
       return shapes.rotate({ relation }).map((s) => s.handle);
     },
-    flush: () => feed.poll(),
+    flush: () => feed.flush(),
     shapes: () =>
       shapes.all().map((s) => ({
         handle: s.handle,
