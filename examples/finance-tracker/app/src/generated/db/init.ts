@@ -13,6 +13,14 @@ export interface CreateDatabaseOptions {
    */
   dataDir?: string;
   /**
+   * Whose data this is: each user gets a database of their own, `<dataDir>@<user>` (the id
+   * encoded, see `userDataDir`), and with it their own queued writes, engine lock and write
+   * journal. Another user on the same device never opens it, so never sees a row of it; the
+   * queued writes of a user who signed out stay in it and are sent when they sign in again.
+   * Omitted: one database for whoever uses the device. docs/local-database.md#one-database-per-user.
+   */
+  user?: string;
+  /**
    * PGlite's `relaxedDurability`: do not wait for IndexedDB to persist after each query; the copy
    * to IndexedDB runs in the background. Much faster in the browser (a query to idb:// costs
    * ~50 ms otherwise), but a write is acknowledged before IndexedDB has it, and with PGlite
@@ -43,8 +51,10 @@ export interface LocalDatabase {
   pg: PGliteInterface;
   /** Keys of changed rows per entity, read from the view (see db/local-db.ts). */
   feed: ChangeFeed;
-  /** Where the data lives (CreateDatabaseOptions.dataDir); undefined in memory. */
+  /** Where the data lives (`userDataDir(options.dataDir, options.user)`); undefined in memory. */
   dataDir?: string;
+  /** Whose data this is (CreateDatabaseOptions.user). */
+  user?: string;
   /** What opening the database changed in its schema. */
   migration: MigrationReport;
   /**
@@ -68,7 +78,24 @@ async function idbDatabaseExists(dataDir: string): Promise<boolean> {
   return (await idb.databases()).some((d) => d.name === name);
 }
 
-export async function createDatabase(options: CreateDatabaseOptions = {}): Promise<LocalDatabase> {
+/**
+ * The data directory of `user`'s database: `<dataDir>@<id>`, the id with every character but
+ * `a-z`, `0-9` and `-` written as `_` and its UTF-8 bytes in hex (`ann@x.org` → `ann_40x_2eorg`),
+ * so that two users never share a directory, also on a file system that ignores case.
+ */
+export function userDataDir(dataDir: string, user: string | undefined): string {
+  if (user === undefined) return dataDir;
+  if (user === "") throw new TypeError("createDatabase: `user` is an empty string; pass the signed-in user's id, or no `user` at all.");
+  let id = "";
+  for (const byte of new TextEncoder().encode(user)) {
+    const ch = String.fromCharCode(byte);
+    id += /[a-z0-9-]/.test(ch) ? ch : `_${byte.toString(16).padStart(2, "0")}`;
+  }
+  return `${dataDir}@${id}`;
+}
+
+export async function createDatabase(given: CreateDatabaseOptions = {}): Promise<LocalDatabase> {
+  const options = given.dataDir !== undefined && given.user !== undefined ? { ...given, dataDir: userDataDir(given.dataDir, given.user) } : given;
   if (options.relaxedDurability && options.dataDir?.startsWith("idb://") && !(await idbDatabaseExists(options.dataDir))) {
     // With relaxedDurability, PGlite 0.5.16 does not wait for the copy to IndexedDB that follows
     // initdb; Postgres starts meanwhile, a file the copy listed is gone when it reads it, and the
@@ -94,6 +121,7 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
       feed,
       migration,
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(options.user !== undefined ? { user: options.user } : {}),
       ...(journal ? { journal } : {}),
       async close() {
         await feed.stop();
