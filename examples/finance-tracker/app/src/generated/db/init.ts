@@ -94,6 +94,27 @@ export function userDataDir(dataDir: string, user: string | undefined): string {
   return `${dataDir}@${id}`;
 }
 
+/**
+ * PGliteWorker 0.5.16 closed while PGlite's leader changes (two tabs closing one database at
+ * once, e.g. on sign-out) keeps announcing itself every 16 ms on its closed BroadcastChannel: one
+ * "Channel is closed" rejection nobody can catch. Hidden for a few seconds after a close; every
+ * other rejection is left alone.
+ */
+let closedWorkers = 0;
+type RejectionEvent = { reason?: unknown; preventDefault(): void };
+function closedChannel(event: RejectionEvent): void {
+  const reason = event.reason as { name?: unknown; message?: unknown } | undefined;
+  if (reason?.name === "InvalidStateError" && /BroadcastChannel/.test(String(reason.message))) event.preventDefault();
+}
+function ignoreClosedChannel(): void {
+  const target = globalThis as { addEventListener?: (type: string, listener: (event: RejectionEvent) => void) => void; removeEventListener?: (type: string, listener: (event: RejectionEvent) => void) => void };
+  if (typeof target.addEventListener !== "function") return;
+  if (closedWorkers++ === 0) target.addEventListener("unhandledrejection", closedChannel);
+  setTimeout(() => {
+    if (--closedWorkers === 0) target.removeEventListener?.("unhandledrejection", closedChannel);
+  }, 5_000);
+}
+
 export async function createDatabase(given: CreateDatabaseOptions = {}): Promise<LocalDatabase> {
   const options = given.dataDir !== undefined && given.user !== undefined ? { ...given, dataDir: userDataDir(given.dataDir, given.user) } : given;
   if (options.relaxedDurability && options.dataDir?.startsWith("idb://") && !(await idbDatabaseExists(options.dataDir))) {
@@ -129,6 +150,7 @@ export async function createDatabase(given: CreateDatabaseOptions = {}): Promise
         // the last writes first. (In a worker, close() ends the worker; without relaxedDurability
         // every query was stored already.)
         if (options.relaxedDurability && pg instanceof PGlite) await pg.fs?.syncToFs(false);
+        if (pg instanceof PGliteWorker) ignoreClosedChannel();
         await pg.close();
       },
     };

@@ -3,6 +3,7 @@
 
 import { createContext, createElement, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { createDatabase, type DatabaseWorker, type LocalDatabase } from "../db/init.js";
+import { isLeaderChange } from "../db/local-db.js";
 import { startSync, type StartSyncOptions, type SyncEngine } from "../sync/engine.js";
 import type { ChangeRow, WriterStatus } from "../sync/change-writer.js";
 import { createCollections, type Collections } from "../collections/_all.js";
@@ -149,9 +150,14 @@ function profileUser(dataDir: string | undefined, user: string | null | undefine
   };
 }
 
+/**
+ * Stops the engine and closes the database. Errors are reported, not thrown: when every tab of a
+ * profile closes a database at once (a sign-out), a query can be cut off by PGlite's change of
+ * leader ("Leader changed"), and nothing is left to do with it.
+ */
 async function close(value: SyncContextValue): Promise<void> {
-  await value.engine.stop();
-  await value.db.close();
+  await value.engine.stop().catch((e: unknown) => isLeaderChange(e) || console.warn("[sync-patterns] stopping sync:", e));
+  await value.db.close().catch((e: unknown) => isLeaderChange(e) || console.warn("[sync-patterns] closing the database:", e));
 }
 
 export function useSync(): SyncContextValue {
