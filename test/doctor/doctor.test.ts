@@ -79,7 +79,7 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
 
 beforeAll(async () => {
   databaseUrl = await postgres().createDatabase();
-  backend = await createServer({ databaseUrl, log: () => {} });
+  backend = await createServer({ databaseUrl, defaultUser: "ada@example.com", log: () => {} });
   shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 1500 });
   db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const contact = await post(`${backend.url}/api/contacts`, { first_name: "Ada", last_name: "Lovelace" });
@@ -233,7 +233,7 @@ describe("doctor against broken backends", () => {
 
   it("a renamed column: doctor/shape-column-missing names both names", async () => {
     const url = await postgres().createDatabase();
-    const server = await createServer({ databaseUrl: url, log: () => {} });
+    const server = await createServer({ databaseUrl: url, defaultUser: "ada@example.com", log: () => {} });
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     await pool.query(`ALTER TABLE contacts RENAME COLUMN phone TO phone_number`);
     const double = await startShapeServer({ databaseUrl: url, longPollTimeoutMs: 1500 });
