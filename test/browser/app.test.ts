@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { accountRow, addAccount, addContact, attr, contactRow, editContact, expectAttr, expectCount, expectText, synced } from "./app-page.js";
 import {
+  HOUSEHOLD,
   appUrl,
   buildApp,
   echoPageErrors,
@@ -229,8 +230,8 @@ describe("the finance-tracker app in Chromium", () => {
   // PGlite runs in a Web Worker (PGliteWorker on the page); everything built on db.pg goes through it.
   it("g: the local database runs in a worker: the initial shape load (COPY from a Blob), transactions, LISTEN; ?mainthread keeps it on the page", async () => {
     await query(
-      `INSERT INTO contacts (id, first_name, last_name, email, company, created_at, updated_at)
-       SELECT gen_random_uuid(), 'Bulk', 'Row ' || i, NULL, NULL, now(), now() FROM generate_series(1, 1500) AS i`,
+      `INSERT INTO contacts (id, first_name, last_name, email, company, created_at, updated_at, household_id)
+       SELECT gen_random_uuid(), 'Bulk', 'Row ' || i, NULL, NULL, now(), now(), '${HOUSEHOLD.lovelace}' FROM generate_series(1, 1500) AS i`,
     );
     const page = await open("worker", { bench: "" });
     await page.waitForFunction(() => ((globalThis as unknown as { __financeTracker?: { collections: { contacts: { size: number } } } }).__financeTracker?.collections.contacts.size ?? 0) >= 1500, undefined, { timeout: 30_000 });

@@ -78,11 +78,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** The backend and the shape server over one database. */
+/** The backend (with its shape proxy in front of the shape server) and the shape server over one database. */
 export async function startStack(databaseUrl: string): Promise<Stack> {
-  const start = (port: number) => createServer({ databaseUrl, port, host: "127.0.0.1", faults: true, log: () => {} });
-  const backend = await start(0);
   const shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 2_000 });
+  const start = (port: number) => createServer({ databaseUrl, electricUrl: shapes.shapeUrl, port, host: "127.0.0.1", faults: true, log: () => {} });
+  const backend = await start(0);
   const stack: Stack = {
     backend,
     backendPort: Number(new URL(backend.url).port),
@@ -121,16 +121,56 @@ export function launchProfile(userDataDir: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM(), args: CHROMIUM_ARGS, viewport: { width: 1280, height: 760 } });
 }
 
-/** The app's URL for a stack: API, shape endpoint and the IndexedDB name as query parameters. */
+/** The app's URL for a stack: API (its shape proxy is `<api>/v1/shape`), the IndexedDB name as query parameters. */
 export function appUrl(base: string, stack: Stack, db: string, extra: Record<string, string> = {}): string {
-  const params = new URLSearchParams({ api: stack.backend.url, electric: stack.shapes.shapeUrl, db, retryMax: "500", ...extra });
+  const params = new URLSearchParams({ api: stack.backend.url, db, retryMax: "500", ...extra });
   return `${base}/?${params}`;
 }
 
-/** Opens the app and waits until the local database is open and the lists have loaded. */
-export async function openApp(page: Page, url: string): Promise<void> {
+/** The demo users the example server creates (server/auth.ts; password "demo"). */
+export const USERS = {
+  /** Lovelace household, owner. */
+  ada: "ada@example.com",
+  /** Lovelace household, editor. */
+  charles: "charles@example.com",
+  /** Turing household, owner. */
+  alan: "alan@example.com",
+} as const;
+
+/** Signs in through the app's own form (the page shows it) and waits for the app. */
+export async function signIn(page: Page, email: string = USERS.ada): Promise<void> {
+  await page.getByTestId("signin-email").fill(email);
+  await page.getByTestId("signin-password").fill("demo");
+  await page.getByTestId("signin-submit").click();
+  await page.locator(`[data-testid="signed-in"][data-user="${email}"]`).waitFor({ timeout: 30_000 });
+}
+
+/** A bearer token of a demo user, for requests a test makes itself (POST /api/login). */
+export async function tokenOf(stack: Stack, email: string = USERS.ada): Promise<string> {
+  const response = await fetch(`${stack.backend.url}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: "demo" }) });
+  if (!response.ok) throw new Error(`login ${email}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
+/** The household id of a demo user's rows (for rows a test inserts into Postgres itself). */
+export const HOUSEHOLD = { lovelace: "00000000-0000-4000-8000-00000000aa01", turing: "00000000-0000-4000-8000-00000000bb02" } as const;
+
+/**
+ * Opens the app and waits until the local database is open and the lists have loaded; signs in
+ * as `as` (default Ada) when the profile is signed out.
+ */
+export async function openApp(page: Page, url: string, as: string = USERS.ada, timeout = 30_000): Promise<void> {
   await page.goto(url);
-  await page.getByTestId("contacts").waitFor({ timeout: 30_000 });
+  await signedIn(page, as, timeout);
+}
+
+/** Signs in as `as` if the page shows the sign-in form; then waits for the app. */
+export async function signedIn(page: Page, as: string = USERS.ada, timeout = 30_000): Promise<void> {
+  const form = page.getByTestId("signin-form");
+  const contacts = page.getByTestId("contacts");
+  await form.or(contacts).first().waitFor({ timeout });
+  if (await form.isVisible()) await signIn(page, as);
+  await contacts.waitFor({ timeout });
   await page.getByTestId("contact-form").waitFor();
 }
 

@@ -11,7 +11,7 @@ import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { contactRow, expectAttr } from "./app-page.js";
-import { appUrl, buildApp, echoPageErrors, launchProfile, serveStatic, startStack, type Stack, type StaticServer } from "./harness.js";
+import { appUrl, buildApp, echoPageErrors, HOUSEHOLD, launchProfile, openApp, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
 
 const ROWS = 50_000;
 const postgres = usePostgres();
@@ -29,8 +29,8 @@ beforeAll(async () => {
   remote = new pg.Client(databaseUrl);
   await remote.connect();
   await remote.query(
-    `INSERT INTO contacts (id, first_name, last_name, created_at, updated_at)
-     SELECT gen_random_uuid(), 'Bulk', 'Row ' || i, now(), now() FROM generate_series(1, ${ROWS}) AS i`,
+    `INSERT INTO contacts (id, first_name, last_name, created_at, updated_at, household_id)
+     SELECT gen_random_uuid(), 'Bulk', 'Row ' || i, now(), now(), '${HOUSEHOLD.lovelace}' FROM generate_series(1, ${ROWS}) AS i`,
   );
 }, 180_000);
 
@@ -53,8 +53,7 @@ describe("a write during the initial sync", () => {
     echoPageErrors(page, "first");
     page.on("pageerror", (e) => errors.push(e.message));
     const url = appUrl(web.url, stack, `initial-${closeAfterMs}`, { bench: "" });
-    await page.goto(url);
-    await page.getByTestId("contact-form").waitFor({ timeout: 60_000 });
+    await openApp(page, url, USERS.ada, 60_000);
     await page.getByTestId("contact-first").fill("During");
     await page.getByTestId("contact-last").fill(name);
     await page.getByTestId("add-contact").click();
@@ -67,8 +66,7 @@ describe("a write during the initial sync", () => {
     const again = await context.newPage();
     echoPageErrors(again, "again");
     again.on("pageerror", (e) => errors.push(e.message));
-    await again.goto(url);
-    await again.getByTestId("contact-form").waitFor({ timeout: 120_000 });
+    await openApp(again, url, USERS.ada, 120_000);
     await expectAttr(contactRow(again, `During ${name}`), "data-status", "synced", 180_000);
     expect(await remote.query(`SELECT count(*)::int AS n FROM contacts WHERE first_name = 'During' AND last_name = $1`, [name]).then((r) => r.rows)).toEqual([{ n: 1 }]);
     expect(errors).toEqual([]);

@@ -26,6 +26,7 @@ const entity = (name: string) => entities.find((e) => e.names.original === name)
 /** The transactions table as the example's schema.sql declares it (as the shape double reports it). */
 const transactions = (): Record<string, ShapeColumn> => ({
   id: { type: "uuid", pk_index: 0, not_null: true },
+  household_id: { type: "uuid" },
   account_id: { type: "uuid", not_null: true },
   category_id: { type: "uuid" },
   amount: { type: "numeric", not_null: true },
@@ -68,6 +69,7 @@ describe("shape columns against the spec", () => {
   it("an x-sync-exclude field the shape sends is a warning; a missing column an error that lists the unknown ones", () => {
     const contacts: Record<string, ShapeColumn> = {
       id: { type: "uuid", pk_index: 0, not_null: true },
+  household_id: { type: "uuid" },
       first_name: { type: "text", not_null: true },
       last_name: { type: "text", not_null: true },
       email: { type: "text" },

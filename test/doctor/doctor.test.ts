@@ -79,7 +79,7 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
 
 beforeAll(async () => {
   databaseUrl = await postgres().createDatabase();
-  backend = await createServer({ databaseUrl, log: () => {} });
+  backend = await createServer({ databaseUrl, defaultUser: "ada@example.com", log: () => {} });
   shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 1500 });
   db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const contact = await post(`${backend.url}/api/contacts`, { first_name: "Ada", last_name: "Lovelace" });
@@ -131,19 +131,22 @@ describe("doctor against the healthy example backend", () => {
     expect(r.code).toBe(1);
     expect(codes(r)).toEqual(["doctor/api-unreachable", "doctor/shape-unreachable"]);
     expect(r.diagnostics[0]!.message).toMatch(/ECONNREFUSED/);
-    // The backend has no /v1/shape: its 404 problem is quoted.
-    expect(r.diagnostics[1]!.message).toMatch(/404 application\/problem\+json/);
+    // The backend was started without an Electric URL: its /v1/shape answers a 503 problem, quoted.
+    expect(r.diagnostics[1]!.message).toMatch(/503 application\/problem\+json/);
   });
 
   it("--auth headers reach the API and the shape endpoint; without them the 401 is quoted with a hint", async () => {
-    const api = await requireHeader(backend.url, "authorization", "Bearer s3cret");
-    const shape = await requireHeader(new URL(shapes.shapeUrl).origin, "authorization", "Bearer s3cret");
+    // A real token of the example server (it checks it too), required by the proxies in front.
+    const login = await fetch(`${backend.url}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "ada@example.com", password: "demo" }) });
+    const secret = `Bearer ${((await login.json()) as { token: string }).token}`;
+    const api = await requireHeader(backend.url, "authorization", secret);
+    const shape = await requireHeader(new URL(shapes.shapeUrl).origin, "authorization", secret);
     try {
       const args = ["--api", api.url, "--electric", `${shape.url}/v1/shape`, "--entity", "contacts"];
       const without = await doctorJson(dir, ...args);
       expect(codes(without)).toEqual(["doctor/api-error", "doctor/shape-unreachable"]);
       expect(without.diagnostics[1]).toMatchObject({ message: expect.stringMatching(/401 application\/problem\+json/), hint: expect.stringMatching(/--auth HEADER=VALUE/) });
-      const withAuth = await doctorJson(dir, ...args, "--write", "--auth", "Authorization=Bearer s3cret");
+      const withAuth = await doctorJson(dir, ...args, "--write", "--auth", `Authorization=${secret}`);
       expect(errors(withAuth)).toEqual([]);
       expect(withAuth.entities[0]!.passed).toContain("delete txid");
     } finally {
@@ -233,7 +236,7 @@ describe("doctor against broken backends", () => {
 
   it("a renamed column: doctor/shape-column-missing names both names", async () => {
     const url = await postgres().createDatabase();
-    const server = await createServer({ databaseUrl: url, log: () => {} });
+    const server = await createServer({ databaseUrl: url, defaultUser: "ada@example.com", log: () => {} });
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     await pool.query(`ALTER TABLE contacts RENAME COLUMN phone TO phone_number`);
     const double = await startShapeServer({ databaseUrl: url, longPollTimeoutMs: 1500 });

@@ -28,7 +28,7 @@ const running: SkewedClient[] = [];
 
 beforeAll(async () => {
   const databaseUrl = await postgres().createDatabase();
-  backend = await createServer({ databaseUrl, port: 0, host: "127.0.0.1", faults: true, log: () => {} });
+  backend = await createServer({ databaseUrl, defaultUser: "ada@example.com", port: 0, host: "127.0.0.1", faults: true, log: () => {} });
   shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 1000 });
   server = new pg.Client(databaseUrl);
   await server.connect();

@@ -25,7 +25,7 @@ let client: SyncClient;
 
 beforeAll(async () => {
   const databaseUrl = await postgres().createDatabase();
-  backend = await createServer({ databaseUrl, port: 0, host: "127.0.0.1", log: () => {} });
+  backend = await createServer({ databaseUrl, defaultUser: "ada@example.com", port: 0, host: "127.0.0.1", log: () => {} });
   shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 1000 });
   proxy = await startChaosProxy({ target: shapes.url, duplicateEvery: 3, staleEvery: 5, staleDepth: 2, breakEvery: 23 });
   server = new pg.Client(databaseUrl);

@@ -27,7 +27,7 @@ let server: pg.Client;
 
 beforeAll(async () => {
   const databaseUrl = await postgres().createDatabase();
-  backend = await createServer({ databaseUrl, port: 0, host: "127.0.0.1", log: () => {} });
+  backend = await createServer({ databaseUrl, defaultUser: "ada@example.com", port: 0, host: "127.0.0.1", log: () => {} });
   shapes = await startShapeServer({ databaseUrl, longPollTimeoutMs: 500, publicationGap: true });
   server = new pg.Client(databaseUrl);
   await server.connect();

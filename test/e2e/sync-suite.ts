@@ -10,7 +10,11 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_USERS } from "../../examples/finance-tracker/server/auth.js";
 import { createServer, type RunningServer } from "../../examples/finance-tracker/server/server.js";
+
+/** The example server's keys are per user: stored as "<user id>:<Idempotency-Key>" (the default user is Ada). */
+const DEFAULT_USER_ID = DEMO_USERS[0].id;
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { REPO } from "../support/project.js";
 import type { LocalDatabase, Row, Engine, SyncClient as Client } from "../support/sync-client.js";
@@ -40,7 +44,7 @@ export function syncSuite(label: string, start: () => Promise<SyncStack>): void 
     beforeAll(async () => {
       stack = await start();
       databaseUrl = stack.databaseUrl;
-      backend = await createServer({ databaseUrl, port: 0, host: "127.0.0.1", faults: true, log: () => {} });
+      backend = await createServer({ databaseUrl, defaultUser: "ada@example.com", port: 0, host: "127.0.0.1", faults: true, log: () => {} });
       backendPort = Number(new URL(backend.url).port);
       server = new pg.Client(databaseUrl);
       await server.connect();
@@ -173,10 +177,10 @@ export function syncSuite(label: string, start: () => Promise<SyncStack>): void 
         a = await connect("offline");
         expect(await local(a, `SELECT last_name, _sync_status FROM contacts WHERE id = $1`, [x])).toEqual([{ last_name: "v3", _sync_status: "pending" }]);
         expect((await a.engine.writer.status()).queued).toBe(5);
-        backend = await createServer({ databaseUrl, port: backendPort, host: "127.0.0.1", faults: true, log: () => {} });
+        backend = await createServer({ databaseUrl, defaultUser: "ada@example.com", port: backendPort, host: "127.0.0.1", faults: true, log: () => {} });
         await eventually(async () => expect((await a.engine.writer.status()).queued).toBe(0), 30_000);
         expect(await remote(`SELECT first_name, last_name FROM contacts WHERE id = ANY($1::uuid[])`, [[x, y]])).toEqual([{ first_name: "X", last_name: "v3" }]);
-        expect(await remote(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key IN (SELECT change_id::text FROM json_to_recordset($1::json) AS c(change_id uuid))`, [JSON.stringify(await local(a, `SELECT change_id FROM "_changes" WHERE row_key = ANY($1)`, [[x, y]]))])).toEqual([{ n: 5 }]);
+        expect(await remote(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key IN (SELECT $2 || ':' || change_id::text FROM json_to_recordset($1::json) AS c(change_id uuid))`, [JSON.stringify(await local(a, `SELECT change_id FROM "_changes" WHERE row_key = ANY($1)`, [[x, y]])), DEFAULT_USER_ID])).toEqual([{ n: 5 }]);
         await disconnect(a);
       }, 90_000);
 

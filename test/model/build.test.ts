@@ -89,7 +89,7 @@ describe("buildModel on the finance-tracker example", async () => {
   });
 
   it("lists the contact fields in spec order", () => {
-    expect(entity(model, "contact").fields.map((f) => f.name)).toEqual(["id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at"]);
+    expect(entity(model, "contact").fields.map((f) => f.name)).toEqual(["id", "household_id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at"]);
   });
 
   it("quotes every column as an SQL identifier", () => {

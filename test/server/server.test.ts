@@ -25,7 +25,7 @@ let sql: pg.Client;
 
 beforeAll(async () => {
   databaseUrl = await postgres().createDatabase();
-  server = await createServer({ databaseUrl, port: 0, host: "127.0.0.1", faults: true, log: () => {} });
+  server = await createServer({ databaseUrl, defaultUser: "ada@example.com", port: 0, host: "127.0.0.1", faults: true, log: () => {} });
   sql = new pg.Client(databaseUrl);
   await sql.connect();
 });
@@ -333,11 +333,11 @@ describe("idempotency", () => {
   it("a key lives 24 hours: replayed before, a new request after", async () => {
     const key = randomUUID();
     const first = await api("POST", "/api/contacts", { first_name: "T", last_name: "1" }, { "Idempotency-Key": key });
-    await sql.query("UPDATE idempotency_keys SET created_at = now() - interval '23 hours' WHERE key = $1", [key]);
+    await sql.query("UPDATE idempotency_keys SET created_at = now() - interval '23 hours' WHERE key = '00000000-0000-4000-8000-0000000000a1:' || $1", [key]);
     const replay = await api("POST", "/api/contacts", { first_name: "T", last_name: "1" }, { "Idempotency-Key": key });
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(obj(replay).id).toBe(obj(first).id);
-    await sql.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1", [key]);
+    await sql.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = '00000000-0000-4000-8000-0000000000a1:' || $1", [key]);
     // Expired: the key is free again, even for another body (no 422), and the request runs.
     const fresh = await api("POST", "/api/contacts", { first_name: "T", last_name: "2" }, { "Idempotency-Key": key });
     expect(fresh.status).toBe(201);
@@ -359,7 +359,7 @@ describe("idempotency", () => {
     const key = randomUUID();
     const body = { name: "Bad", kind: "cash", currency: "xx1" };
     expect((await api("POST", "/api/accounts", body, { "Idempotency-Key": key })).status).toBe(422);
-    expect(await scalar("SELECT count(*)::text AS v FROM idempotency_keys WHERE key = $1", [key])).toBe("0");
+    expect(await scalar("SELECT count(*)::text AS v FROM idempotency_keys WHERE key LIKE '%:' || $1", [key])).toBe("0");
   });
 });
 
@@ -399,7 +399,7 @@ describe("fault hooks", () => {
     expect((await api("POST", "/__faults", { delayMs: -1 })).status).toBe(422);
     expect(obj(await api("DELETE", "/__faults"))).toEqual({ failWrites: 0, retryAfter: 1, retryAfterAsDate: false, dropAfterCommit: 0, delayMs: 0 });
 
-    const plain = await createServer({ databaseUrl, log: () => {} });
+    const plain = await createServer({ databaseUrl, defaultUser: "ada@example.com", log: () => {} });
     try {
       expect(plain.faults).toBeNull();
       expect((await fetch(`${plain.url}/__faults`)).status).toBe(404);
@@ -502,7 +502,11 @@ describe("CLI", () => {
         });
         child.once("exit", (code) => reject(new Error(`main.ts exited with ${code}`)));
       });
-      const res = await fetch(`${url}/api/accounts`);
+      // Signed out: 401; signed in (POST /api/login): the user's household's accounts.
+      expect((await fetch(`${url}/api/accounts`)).status).toBe(401);
+      const login = await fetch(`${url}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "ada@example.com", password: "demo" }) });
+      const { token } = (await login.json()) as { token: string };
+      const res = await fetch(`${url}/api/accounts`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
     } finally {
       const exited = new Promise((resolve) => child.once("exit", resolve));

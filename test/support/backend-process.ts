@@ -32,7 +32,7 @@ export async function spawnBackend(options: { databaseUrl: string; port?: number
 
 if (process.env.BACKEND_OPTIONS && process.argv[1] === fileURLToPath(import.meta.url)) {
   const o = JSON.parse(process.env.BACKEND_OPTIONS) as { databaseUrl: string; port?: number };
-  const started = createServer({ databaseUrl: o.databaseUrl, port: o.port ?? 0, host: "127.0.0.1", faults: true, log: () => {} } satisfies ServerOptions);
+  const started = createServer({ databaseUrl: o.databaseUrl, defaultUser: "ada@example.com", port: o.port ?? 0, host: "127.0.0.1", faults: true, log: () => {} } satisfies ServerOptions);
   serveParent({
     ready: async () => ({ url: (await started).url }),
     faults: async (m) => (await started).faults!.set(m.settings as FaultSettings),

@@ -5,10 +5,16 @@
  *  - bodies are the spec's schemas (no envelope); errors are application/problem+json;
  *  - every successful write carries its txid in the `X-Txid` header (a decimal string), also on
  *    the 204 of DELETE and on a replayed idempotent response.
+ *
+ * Who is asking (auth.ts): `POST /api/login` signs in; every other `/api/*` route and the shape
+ * proxy (`GET /v1/shape`) need the bearer token it returns (401 without) and see the user's
+ * household only. Idempotency keys are per user.
  */
 import type { HttpBindings } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
+import { createShapeProxy, shapesFromSpec, type SpecShapes } from "../../../src/server/index.js";
+import type { Auth, SessionUser } from "./auth.js";
 import { withTransaction, type Db } from "./db.js";
 import type { Faults, FaultSettings } from "./faults.js";
 import { buildHandlers, type Handler, type Reply, type RequestData } from "./handlers.js";
@@ -17,7 +23,7 @@ import type { Json, Operation, Spec } from "./spec.js";
 import { bodyValidator, paramValidator, type BodyValidator, type ParamValidator } from "./validate.js";
 import { runWrite } from "./write.js";
 
-type Env = { Bindings: HttpBindings };
+type Env = { Bindings: HttpBindings; Variables: { user: SessionUser } };
 type Ctx = Context<Env>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -26,14 +32,44 @@ export interface AppOptions {
   spec: Spec;
   db: Db;
   faults: Faults | null;
+  auth: Auth;
+  /** Electric's shape endpoint the proxy at /v1/shape asks; without it /v1/shape answers 503. */
+  electricUrl?: string;
+  /** The generated `server/shapes.json` (columns and scope column per synced table). */
+  shapes: SpecShapes;
   log: (message: string) => void;
 }
 
-export function createApp({ spec, db, faults, log }: AppOptions): Hono<Env> {
+/** Electric's response headers the browser's client must read (cross-origin). */
+const ELECTRIC_HEADERS = ["electric-handle", "electric-offset", "electric-schema", "electric-cursor", "electric-up-to-date", "electric-has-data", "etag"];
+
+export function createApp({ spec, db, faults, auth, electricUrl, shapes, log }: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
   const handlers = buildHandlers(spec);
 
-  app.use("*", cors({ origin: "*", exposeHeaders: ["X-Txid", "Retry-After", "Idempotent-Replayed"], maxAge: 600 }));
+  app.use("*", cors({ origin: "*", exposeHeaders: ["X-Txid", "Retry-After", "Idempotent-Replayed", ...ELECTRIC_HEADERS], maxAge: 600 }));
+
+  app.post("/api/login", async (c) => c.json(await auth.login(await c.req.json().catch(() => null))));
+  app.use("/api/*", async (c, next) => {
+    const user = await auth.authenticate(c.req.header("Authorization"));
+    if (!user) throw new HttpError(401, "Sign in first: this request has no valid bearer token.", undefined, { "WWW-Authenticate": "Bearer" });
+    c.set("user", user);
+    await next();
+  });
+  app.get("/api/me", (c) => {
+    const u = c.get("user");
+    return c.json({ user: { id: u.userId, email: u.email, name: u.name }, household: { id: u.householdId, name: u.householdName }, role: u.role });
+  });
+
+  // The shape proxy: the server decides table, columns and the household's `where`.
+  const proxy = electricUrl
+    ? createShapeProxy<SessionUser>({
+        electricUrl,
+        shapes: shapesFromSpec<SessionUser>(shapes, { scope: (user) => user.householdId }),
+        authenticate: (request) => auth.authenticate(request.headers.get("authorization")),
+      })
+    : null;
+  app.on(["GET", "HEAD"], "/v1/shape", (c) => (proxy ? proxy(c.req.raw) : Promise.resolve(problem(new HttpError(503, "This server has no Electric URL (ELECTRIC_URL) to proxy shapes to.")))));
   if (faults) {
     app.use("/api/*", async (c, next) => {
       await next();
@@ -71,6 +107,7 @@ function operationRoute(spec: Spec, op: Operation, handler: Handler, db: Db, fau
   return async (c: Ctx): Promise<Response> => {
     const rawBody = isWrite ? await c.req.text() : "";
     const req = parseRequest(c, rawBody, pathParams, queryParams, body, op.resource?.synced === true);
+    const user = req.user;
     if (!isWrite) {
       return json(await withTransaction(db, (tx) => handler(tx, req)));
     }
@@ -78,7 +115,9 @@ function operationRoute(spec: Spec, op: Operation, handler: Handler, db: Db, fau
     if (retryAfter !== null) {
       throw new HttpError(503, "Injected failure: try again later.", undefined, { "Retry-After": retryAfter });
     }
-    const idempotencyKey = c.req.header("Idempotency-Key") ?? null;
+    // Per user: another user's request under the same key is a request of its own.
+    const key = c.req.header("Idempotency-Key");
+    const idempotencyKey = key === undefined ? null : `${user.userId}:${key}`;
     const result = await runWrite(db, { method: op.method.toUpperCase(), path: c.req.path, rawBody, idempotencyKey }, (tx) =>
       handler(tx, req),
     );
@@ -114,7 +153,7 @@ function parseRequest(
     if (!checked.ok) throw new HttpError(422, "The request body does not match the schema.", checked.errors);
     value = checked.value;
   }
-  return { params: params.value, query: query.value, body: value, writeId: synced ? writeIdOf(c) : null };
+  return { params: params.value, query: query.value, body: value, writeId: synced ? writeIdOf(c) : null, user: c.get("user") };
 }
 
 /** X-Change-Id (must be a uuid), else an Idempotency-Key that happens to be a uuid, else none. */

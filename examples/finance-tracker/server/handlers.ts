@@ -3,6 +3,7 @@
  * Handlers run inside a transaction opened by the app (for writes, the one whose txid is returned)
  * and get already validated parameters and body.
  */
+import type { SessionUser } from "./auth.js";
 import type { Tx } from "./db.js";
 import { tableSql } from "./crud.js";
 import { invalid, notFound } from "./problem.js";
@@ -17,6 +18,8 @@ export interface RequestData {
   body: Record<string, Json>;
   /** The client's change id (X-Change-Id, or an Idempotency-Key that is a uuid). */
   writeId: string | null;
+  /** Who is asking: every read and write is limited to `user.householdId`. */
+  user: SessionUser;
 }
 
 export interface Reply {
@@ -37,6 +40,13 @@ export function buildHandlers(spec: Spec): Map<string, Handler> {
   return handlers;
 }
 
+/** Columns that name a row of another table; the row must be of the same household. */
+const REFERENCES: Record<string, Record<string, string>> = {
+  accounts: { contact_id: "contacts" },
+  transactions: { account_id: "accounts", category_id: "categories" },
+  categories: { parent_id: "categories" },
+};
+
 function crudHandler(spec: Spec, op: Operation, resource: Resource): Handler {
   const component = spec.schemas[resource.schemaName];
   if (!component) throw new Error(`${op.operationId}: schema ${resource.schemaName} not found`);
@@ -45,6 +55,7 @@ function crudHandler(spec: Spec, op: Operation, resource: Resource): Handler {
     table: resource.table,
     writeId: resource.synced,
     updatedAt: typeof props === "object" && props !== null && !Array.isArray(props) && "updated_at" in props,
+    references: REFERENCES[resource.table] ?? {},
   });
   const project = projector(component);
   const what = resource.schemaName;
@@ -58,24 +69,24 @@ function crudHandler(spec: Spec, op: Operation, resource: Resource): Handler {
 
   switch (op.kind) {
     case "list":
-      return async (tx) => ({ status, body: (await sql.list(tx)).map(project) });
+      return async (tx, req) => ({ status, body: (await sql.list(tx, req.user.householdId)).map(project) });
     case "get":
       return async (tx, req) => {
-        const row = await sql.get(tx, idOf(req));
+        const row = await sql.get(tx, req.user.householdId, idOf(req));
         if (!row) throw notFound(what);
         return { status, body: project(row) };
       };
     case "create":
-      return async (tx, req) => ({ status, body: project(await sql.insert(tx, checked(req), req.writeId)) });
+      return async (tx, req) => ({ status, body: project(await sql.insert(tx, req.user.householdId, checked(req), req.writeId)) });
     case "update":
       return async (tx, req) => {
-        const row = await sql.update(tx, idOf(req), checked(req), req.writeId);
+        const row = await sql.update(tx, req.user.householdId, idOf(req), checked(req), req.writeId);
         if (!row) throw notFound(what);
         return { status, body: project(row) };
       };
     case "delete":
       return async (tx, req) => {
-        if (!(await sql.remove(tx, idOf(req), req.writeId))) throw notFound(what);
+        if (!(await sql.remove(tx, req.user.householdId, idOf(req), req.writeId))) throw notFound(what);
         return { status };
       };
     default:

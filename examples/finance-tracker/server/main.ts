@@ -1,6 +1,7 @@
 /**
  * CLI: `DATABASE_URL=postgres://… PORT=3000 node --import tsx examples/finance-tracker/server/main.ts`
  * (or `npx tsx examples/finance-tracker/server/main.ts`). FAULTS=1 enables the /__faults endpoint.
+ * ELECTRIC_URL=http://…/v1/shape: Electric's shape endpoint, proxied at /v1/shape per household.
  */
 import { createServer } from "./server.js";
 
@@ -15,7 +16,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const server = await createServer({ databaseUrl, port, faults: process.env.FAULTS === "1" });
+const electricUrl = process.env.ELECTRIC_URL;
+const server = await createServer({ databaseUrl, port, faults: process.env.FAULTS === "1", ...(electricUrl ? { electricUrl } : {}) });
 console.log(`finance-tracker API listening on ${server.url}${server.faults ? " (fault hooks on: /__faults)" : ""}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -13,6 +13,8 @@ export interface Problem {
 
 const TITLES: Record<number, [type: string, title: string]> = {
   400: ["/problems/bad-request", "Bad request"],
+  401: ["/problems/unauthorized", "Unauthorized"],
+  403: ["/problems/forbidden", "Forbidden"],
   404: ["/problems/not-found", "Not found"],
   409: ["/problems/conflict", "Conflict"],
   422: ["/problems/validation", "Unprocessable content"],

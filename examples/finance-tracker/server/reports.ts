@@ -6,23 +6,23 @@ import { invalid, notFound } from "./problem.js";
 /** Longest balance history, in days, so a wide range cannot make the server generate millions of rows. */
 const MAX_HISTORY_DAYS = 3660;
 
-async function requireAccount(tx: Tx, id: string): Promise<void> {
-  const { rowCount } = await tx.query("SELECT 1 FROM accounts WHERE id = $1", [id]);
+async function requireAccount(tx: Tx, household: string, id: string): Promise<void> {
+  const { rowCount } = await tx.query("SELECT 1 FROM accounts WHERE id = $1 AND household_id = $2", [id, household]);
   if (!rowCount) throw notFound("Account");
 }
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
 /** GET /api/reports/monthly-summary: income (sum of positive amounts), expense (sum of negative amounts, as a positive number), signed totals per category. */
-const getMonthlySummary: Handler = async (tx, { query }: RequestData) => {
+const getMonthlySummary: Handler = async (tx, { query, user }: RequestData) => {
   const year = Number(query.year);
   const month = Number(query.month);
   const accountId = str(query.account_id);
   if (year < 1 || year > 9999) throw invalid({ year: ["must be between 1 and 9999"] });
-  if (accountId) await requireAccount(tx, accountId);
+  if (accountId) await requireAccount(tx, user.householdId, accountId);
   const where = `occurred_on >= make_date($1, $2, 1) AND occurred_on < make_date($1, $2, 1) + interval '1 month'
-    AND ($3::uuid IS NULL OR account_id = $3::uuid)`;
-  const params = [year, month, accountId];
+    AND ($3::uuid IS NULL OR account_id = $3::uuid) AND household_id = $4`;
+  const params = [year, month, accountId, user.householdId];
   const totals = await tx.query<{ income: string; expense: string }>(
     `SELECT coalesce(sum(amount) FILTER (WHERE amount > 0), 0)::text AS income,
             coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)::text AS expense
@@ -39,12 +39,12 @@ const getMonthlySummary: Handler = async (tx, { query }: RequestData) => {
 };
 
 /** GET /api/reports/balance-history: the balance at the end of every day from `from` (default: first transaction) to `to` (default: last). */
-const getBalanceHistory: Handler = async (tx, { query }: RequestData) => {
+const getBalanceHistory: Handler = async (tx, { query, user }: RequestData) => {
   const accountId = String(query.account_id);
   const from = str(query.from);
   const to = str(query.to);
   if (from && to && from > to) throw invalid({ to: ["must not be before from"] });
-  await requireAccount(tx, accountId);
+  await requireAccount(tx, user.householdId, accountId);
   const { rows } = await tx.query<{ date: string; balance: string }>(
     `WITH bounds AS (
        SELECT coalesce($2::date, min(occurred_on)) AS lo, coalesce($3::date, max(occurred_on)) AS hi
@@ -63,11 +63,11 @@ const getBalanceHistory: Handler = async (tx, { query }: RequestData) => {
 };
 
 /** POST /api/reports/export: the export is computed at once and stored in export_jobs; 202 with status 'done'. */
-const exportReport: Handler = async (tx, { body }: RequestData) => {
+const exportReport: Handler = async (tx, { body, user }: RequestData) => {
   const { format, from, to } = body;
   if (typeof from === "string" && typeof to === "string" && from > to) throw invalid({ to: ["must not be before from"] });
   const { rows } = await tx.query<{ job_id: string; status: string }>(
-    `INSERT INTO export_jobs (format, from_date, to_date, status, row_count, content)
+    `INSERT INTO export_jobs (format, from_date, to_date, status, row_count, content, household_id)
      SELECT $1::text, $2::date, $3::date, 'done', count(*),
             CASE WHEN $1::text = 'json'
               THEN coalesce(jsonb_agg(to_jsonb(t) - 'write_id' ORDER BY occurred_on, created_at), '[]'::jsonb)::text
@@ -75,10 +75,10 @@ const exportReport: Handler = async (tx, { body }: RequestData) => {
                      concat_ws(',', id, account_id, coalesce(category_id::text, ''), amount, occurred_on,
                                '"' || replace(coalesce(description, ''), '"', '""') || '"'),
                      E'\\n' ORDER BY occurred_on, created_at), '')
-            END
-       FROM transactions t WHERE occurred_on BETWEEN $2::date AND $3::date
+            END, $4::uuid
+       FROM transactions t WHERE occurred_on BETWEEN $2::date AND $3::date AND household_id = $4::uuid
      RETURNING job_id, status`,
-    [format, from, to],
+    [format, from, to, user.householdId],
   );
   return { status: 202, body: rows[0] ?? null };
 };

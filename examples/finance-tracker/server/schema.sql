@@ -10,6 +10,38 @@
 -- last touched the row (X-Change-Id or a uuid Idempotency-Key), NULL otherwise. They use
 -- REPLICA IDENTITY FULL so that logical replication sends whole old rows on update and delete.
 
+-- Who may see what: households, their members (with a role, stored for issue #15, not enforced
+-- yet) and sign-in (auth.ts). Every row of the data tables below belongs to one household
+-- (`household_id`, set by the server from the signed-in user, never from a request body); a row
+-- with no household is nobody's. The shape proxy serves each user their household's rows only.
+CREATE TABLE IF NOT EXISTS households (
+  id   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  name text NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+  id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  email         text NOT NULL UNIQUE,
+  name          text NOT NULL,
+  -- scrypt$<salt>$<hash>, base64url (auth.ts)
+  password_hash text NOT NULL
+);
+-- Tokens issued before this are refused (sign out everywhere; a stolen token).
+ALTER TABLE users ADD COLUMN IF NOT EXISTS tokens_valid_after timestamptz(3) NOT NULL DEFAULT '-infinity';
+
+CREATE TABLE IF NOT EXISTS household_members (
+  user_id      uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  household_id uuid NOT NULL REFERENCES households (id) ON DELETE CASCADE,
+  role         text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+  PRIMARY KEY (user_id, household_id)
+);
+
+-- The key tokens are signed with (HMAC-SHA256), made once per database so that restarts keep sessions.
+CREATE TABLE IF NOT EXISTS server_secret (
+  id     integer PRIMARY KEY CHECK (id = 1),
+  secret text NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS contacts (
   id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   first_name   text NOT NULL CHECK (char_length(first_name) <= 100),
@@ -58,6 +90,16 @@ CREATE TABLE IF NOT EXISTS transactions (
   write_id    uuid
 );
 
+-- The scope column of every data table (x-sync.scope in openapi.yaml).
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS household_id uuid REFERENCES households (id);
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS household_id uuid REFERENCES households (id);
+ALTER TABLE categories ADD COLUMN IF NOT EXISTS household_id uuid REFERENCES households (id);
+ALTER TABLE transactions ADD COLUMN IF NOT EXISTS household_id uuid REFERENCES households (id);
+CREATE INDEX IF NOT EXISTS contacts_household ON contacts (household_id);
+CREATE INDEX IF NOT EXISTS accounts_household ON accounts (household_id);
+CREATE INDEX IF NOT EXISTS categories_household ON categories (household_id);
+CREATE INDEX IF NOT EXISTS transactions_household ON transactions (household_id);
+
 CREATE INDEX IF NOT EXISTS transactions_account_day ON transactions (account_id, occurred_on);
 
 ALTER TABLE contacts REPLICA IDENTITY FULL;
@@ -91,6 +133,7 @@ CREATE TABLE IF NOT EXISTS export_jobs (
   to_date    date NOT NULL,
   status     text NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
   row_count  integer NOT NULL DEFAULT 0,
+  household_id uuid REFERENCES households (id),
   content    text,
   created_at timestamptz(3) NOT NULL DEFAULT now()
 );
@@ -98,6 +141,7 @@ CREATE TABLE IF NOT EXISTS export_jobs (
 -- One row per Idempotency-Key, inserted in the same transaction as the write it guards:
 -- a concurrent duplicate blocks on the primary key until the first commits, then finds the row.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
+  -- "<user id>:<Idempotency-Key>": keys are per user (another user's same key is a request of its own).
   key         text PRIMARY KEY,
   -- method, path and a hash of the body; a reused key with another request is a 422.
   fingerprint text NOT NULL,
@@ -108,4 +152,5 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   -- Keys live 24 hours (write.ts KEY_TTL): an older key is free again and swept away.
   created_at  timestamptz(3) NOT NULL DEFAULT now()
 );
+ALTER TABLE export_jobs ADD COLUMN IF NOT EXISTS household_id uuid REFERENCES households (id);
 CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);

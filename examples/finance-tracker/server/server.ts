@@ -2,7 +2,12 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { SpecShapes } from "../../../src/server/index.js";
 import { createApp } from "./app.js";
+import { createAuth, prepareAuth } from "./auth.js";
 import { applySchema, createPool, type Db } from "./db.js";
 import { Faults } from "./faults.js";
 import { DEFAULT_SPEC_PATH, loadSpec } from "./spec.js";
@@ -18,6 +23,16 @@ export interface ServerOptions {
   faults?: boolean;
   /** The OpenAPI document to serve; defaults to examples/finance-tracker/openapi.yaml. */
   specPath?: string;
+  /** Electric's shape endpoint; the server proxies it at `/v1/shape`, scoped to each user's household. */
+  electricUrl?: string;
+  /** The generated `server/shapes.json`; defaults to the example app's. */
+  shapesJson?: string;
+  /**
+   * Requests WITHOUT an Authorization header act as this user (an email). For the protocol tests
+   * that predate sign-in (test/e2e, test/server); main.ts and dev.mjs never set it. A request
+   * with a bad token is still a 401.
+   */
+  defaultUser?: string;
   log?: (message: string) => void;
 }
 
@@ -29,6 +44,8 @@ export interface RunningServer {
   /** Stops accepting requests, drops open connections and closes the pool. */
   close(): Promise<void>;
 }
+
+const DEFAULT_SHAPES_JSON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../app/src/generated/server/shapes.json");
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -46,7 +63,16 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     throw err;
   }
   const faults = options.faults ? new Faults() : null;
-  const app = createApp({ spec, db, faults, log });
+  let secret: Buffer;
+  try {
+    secret = await prepareAuth(db);
+  } catch (err) {
+    await db.end();
+    throw err;
+  }
+  const auth = createAuth(db, secret, options.defaultUser);
+  const shapes = JSON.parse(fs.readFileSync(options.shapesJson ?? DEFAULT_SHAPES_JSON, "utf8")) as SpecShapes;
+  const app = createApp({ spec, db, faults, auth, shapes, log, ...(options.electricUrl ? { electricUrl: options.electricUrl } : {}) });
   const server = http.createServer(getRequestListener(app.fetch));
   await listen(server, options.port ?? 0, host);
   const { port } = server.address() as AddressInfo;

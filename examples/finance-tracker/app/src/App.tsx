@@ -6,8 +6,10 @@ import { ServiceWorker } from "./components/ServiceWorker.js";
 import { SyncBadge } from "./components/SyncBadge.js";
 import { Toasts, ToastProvider } from "./components/Toasts.js";
 import { Transactions } from "./components/Transactions.js";
+import { SignedIn } from "./components/SignedIn.js";
+import type { Session } from "./session.js";
 
-export function App({ bench }: { bench: boolean }) {
+export function App({ bench, session }: { bench: boolean; session: Session }) {
   return (
     <ToastProvider>
       {/* The page scrolls above the toasts, never under them: a toast takes its room from the page's bottom and covers no button. */}
@@ -17,6 +19,7 @@ export function App({ bench }: { bench: boolean }) {
             <header>
               <h1>Finance tracker</h1>
               <SyncBadge />
+              <SignedIn session={session} />
             </header>
             <main>
               <Contacts />

@@ -11,7 +11,7 @@ export * from "./api/categories.js";
 export * from "./api/contacts.js";
 export * from "./api/reports.js";
 export * from "./api/transactions.js";
-export { createDatabase, ENTITY_TABLES, type CreateDatabaseOptions, type EntityTable, type LocalDatabase } from "./db/init.js";
+export { createDatabase, userDataDir, ENTITY_TABLES, type CreateDatabaseOptions, type EntityTable, type LocalDatabase } from "./db/init.js";
 export type { FeedBatch, MigrationReport } from "./db/local-db.js";
 export { startSync, type StartSyncOptions, type SyncEngine } from "./sync/engine.js";
 export { ChangeRejectedError, ChangeTimeoutError, type ChangeRow, type WriterStatus } from "./sync/change-writer.js";

@@ -35,9 +35,9 @@ export const OWNER_ONLY = {
 
 /** Every field of each entity, for the helpers below. */
 const FIELDS = {
-  "accounts": ["id", "name", "kind", "currency", "balance", "contact_id", "archived", "created_at"],
-  "contacts": ["id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at"],
-  "transactions": ["id", "account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata", "created_at"],
+  "accounts": ["id", "household_id", "name", "kind", "currency", "balance", "contact_id", "archived", "created_at"],
+  "contacts": ["id", "household_id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at"],
+  "transactions": ["id", "household_id", "account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata", "created_at"],
 } as const;
 
 export type EntityName = keyof typeof FIELDS;

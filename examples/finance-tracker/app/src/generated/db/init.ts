@@ -13,6 +13,14 @@ export interface CreateDatabaseOptions {
    */
   dataDir?: string;
   /**
+   * Whose data this is: each user gets a database of their own, `<dataDir>@<user>` (the id
+   * encoded, see `userDataDir`), and with it their own queued writes, engine lock and write
+   * journal. Another user on the same device never opens it, so never sees a row of it; the
+   * queued writes of a user who signed out stay in it and are sent when they sign in again.
+   * Omitted: one database for whoever uses the device. docs/local-database.md#one-database-per-user.
+   */
+  user?: string;
+  /**
    * PGlite's `relaxedDurability`: do not wait for IndexedDB to persist after each query; the copy
    * to IndexedDB runs in the background. Much faster in the browser (a query to idb:// costs
    * ~50 ms otherwise), but a write is acknowledged before IndexedDB has it, and with PGlite
@@ -43,8 +51,10 @@ export interface LocalDatabase {
   pg: PGliteInterface;
   /** Keys of changed rows per entity, read from the view (see db/local-db.ts). */
   feed: ChangeFeed;
-  /** Where the data lives (CreateDatabaseOptions.dataDir); undefined in memory. */
+  /** Where the data lives (`userDataDir(options.dataDir, options.user)`); undefined in memory. */
   dataDir?: string;
+  /** Whose data this is (CreateDatabaseOptions.user). */
+  user?: string;
   /** What opening the database changed in its schema. */
   migration: MigrationReport;
   /**
@@ -68,7 +78,45 @@ async function idbDatabaseExists(dataDir: string): Promise<boolean> {
   return (await idb.databases()).some((d) => d.name === name);
 }
 
-export async function createDatabase(options: CreateDatabaseOptions = {}): Promise<LocalDatabase> {
+/**
+ * The data directory of `user`'s database: `<dataDir>@<id>`, the id with every character but
+ * `a-z`, `0-9` and `-` written as `_` and its UTF-8 bytes in hex (`ann@x.org` → `ann_40x_2eorg`),
+ * so that two users never share a directory, also on a file system that ignores case.
+ */
+export function userDataDir(dataDir: string, user: string | undefined): string {
+  if (user === undefined) return dataDir;
+  if (user === "") throw new TypeError("createDatabase: `user` is an empty string; pass the signed-in user's id, or no `user` at all.");
+  let id = "";
+  for (const byte of new TextEncoder().encode(user)) {
+    const ch = String.fromCharCode(byte);
+    id += /[a-z0-9-]/.test(ch) ? ch : `_${byte.toString(16).padStart(2, "0")}`;
+  }
+  return `${dataDir}@${id}`;
+}
+
+/**
+ * PGliteWorker 0.5.16 closed while PGlite's leader changes (two tabs closing one database at
+ * once, e.g. on sign-out) keeps announcing itself every 16 ms on its closed BroadcastChannel: one
+ * "Channel is closed" rejection nobody can catch. Hidden for a few seconds after a close; every
+ * other rejection is left alone.
+ */
+let closedWorkers = 0;
+type RejectionEvent = { reason?: unknown; preventDefault(): void };
+function closedChannel(event: RejectionEvent): void {
+  const reason = event.reason as { name?: unknown; message?: unknown } | undefined;
+  if (reason?.name === "InvalidStateError" && /BroadcastChannel/.test(String(reason.message))) event.preventDefault();
+}
+function ignoreClosedChannel(): void {
+  const target = globalThis as { addEventListener?: (type: string, listener: (event: RejectionEvent) => void) => void; removeEventListener?: (type: string, listener: (event: RejectionEvent) => void) => void };
+  if (typeof target.addEventListener !== "function") return;
+  if (closedWorkers++ === 0) target.addEventListener("unhandledrejection", closedChannel);
+  setTimeout(() => {
+    if (--closedWorkers === 0) target.removeEventListener?.("unhandledrejection", closedChannel);
+  }, 5_000);
+}
+
+export async function createDatabase(given: CreateDatabaseOptions = {}): Promise<LocalDatabase> {
+  const options = given.dataDir !== undefined && given.user !== undefined ? { ...given, dataDir: userDataDir(given.dataDir, given.user) } : given;
   if (options.relaxedDurability && options.dataDir?.startsWith("idb://") && !(await idbDatabaseExists(options.dataDir))) {
     // With relaxedDurability, PGlite 0.5.16 does not wait for the copy to IndexedDB that follows
     // initdb; Postgres starts meanwhile, a file the copy listed is gone when it reads it, and the
@@ -94,6 +142,7 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
       feed,
       migration,
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(options.user !== undefined ? { user: options.user } : {}),
       ...(journal ? { journal } : {}),
       async close() {
         await feed.stop();
@@ -101,6 +150,7 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
         // the last writes first. (In a worker, close() ends the worker; without relaxedDurability
         // every query was stored already.)
         if (options.relaxedDurability && pg instanceof PGlite) await pg.fs?.syncToFs(false);
+        if (pg instanceof PGliteWorker) ignoreClosedChannel();
         await pg.close();
       },
     };

@@ -26,3 +26,16 @@ void worker({
     return pg;
   },
 });
+
+// PGlite's worker (0.5.16) answers each tab on that tab's BroadcastChannel, which it closes as
+// soon as the tab lets go of the database (a Web Lock). An answer, or the "connected" greeting, to
+// a tab that let go meanwhile (tabs closing one database at once: a sign-out in every tab) then
+// throws "Channel is closed" where nothing can catch it. Nobody is left to read that message:
+// drop the error, and only that one.
+(globalThis as { addEventListener?: (type: string, listener: (event: { reason?: unknown; preventDefault(): void }) => void) => void }).addEventListener?.(
+  "unhandledrejection",
+  (event) => {
+    const reason = event.reason as { name?: unknown; message?: unknown } | undefined;
+    if (reason?.name === "InvalidStateError" && /BroadcastChannel/.test(String(reason.message))) event.preventDefault();
+  },
+);

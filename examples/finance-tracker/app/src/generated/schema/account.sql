@@ -7,6 +7,7 @@
 -- Server state, written only by the shape sync. Columns named exactly as the shape delivers them.
 CREATE TABLE IF NOT EXISTS "accounts_synced" (
   "id" uuid NOT NULL,
+  "household_id" uuid,
   "name" text,
   "kind" text,
   "currency" text,
@@ -20,6 +21,7 @@ CREATE TABLE IF NOT EXISTS "accounts_synced" (
 -- The optimistic overlay: the open changes of each row folded together, plus device-only fields.
 CREATE TABLE IF NOT EXISTS "accounts_local" (
   "id" uuid NOT NULL PRIMARY KEY,
+  "household_id" uuid,
   "name" text,
   "kind" text,
   "currency" text,
@@ -39,6 +41,7 @@ CREATE TABLE IF NOT EXISTS "accounts_local" (
 DROP VIEW IF EXISTS "accounts" CASCADE;
 CREATE VIEW "accounts" AS
 SELECT s."id",
+  CASE WHEN 'household_id' = ANY (l."_sp_changed") THEN l."household_id" ELSE s."household_id" END AS "household_id",
   CASE WHEN 'name' = ANY (l."_sp_changed") THEN l."name" ELSE s."name" END AS "name",
   CASE WHEN 'kind' = ANY (l."_sp_changed") THEN l."kind" ELSE s."kind" END AS "kind",
   CASE WHEN 'currency' = ANY (l."_sp_changed") THEN l."currency" ELSE s."currency" END AS "currency",
@@ -52,6 +55,7 @@ LEFT JOIN "accounts_local" l ON l."id" = s."id"
 WHERE l."id" IS NULL OR NOT l."_sp_deleted"
 UNION ALL
 SELECT l."id",
+  l."household_id",
   l."name",
   l."kind",
   l."currency",
@@ -80,9 +84,10 @@ BEGIN
     (to_jsonb(NEW) - ARRAY['_sync_status']::text[])
       || jsonb_build_object('balance'::text, NEW."balance"::text),
     ARRAY['name', 'kind', 'currency', 'contact_id', 'archived']::text[]);
-  INSERT INTO "accounts_local" AS l ("id", "name", "kind", "currency", "balance", "contact_id", "archived", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (NEW."id", NEW."name", NEW."kind", NEW."currency", NEW."balance", NEW."contact_id", NEW."archived", NEW."created_at", ARRAY['name', 'kind', 'currency', 'contact_id', 'archived']::text[], true, false, _sp_v_cid, 'pending')
+  INSERT INTO "accounts_local" AS l ("id", "household_id", "name", "kind", "currency", "balance", "contact_id", "archived", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (NEW."id", NEW."household_id", NEW."name", NEW."kind", NEW."currency", NEW."balance", NEW."contact_id", NEW."archived", NEW."created_at", ARRAY['name', 'kind', 'currency', 'contact_id', 'archived']::text[], true, false, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
+    "household_id" = EXCLUDED."household_id",
     "name" = EXCLUDED."name",
     "kind" = EXCLUDED."kind",
     "currency" = EXCLUDED."currency",
@@ -108,6 +113,10 @@ DECLARE
 BEGIN
   IF NEW."id" IS DISTINCT FROM OLD."id" THEN
     RAISE EXCEPTION '%: the key % cannot be changed', 'accounts', 'id' USING ERRCODE = 'feature_not_supported', HINT = 'Delete the row and insert a new one.';
+  END IF;
+  IF NEW."household_id" IS DISTINCT FROM OLD."household_id" THEN
+    _sp_v_changed := array_append(_sp_v_changed, 'household_id'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('household_id'::text, NEW."household_id");
   END IF;
   IF NEW."name" IS DISTINCT FROM OLD."name" THEN
     _sp_v_changed := array_append(_sp_v_changed, 'name'::text);
@@ -146,6 +155,7 @@ BEGIN
   END IF;
   INSERT INTO "accounts_local" ("id") VALUES (OLD."id") ON CONFLICT ("id") DO NOTHING;
   UPDATE "accounts_local" AS l SET
+    "household_id" = CASE WHEN 'household_id' = ANY (_sp_v_changed) THEN NEW."household_id" ELSE l."household_id" END,
     "name" = CASE WHEN 'name' = ANY (_sp_v_changed) THEN NEW."name" ELSE l."name" END,
     "kind" = CASE WHEN 'kind' = ANY (_sp_v_changed) THEN NEW."kind" ELSE l."kind" END,
     "currency" = CASE WHEN 'currency' = ANY (_sp_v_changed) THEN NEW."currency" ELSE l."currency" END,
@@ -174,6 +184,7 @@ BEGIN
   INSERT INTO "accounts_local" AS l ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
   VALUES (OLD."id", true, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
+    "household_id" = NULL,
     "name" = NULL,
     "kind" = NULL,
     "currency" = NULL,
@@ -204,6 +215,7 @@ DECLARE
 BEGIN
   SELECT * INTO _sp_v_r FROM "accounts_local" l WHERE l."id" = _sp_v_key::uuid;
   _sp_v_r."id" := _sp_v_key::uuid;
+  _sp_v_r."household_id" := NULL;
   _sp_v_r."name" := NULL;
   _sp_v_r."kind" := NULL;
   _sp_v_r."currency" := NULL;
@@ -220,6 +232,7 @@ BEGIN
     IF _sp_v_ch."status" = 'pending' THEN _sp_v_unsent := _sp_v_unsent + 1; END IF;
     _sp_v_v := jsonb_populate_record(NULL::"accounts_local", _sp_v_ch."value");
     IF _sp_v_ch."op" = 'delete' THEN
+      _sp_v_r."household_id" := NULL;
       _sp_v_r."name" := NULL;
       _sp_v_r."kind" := NULL;
       _sp_v_r."currency" := NULL;
@@ -229,6 +242,7 @@ BEGIN
       _sp_v_r."created_at" := NULL;
       _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := true;
     ELSIF _sp_v_ch."op" = 'insert' THEN
+      _sp_v_r."household_id" := _sp_v_v."household_id";
       _sp_v_r."name" := _sp_v_v."name";
       _sp_v_r."kind" := _sp_v_v."kind";
       _sp_v_r."currency" := _sp_v_v."currency";
@@ -238,6 +252,7 @@ BEGIN
       _sp_v_r."created_at" := _sp_v_v."created_at";
       _sp_v_r."_sp_changed" := _sp_v_ch."changed_columns"; _sp_v_r."_sp_insert" := true; _sp_v_r."_sp_deleted" := false;
     ELSE
+      IF _sp_v_ch."value" ? 'household_id' THEN _sp_v_r."household_id" := _sp_v_v."household_id"; END IF;
       IF _sp_v_ch."value" ? 'name' THEN _sp_v_r."name" := _sp_v_v."name"; END IF;
       IF _sp_v_ch."value" ? 'kind' THEN _sp_v_r."kind" := _sp_v_v."kind"; END IF;
       IF _sp_v_ch."value" ? 'currency' THEN _sp_v_r."currency" := _sp_v_v."currency"; END IF;
@@ -257,6 +272,7 @@ BEGIN
   ELSE
     INSERT INTO "accounts_local" AS l SELECT (_sp_v_r).*
     ON CONFLICT ("id") DO UPDATE SET
+      "household_id" = EXCLUDED."household_id",
       "name" = EXCLUDED."name",
       "kind" = EXCLUDED."kind",
       "currency" = EXCLUDED."currency",

@@ -7,6 +7,7 @@
 -- Server state, written only by the shape sync. Columns named exactly as the shape delivers them.
 CREATE TABLE IF NOT EXISTS "contacts_synced" (
   "id" uuid NOT NULL,
+  "household_id" uuid,
   "first_name" text,
   "last_name" text,
   "email" text,
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS "contacts_synced" (
 -- The optimistic overlay: the open changes of each row folded together, plus device-only fields.
 CREATE TABLE IF NOT EXISTS "contacts_local" (
   "id" uuid NOT NULL PRIMARY KEY,
+  "household_id" uuid,
   "first_name" text,
   "last_name" text,
   "email" text,
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS "contacts_local" (
 DROP VIEW IF EXISTS "contacts" CASCADE;
 CREATE VIEW "contacts" AS
 SELECT s."id",
+  CASE WHEN 'household_id' = ANY (l."_sp_changed") THEN l."household_id" ELSE s."household_id" END AS "household_id",
   CASE WHEN 'first_name' = ANY (l."_sp_changed") THEN l."first_name" ELSE s."first_name" END AS "first_name",
   CASE WHEN 'last_name' = ANY (l."_sp_changed") THEN l."last_name" ELSE s."last_name" END AS "last_name",
   CASE WHEN 'email' = ANY (l."_sp_changed") THEN l."email" ELSE s."email" END AS "email",
@@ -57,6 +60,7 @@ LEFT JOIN "contacts_local" l ON l."id" = s."id"
 WHERE l."id" IS NULL OR NOT l."_sp_deleted"
 UNION ALL
 SELECT l."id",
+  l."household_id",
   l."first_name",
   l."last_name",
   l."email",
@@ -87,9 +91,10 @@ BEGIN
     (to_jsonb(NEW) - ARRAY['local_notes', '_sync_status']::text[])
       || jsonb_build_object('credit_limit'::text, NEW."credit_limit"::text),
     ARRAY['first_name', 'last_name', 'email', 'phone', 'company', 'credit_limit']::text[]);
-  INSERT INTO "contacts_local" AS l ("id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (NEW."id", NEW."first_name", NEW."last_name", NEW."email", NEW."phone", NEW."company", NEW."credit_limit", NEW."local_notes", NEW."created_at", NEW."updated_at", ARRAY['first_name', 'last_name', 'email', 'phone', 'company', 'credit_limit']::text[], true, false, _sp_v_cid, 'pending')
+  INSERT INTO "contacts_local" AS l ("id", "household_id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (NEW."id", NEW."household_id", NEW."first_name", NEW."last_name", NEW."email", NEW."phone", NEW."company", NEW."credit_limit", NEW."local_notes", NEW."created_at", NEW."updated_at", ARRAY['first_name', 'last_name', 'email', 'phone', 'company', 'credit_limit']::text[], true, false, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
+    "household_id" = EXCLUDED."household_id",
     "first_name" = EXCLUDED."first_name",
     "last_name" = EXCLUDED."last_name",
     "email" = EXCLUDED."email",
@@ -117,6 +122,10 @@ DECLARE
 BEGIN
   IF NEW."id" IS DISTINCT FROM OLD."id" THEN
     RAISE EXCEPTION '%: the key % cannot be changed', 'contacts', 'id' USING ERRCODE = 'feature_not_supported', HINT = 'Delete the row and insert a new one.';
+  END IF;
+  IF NEW."household_id" IS DISTINCT FROM OLD."household_id" THEN
+    _sp_v_changed := array_append(_sp_v_changed, 'household_id'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('household_id'::text, NEW."household_id");
   END IF;
   IF NEW."first_name" IS DISTINCT FROM OLD."first_name" THEN
     _sp_v_changed := array_append(_sp_v_changed, 'first_name'::text);
@@ -160,6 +169,7 @@ BEGIN
   END IF;
   INSERT INTO "contacts_local" ("id") VALUES (OLD."id") ON CONFLICT ("id") DO NOTHING;
   UPDATE "contacts_local" AS l SET
+    "household_id" = CASE WHEN 'household_id' = ANY (_sp_v_changed) THEN NEW."household_id" ELSE l."household_id" END,
     "first_name" = CASE WHEN 'first_name' = ANY (_sp_v_changed) THEN NEW."first_name" ELSE l."first_name" END,
     "last_name" = CASE WHEN 'last_name' = ANY (_sp_v_changed) THEN NEW."last_name" ELSE l."last_name" END,
     "email" = CASE WHEN 'email' = ANY (_sp_v_changed) THEN NEW."email" ELSE l."email" END,
@@ -190,6 +200,7 @@ BEGIN
   INSERT INTO "contacts_local" AS l ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
   VALUES (OLD."id", true, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
+    "household_id" = NULL,
     "first_name" = NULL,
     "last_name" = NULL,
     "email" = NULL,
@@ -221,6 +232,7 @@ DECLARE
 BEGIN
   SELECT * INTO _sp_v_r FROM "contacts_local" l WHERE l."id" = _sp_v_key::uuid;
   _sp_v_r."id" := _sp_v_key::uuid;
+  _sp_v_r."household_id" := NULL;
   _sp_v_r."first_name" := NULL;
   _sp_v_r."last_name" := NULL;
   _sp_v_r."email" := NULL;
@@ -238,6 +250,7 @@ BEGIN
     IF _sp_v_ch."status" = 'pending' THEN _sp_v_unsent := _sp_v_unsent + 1; END IF;
     _sp_v_v := jsonb_populate_record(NULL::"contacts_local", _sp_v_ch."value");
     IF _sp_v_ch."op" = 'delete' THEN
+      _sp_v_r."household_id" := NULL;
       _sp_v_r."first_name" := NULL;
       _sp_v_r."last_name" := NULL;
       _sp_v_r."email" := NULL;
@@ -248,6 +261,7 @@ BEGIN
       _sp_v_r."updated_at" := NULL;
       _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := true;
     ELSIF _sp_v_ch."op" = 'insert' THEN
+      _sp_v_r."household_id" := _sp_v_v."household_id";
       _sp_v_r."first_name" := _sp_v_v."first_name";
       _sp_v_r."last_name" := _sp_v_v."last_name";
       _sp_v_r."email" := _sp_v_v."email";
@@ -258,6 +272,7 @@ BEGIN
       _sp_v_r."updated_at" := _sp_v_v."updated_at";
       _sp_v_r."_sp_changed" := _sp_v_ch."changed_columns"; _sp_v_r."_sp_insert" := true; _sp_v_r."_sp_deleted" := false;
     ELSE
+      IF _sp_v_ch."value" ? 'household_id' THEN _sp_v_r."household_id" := _sp_v_v."household_id"; END IF;
       IF _sp_v_ch."value" ? 'first_name' THEN _sp_v_r."first_name" := _sp_v_v."first_name"; END IF;
       IF _sp_v_ch."value" ? 'last_name' THEN _sp_v_r."last_name" := _sp_v_v."last_name"; END IF;
       IF _sp_v_ch."value" ? 'email' THEN _sp_v_r."email" := _sp_v_v."email"; END IF;
@@ -278,6 +293,7 @@ BEGIN
   ELSE
     INSERT INTO "contacts_local" AS l SELECT (_sp_v_r).*
     ON CONFLICT ("id") DO UPDATE SET
+      "household_id" = EXCLUDED."household_id",
       "first_name" = EXCLUDED."first_name",
       "last_name" = EXCLUDED."last_name",
       "email" = EXCLUDED."email",

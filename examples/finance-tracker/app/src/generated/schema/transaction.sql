@@ -7,6 +7,7 @@
 -- Server state, written only by the shape sync. Columns named exactly as the shape delivers them.
 CREATE TABLE IF NOT EXISTS "transactions_synced" (
   "id" uuid NOT NULL,
+  "household_id" uuid,
   "account_id" uuid,
   "category_id" uuid,
   "amount" numeric,
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS "transactions_synced" (
 -- The optimistic overlay: the open changes of each row folded together, plus device-only fields.
 CREATE TABLE IF NOT EXISTS "transactions_local" (
   "id" uuid NOT NULL PRIMARY KEY,
+  "household_id" uuid,
   "account_id" uuid,
   "category_id" uuid,
   "amount" numeric,
@@ -41,6 +43,7 @@ CREATE TABLE IF NOT EXISTS "transactions_local" (
 DROP VIEW IF EXISTS "transactions" CASCADE;
 CREATE VIEW "transactions" AS
 SELECT s."id",
+  CASE WHEN 'household_id' = ANY (l."_sp_changed") THEN l."household_id" ELSE s."household_id" END AS "household_id",
   CASE WHEN 'account_id' = ANY (l."_sp_changed") THEN l."account_id" ELSE s."account_id" END AS "account_id",
   CASE WHEN 'category_id' = ANY (l."_sp_changed") THEN l."category_id" ELSE s."category_id" END AS "category_id",
   CASE WHEN 'amount' = ANY (l."_sp_changed") THEN l."amount" ELSE s."amount" END AS "amount",
@@ -55,6 +58,7 @@ LEFT JOIN "transactions_local" l ON l."id" = s."id"
 WHERE l."id" IS NULL OR NOT l."_sp_deleted"
 UNION ALL
 SELECT l."id",
+  l."household_id",
   l."account_id",
   l."category_id",
   l."amount",
@@ -84,9 +88,10 @@ BEGIN
     (to_jsonb(NEW) - ARRAY['_sync_status']::text[])
       || jsonb_build_object('amount'::text, NEW."amount"::text),
     ARRAY['account_id', 'category_id', 'amount', 'occurred_on', 'description', 'tags', 'metadata']::text[]);
-  INSERT INTO "transactions_local" AS l ("id", "account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
-  VALUES (NEW."id", NEW."account_id", NEW."category_id", NEW."amount", NEW."occurred_on", NEW."description", NEW."tags", NEW."metadata", NEW."created_at", ARRAY['account_id', 'category_id', 'amount', 'occurred_on', 'description', 'tags', 'metadata']::text[], true, false, _sp_v_cid, 'pending')
+  INSERT INTO "transactions_local" AS l ("id", "household_id", "account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata", "created_at", "_sp_changed", "_sp_insert", "_sp_deleted", "_sp_change_id", "_sp_status")
+  VALUES (NEW."id", NEW."household_id", NEW."account_id", NEW."category_id", NEW."amount", NEW."occurred_on", NEW."description", NEW."tags", NEW."metadata", NEW."created_at", ARRAY['account_id', 'category_id', 'amount', 'occurred_on', 'description', 'tags', 'metadata']::text[], true, false, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
+    "household_id" = EXCLUDED."household_id",
     "account_id" = EXCLUDED."account_id",
     "category_id" = EXCLUDED."category_id",
     "amount" = EXCLUDED."amount",
@@ -113,6 +118,10 @@ DECLARE
 BEGIN
   IF NEW."id" IS DISTINCT FROM OLD."id" THEN
     RAISE EXCEPTION '%: the key % cannot be changed', 'transactions', 'id' USING ERRCODE = 'feature_not_supported', HINT = 'Delete the row and insert a new one.';
+  END IF;
+  IF NEW."household_id" IS DISTINCT FROM OLD."household_id" THEN
+    _sp_v_changed := array_append(_sp_v_changed, 'household_id'::text);
+    _sp_v_val := _sp_v_val || jsonb_build_object('household_id'::text, NEW."household_id");
   END IF;
   IF NEW."account_id" IS DISTINCT FROM OLD."account_id" THEN
     _sp_v_changed := array_append(_sp_v_changed, 'account_id'::text);
@@ -155,6 +164,7 @@ BEGIN
   END IF;
   INSERT INTO "transactions_local" ("id") VALUES (OLD."id") ON CONFLICT ("id") DO NOTHING;
   UPDATE "transactions_local" AS l SET
+    "household_id" = CASE WHEN 'household_id' = ANY (_sp_v_changed) THEN NEW."household_id" ELSE l."household_id" END,
     "account_id" = CASE WHEN 'account_id' = ANY (_sp_v_changed) THEN NEW."account_id" ELSE l."account_id" END,
     "category_id" = CASE WHEN 'category_id' = ANY (_sp_v_changed) THEN NEW."category_id" ELSE l."category_id" END,
     "amount" = CASE WHEN 'amount' = ANY (_sp_v_changed) THEN NEW."amount" ELSE l."amount" END,
@@ -184,6 +194,7 @@ BEGIN
   INSERT INTO "transactions_local" AS l ("id", "_sp_deleted", "_sp_change_id", "_sp_status")
   VALUES (OLD."id", true, _sp_v_cid, 'pending')
   ON CONFLICT ("id") DO UPDATE SET
+    "household_id" = NULL,
     "account_id" = NULL,
     "category_id" = NULL,
     "amount" = NULL,
@@ -215,6 +226,7 @@ DECLARE
 BEGIN
   SELECT * INTO _sp_v_r FROM "transactions_local" l WHERE l."id" = _sp_v_key::uuid;
   _sp_v_r."id" := _sp_v_key::uuid;
+  _sp_v_r."household_id" := NULL;
   _sp_v_r."account_id" := NULL;
   _sp_v_r."category_id" := NULL;
   _sp_v_r."amount" := NULL;
@@ -232,6 +244,7 @@ BEGIN
     IF _sp_v_ch."status" = 'pending' THEN _sp_v_unsent := _sp_v_unsent + 1; END IF;
     _sp_v_v := jsonb_populate_record(NULL::"transactions_local", _sp_v_ch."value");
     IF _sp_v_ch."op" = 'delete' THEN
+      _sp_v_r."household_id" := NULL;
       _sp_v_r."account_id" := NULL;
       _sp_v_r."category_id" := NULL;
       _sp_v_r."amount" := NULL;
@@ -242,6 +255,7 @@ BEGIN
       _sp_v_r."created_at" := NULL;
       _sp_v_r."_sp_changed" := '{}'; _sp_v_r."_sp_insert" := false; _sp_v_r."_sp_deleted" := true;
     ELSIF _sp_v_ch."op" = 'insert' THEN
+      _sp_v_r."household_id" := _sp_v_v."household_id";
       _sp_v_r."account_id" := _sp_v_v."account_id";
       _sp_v_r."category_id" := _sp_v_v."category_id";
       _sp_v_r."amount" := _sp_v_v."amount";
@@ -252,6 +266,7 @@ BEGIN
       _sp_v_r."created_at" := _sp_v_v."created_at";
       _sp_v_r."_sp_changed" := _sp_v_ch."changed_columns"; _sp_v_r."_sp_insert" := true; _sp_v_r."_sp_deleted" := false;
     ELSE
+      IF _sp_v_ch."value" ? 'household_id' THEN _sp_v_r."household_id" := _sp_v_v."household_id"; END IF;
       IF _sp_v_ch."value" ? 'account_id' THEN _sp_v_r."account_id" := _sp_v_v."account_id"; END IF;
       IF _sp_v_ch."value" ? 'category_id' THEN _sp_v_r."category_id" := _sp_v_v."category_id"; END IF;
       IF _sp_v_ch."value" ? 'amount' THEN _sp_v_r."amount" := _sp_v_v."amount"; END IF;
@@ -272,6 +287,7 @@ BEGIN
   ELSE
     INSERT INTO "transactions_local" AS l SELECT (_sp_v_r).*
     ON CONFLICT ("id") DO UPDATE SET
+      "household_id" = EXCLUDED."household_id",
       "account_id" = EXCLUDED."account_id",
       "category_id" = EXCLUDED."category_id",
       "amount" = EXCLUDED."amount",

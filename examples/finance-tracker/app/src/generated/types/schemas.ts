@@ -4,6 +4,8 @@
 /** A bank, credit or cash account. */
 export interface Account {
   id: string;
+  /** The household the row belongs to; set by the server from the signed-in user. */
+  household_id?: string;
   name: string;
   kind: "checking" | "savings" | "credit" | "cash";
   /** ISO 4217 currency code. */
@@ -51,6 +53,8 @@ export interface CategoryWrite {
 /** A person or company. */
 export interface Contact {
   id: string;
+  /** The household the row belongs to; set by the server from the signed-in user. */
+  household_id?: string;
   first_name: string;
   last_name: string;
   email?: string | null;
@@ -111,6 +115,8 @@ export interface Problem {
 /** A single money movement on an account. */
 export interface Transaction {
   id: string;
+  /** The household the row belongs to; set by the server from the signed-in user. */
+  household_id?: string;
   account_id: string;
   category_id?: string | null;
   /** Signed amount; negative for outflows. */
