@@ -20,6 +20,7 @@
  */
 import { deref, isNullSchema, isObj, schemaTypes, type SchemaObject } from "./schema-walk.js";
 import type { Json } from "../spec/parse.js";
+import type { Codec } from "./types.js";
 
 const STRING_FORMATS: Record<string, string> = {
   uuid: "uuid",
@@ -65,4 +66,26 @@ export function pgType(schema: Json | undefined, doc: Json, seen = new Set<Schem
     default:
       return "jsonb";
   }
+}
+
+/** The runtime codec of each Postgres type `pgType` returns (src/model/types.ts, `Codec`). */
+const CODECS: Record<string, Codec> = {
+  uuid: "uuid",
+  timestamptz: "timestamp",
+  date: "date",
+  time: "time",
+  numeric: "numeric",
+  bigint: "bigint",
+  bytea: "bytes",
+  text: "text",
+  integer: "int",
+  real: "float",
+  "double precision": "float",
+  boolean: "bool",
+  jsonb: "json",
+};
+
+/** How the runtime reads and writes values of a column of this Postgres type. */
+export function codecOf(pg: string): Codec {
+  return CODECS[pg] ?? "text";
 }
