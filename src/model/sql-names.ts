@@ -124,8 +124,8 @@ export function columnNameProblem(name: string): NameProblem | undefined {
     return { code: "model/reserved-column", reason: `the local database uses "${SYNC_STATUS_COLUMN}" and names starting with "${INTERNAL_PREFIX}" itself`, hint: rename };
   }
   if (name.includes(DOLLAR_TAG)) return { code: "model/reserved-column", reason: `names containing "${DOLLAR_TAG}" would end the generated PL/pgSQL bodies`, hint: rename };
-  if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) {
-    return { code: "model/column-name-too-long", reason: `it is ${Buffer.byteLength(name)} bytes long and Postgres keeps only the first ${MAX_IDENTIFIER_BYTES} of a column name`, hint: "Rename the property in the API to at most 63 bytes (UTF-8)." };
+  if (utf8Length(name) > MAX_IDENTIFIER_BYTES) {
+    return { code: "model/column-name-too-long", reason: `it is ${utf8Length(name)} bytes long and Postgres keeps only the first ${MAX_IDENTIFIER_BYTES} of a column name`, hint: "Rename the property in the API to at most 63 bytes (UTF-8)." };
   }
   return undefined;
 }
@@ -141,5 +141,15 @@ export function tableNameProblem(table: string): string | undefined {
 
 function suggestion(name: string): string {
   const base = name.replace(/\u0000/g, "").replace(/^_+/, "").replace(/\$sp\$/g, "sp");
-  return `${base === "" ? "value" : Buffer.byteLength(base) > 40 ? base.slice(0, 40) : base}_value`;
+  return `${base === "" ? "value" : utf8Length(base) > 40 ? base.slice(0, 40) : base}_value`;
+}
+
+/** The length of `text` in UTF-8 bytes (as Buffer.byteLength; a lone surrogate counts 3, as its replacement character). */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
 }
