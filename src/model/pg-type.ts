@@ -22,7 +22,10 @@ import { deref, isNullSchema, isObj, schemaTypes, type SchemaObject } from "./sc
 import type { Json } from "../spec/parse.js";
 import type { Codec } from "./types.js";
 
-const STRING_FORMATS: Record<string, string> = {
+/** Every Postgres type a column can get. */
+export type PgType = "uuid" | "timestamptz" | "date" | "time" | "numeric" | "bigint" | "bytea" | "text" | "integer" | "real" | "double precision" | "boolean" | "jsonb";
+
+const STRING_FORMATS: Record<string, PgType> = {
   uuid: "uuid",
   "date-time": "timestamptz",
   date: "date",
@@ -33,7 +36,7 @@ const STRING_FORMATS: Record<string, string> = {
   binary: "bytea",
 };
 
-export function pgType(schema: Json | undefined, doc: Json, seen = new Set<SchemaObject>()): string {
+export function pgType(schema: Json | undefined, doc: Json, seen = new Set<SchemaObject>()): PgType {
   const s = deref(doc, schema);
   // A schema defined through itself (`A: { allOf: [$ref: A] }`) is reported by schema-cycles.ts; here it ends the walk.
   if (!s || seen.has(s)) return "jsonb";
@@ -69,7 +72,7 @@ export function pgType(schema: Json | undefined, doc: Json, seen = new Set<Schem
 }
 
 /** The runtime codec of each Postgres type `pgType` returns (src/model/types.ts, `Codec`). */
-const CODECS: Record<string, Codec> = {
+const CODECS: Record<PgType, Codec> = {
   uuid: "uuid",
   timestamptz: "timestamp",
   date: "date",
@@ -86,6 +89,6 @@ const CODECS: Record<string, Codec> = {
 };
 
 /** How the runtime reads and writes values of a column of this Postgres type. */
-export function codecOf(pg: string): Codec {
-  return CODECS[pg] ?? "text";
+export function codecOf(pg: PgType): Codec {
+  return CODECS[pg];
 }
