@@ -55,7 +55,7 @@ async function entityOf(opts: { properties: Record<string, Json>; xSync?: Json; 
   return r.value.entities[0]!;
 }
 
-describe("codecs", () => {
+describe("codecs (SPEC E1)", () => {
   // Every Postgres type pg-type.ts returns has exactly one codec; the runtime decides by it.
   const cases: [string, { given: Json; want: { pg: PgType; codec: Codec } }][] = [
     ["a uuid string is a uuid", { given: { type: "string", format: "uuid" }, want: { pg: "uuid", codec: "uuid" } }],
@@ -99,7 +99,7 @@ describe("codecs", () => {
   });
 });
 
-describe("names", () => {
+describe("names (SPEC E3, E4)", () => {
   it("the SQL objects are the table name and the suffixes of sql-names.ts, and the description carries them", async () => {
     const e = await entityOf({ properties: { id: { type: "string", format: "uuid" } }, xSync: { table: "items" } });
     expect(describeEntity(e).sql).toEqual({
@@ -123,7 +123,7 @@ describe("names", () => {
     for (const name of [...Object.values(BOOKKEEPING), ...Object.values(CHANNELS)]) expect(tableNameProblem(name), name).toBeDefined();
   });
 
-  it("the runtime names no bookkeeping object that is missing from the one list (sql-names.ts)", () => {
+  it("E3: the runtime names no bookkeeping object that is missing from the one list (sql-names.ts)", () => {
     const known = new Set<string>([...Object.values(BOOKKEEPING), ...Object.values(CHANNELS), SYNC_STATUS_COLUMN]);
     const runtime = path.join(REPO, "templates/runtime");
     for (const file of fs.readdirSync(runtime).filter((f) => f.endsWith(".ts"))) {
@@ -133,7 +133,7 @@ describe("names", () => {
     }
   });
 
-  it("hostile table and column names stay data: the printed description evaluates to the same names", async () => {
+  it("E6: hostile table and column names stay data: the printed description evaluates to the same names", async () => {
     const hostile = ['we"ird', "it's", "*/ end", "${x}", "a`b", "line\nbreak", "\u2028sep", "order"];
     const properties: Record<string, Json> = { id: { type: "string", format: "uuid" } };
     for (const name of hostile) properties[name] = { type: "string" };
@@ -152,7 +152,7 @@ describe("names", () => {
   });
 });
 
-describe("keys", () => {
+describe("keys (SPEC E5)", () => {
   const cases: [string, { key: Json; xSync?: Json; want: { keySource: string; newKey: string; tempKind?: string } }][] = [
     ["a client uuid key is made as a uuid", { key: { type: "string", format: "uuid" }, want: { keySource: "client", newKey: "uuid" } }],
     ["a client text key is required", { key: { type: "string" }, xSync: { local_first: true, key_source: "client" }, want: { keySource: "client", newKey: "required" } }],
@@ -167,7 +167,7 @@ describe("keys", () => {
   });
 });
 
-describe("endpoints", () => {
+describe("endpoints (SPEC E7)", () => {
   it("carry the method, the path and its parameters; write endpoints bind each parameter to a field", async () => {
     const e = await entityOf({ properties: { id: { type: "string", format: "uuid" } } });
     const d = describeEntity(e);
@@ -186,5 +186,19 @@ describe("endpoints", () => {
     });
     const d = describeEntity(e);
     expect({ scope: d.scope, writeId: d.writeId }).toEqual({ scope: "household_id", writeId: "write_id" });
+  });
+});
+
+describe("the runtime takes the description (SPEC E2)", () => {
+  const runtime = path.join(REPO, "templates/runtime");
+  const files = fs.readdirSync(runtime).filter((f) => f.endsWith(".ts"));
+  it("E2: never compares Postgres type text, and never finds an entity by table name in a list", () => {
+    for (const file of files) {
+      const text = fs.readFileSync(path.join(runtime, file), "utf8");
+      // (`_sync_schema.columns` keeps its stored JSON field `pgType`; nothing reads it.)
+      expect(text, file).not.toMatch(/\.pgType\b/);
+      expect(text, file).not.toMatch(/(sqlType|keyType)\s*[!=]==|[!=]==[^;\n]*\.(sqlType|keyType)\b/);
+      expect(text, file).not.toMatch(/\.find\(\(\w+\) => \w+\.table ===/);
+    }
   });
 });
