@@ -75,7 +75,7 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
   const { pg, entity } = options;
   const synced = quoteIdent(entity.sql.synced);
   const columns = entity.columns.filter((c) => !c.device).map((c) => c.name);
-  // Every codec has a CSV form COPY reads (arrays and objects are json columns), so an initial load may always COPY.
+  // No column is a Postgres array (the generator stores arrays and objects as json), so an initial load can always COPY.
   const copyable = true;
   const key = entity.key;
   const readSaved = async () =>
