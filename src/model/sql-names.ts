@@ -32,8 +32,8 @@ export const RESERVED_TABLE_PREFIXES = ["_changes", "_sync"] as const;
  * Every name the local database keeps for itself, in ONE list: the bookkeeping tables, their
  * sequences, indexes and functions (templates/partials/sql/shared.eta prints them from here through
  * `it.sql`), the NOTIFY channels, and the column the view adds. Each starts with a reserved prefix
- * (test/model/sql-names.test.ts), so no entity's table can take one. The generated client gets the
- * same list as `LOCAL_NAMES` (sync/entities.ts).
+ * (test/model/sql-names.test.ts), so no entity's table can take one; every such name the runtime
+ * (templates/runtime) uses must be in this list (test/model/description.test.ts, SPEC E3).
  */
 export const BOOKKEEPING = {
   /** Every local write, in order (the outbox). */
