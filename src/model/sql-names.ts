@@ -29,9 +29,9 @@ export const DOLLAR_TAG = "$sp$";
 export const RESERVED_TABLE_PREFIXES = ["_changes", "_sync"] as const;
 
 /**
- * Every name the local database keeps for itself, in ONE list: the bookkeeping tables, their
- * sequences, indexes and functions (templates/partials/sql/shared.eta prints them from here through
- * `it.sql`), the NOTIFY channels, and the column the view adds. Each starts with a reserved prefix
+ * The names the local database keeps for itself, in one place: the bookkeeping tables, their
+ * sequences, indexes and functions (here), the NOTIFY channels (`CHANNELS`) and the column the view
+ * adds (`SYNC_STATUS_COLUMN`); templates/partials/sql/*.eta print them from here through `it.sql`. Each starts with a reserved prefix
  * (test/model/sql-names.test.ts), so no entity's table can take one; every such name the runtime
  * (templates/runtime) uses must be in this list (test/model/description.test.ts, SPEC E3).
  */
