@@ -18,14 +18,9 @@ import { runDoctorCommand } from "./commands/doctor.js";
 import { createReport, exitCodeOf, UsageError, type Report } from "./report.js";
 import { watchAndGenerate } from "./watch.js";
 import { VERSION } from "../version.js";
+import type { Io } from "./io.js";
 
-export interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  cwd: string;
-  /** Whether prompts may be shown (stdin is a terminal). */
-  interactive: boolean;
-}
+export type { Io } from "./io.js";
 
 const HELP: Record<string, string> = {
   main: `sync-patterns ${VERSION}: a typed, local-first React client from an OpenAPI spec

@@ -16,7 +16,7 @@ import { loadSpec } from "../spec/load.js";
 import { isUrl } from "../spec/source.js";
 import { runGenerate } from "./commands/generate.js";
 import { createReport, exitCodeOf } from "./report.js";
-import type { Io } from "./main.js";
+import type { Io } from "./io.js";
 
 export const WATCH_DEBOUNCE_MS = 150;
 

@@ -11,7 +11,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { ResolvedConfig } from "../config/config.js";
 import { error, fail, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
-import { renderProject } from "../generate.js";
+import type { Artifact } from "../plan/artifacts.js";
+import type { RenderedFile } from "../render/render.js";
 import { LayeredEta, listBuiltinTemplates } from "../render/templates.js";
 import { checkTsconfig, projectTsconfig, resolveCompiler, STANDALONE_OPTIONS, strictnessFlags } from "./typescript.js";
 
@@ -33,8 +34,15 @@ const TS_FILE = /\.(ts|tsx|mts|cts)$/;
 /** Compiler options of the check in a project without a tsconfig: strict, plus the options strict projects and the stock app templates add. */
 export const CHECK_COMPILER_OPTIONS = { ...STANDALONE_OPTIONS, ...strictnessFlags("99"), noEmit: true } as const;
 
-export async function checkTemplates(config: ResolvedConfig, cwd: string): Promise<Result<CheckSummary>> {
-  const project = await renderProject(config, cwd);
+/** What `templates check` compiles: the project rendered in memory (`renderProject` of src/generate.ts, which the caller runs). */
+export interface CheckInput {
+  artifacts: Artifact[];
+  files: RenderedFile[];
+  /** Template folders, the project's first, the built-ins last. */
+  roots: string[];
+}
+
+export async function checkTemplates(config: ResolvedConfig, project: Result<CheckInput>): Promise<Result<CheckSummary>> {
   if (!project.ok) return project;
   const { artifacts, files, roots } = project.value;
   const diagnostics: Diagnostic[] = [...project.diagnostics];

@@ -16,7 +16,7 @@ import { closest } from "../diagnostics/suggest.js";
 import { BUILTIN_TEMPLATES, listBuiltinTemplates } from "../render/templates.js";
 import { migrationNotes } from "../model/migrations.js";
 import { MODEL_VERSION } from "../model/types.js";
-import { sha256 } from "../write/write-plan.js";
+import { sha256 } from "../hash.js";
 import { VERSION } from "../version.js";
 import { writeContextTypes } from "./context-types.js";
 

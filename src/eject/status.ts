@@ -7,7 +7,7 @@ import path from "node:path";
 import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { BUILTIN_TEMPLATES, listBuiltinTemplates } from "../render/templates.js";
 import { closest } from "../diagnostics/suggest.js";
-import { sha256 } from "../write/write-plan.js";
+import { sha256 } from "../hash.js";
 import { BASE_DIR, matchTemplates, type LockEntry, type TemplateLock } from "./eject.js";
 import { firstConflictLine } from "./markers.js";
 

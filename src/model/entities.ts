@@ -6,13 +6,13 @@
  */
 import { error, pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { closest } from "../diagnostics/suggest.js";
-import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase, sqlIdentifier, sqlString } from "./naming.js";
-import { pgType } from "./pg-type.js";
-import { columnNameProblem, entityRelations, MAX_IDENTIFIER_BYTES, tableNameProblem } from "./sql-names.js";
+import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase } from "./naming.js";
+import { codecOf, pgType } from "./pg-type.js";
+import { columnNameProblem, entityObjectNames, entityRelations, MAX_IDENTIFIER_BYTES, tableNameProblem } from "./sql-names.js";
 import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";
 import { tsType, type TsTypeContext } from "./ts-type.js";
 import { rawOperations, type RawOperation } from "./operations.js";
-import { decideKeySource, readKeySource, tempKeyOf, resolveReferences, type ReferenceCandidate } from "./keys.js";
+import { decideKeySource, newKeyOf, readKeySource, tempKeyOf, resolveReferences, type ReferenceCandidate } from "./keys.js";
 import type { Json } from "../spec/parse.js";
 import type { EndpointRef, Entity, EntityField, KeySource, Operation, PathPart, Rbac, Resource, SyncMode, WriteEndpointRef } from "./types.js";
 
@@ -273,10 +273,9 @@ export function buildEntities(
       return {
         name: p.name,
         key: propertyKey(p.name),
-        column: sqlIdentifier(p.name),
-        literal: sqlString(p.name),
         tsType: ts,
         pgType: pg,
+        codec: codecOf(pg),
         numericString: (pg === "numeric" || pg === "bigint") && /(^|\| )string( \||$)/.test(ts),
         nullable: isNullable(own) || isNullable(s),
         required: p.required,
@@ -326,24 +325,13 @@ export function buildEntities(
     entities.push({
       names: r.names,
       table,
-      sql: {
-        table: sqlIdentifier(table),
-        synced: sqlIdentifier(`${table}_synced`),
-        local: sqlIdentifier(`${table}_local`),
-        view: sqlIdentifier(table),
-        literal: sqlString(table),
-        rebuild: sqlIdentifier(`${table}_rebuild`),
-        onInsert: sqlIdentifier(`${table}_ins`),
-        onUpdate: sqlIdentifier(`${table}_upd`),
-        onDelete: sqlIdentifier(`${table}_del`),
-        feed: sqlIdentifier(`${table}_feed`),
-        ack: sqlIdentifier(`${table}_ack`),
-      },
+      objects: entityObjectNames(table),
       key: keyName,
       keyField,
       keySource: keys.keySource,
       ...(keys.createKeyPath ? { createKeyPath: keys.createKeyPath } : {}),
       references: [],
+      newKey: newKeyOf(keys.keySource, keyField),
       ...(keys.keySource === "server" ? { tempKey: tempKeyOf(keyField) } : {}),
       mode,
       localFirst: mode === "local-first",
@@ -411,8 +399,8 @@ function readScope(r: ResourceCandidate, scope: string, fields: EntityField[], l
     diagnostics.push(error("model/invalid-scope", `x-sync.scope names "${scope}", which is x-sync-exclude: the server never has it, so it cannot filter rows by it.`, at, "Scope by a synced property, or remove x-sync-exclude from it."));
     return null;
   }
-  if (field.pgType === "jsonb" || field.pgType.endsWith("[]")) {
-    diagnostics.push(error("model/invalid-scope", `x-sync.scope names "${scope}", whose type is ${field.pgType}: a scope must be a single value (an id, a string, a number) that \`${field.column} = $1\` compares.`, at, "Scope by a string, uuid or integer property."));
+  if (field.codec === "json") {
+    diagnostics.push(error("model/invalid-scope", `x-sync.scope names "${scope}", whose type is ${field.pgType}: a scope must be a single value (an id, a string, a number) that the shape's \`where\` compares.`, at, "Scope by a string, uuid or integer property."));
     return null;
   }
   return field;

@@ -15,7 +15,7 @@ import { closest } from "../diagnostics/suggest.js";
 import { deref, derefAt, flattenProperties, isObj } from "./schema-walk.js";
 import type { RawOperation } from "./operations.js";
 import type { Json } from "../spec/parse.js";
-import type { Entity, EntityField, KeySource } from "./types.js";
+import type { Entity, EntityField, KeySource, NewKey } from "./types.js";
 
 export const KEY_SOURCES: KeySource[] = ["client", "server"];
 
@@ -111,12 +111,20 @@ export function decideKeySource(
   return { keySource, createKeyPath };
 }
 
-/** How a temporary key of this key column is made and recognized (see Entity.tempKey). */
+/** What kind of temporary key a server-key entity's rows made on this device get (see Entity.tempKey); its SQL is printed in src/plan/print/sql.ts. */
 export function tempKeyOf(key: EntityField): NonNullable<Entity["tempKey"]> {
-  const col = `NEW.${key.column}`;
-  if (key.pgType === "uuid") return { kind: "uuid", make: "gen_random_uuid()", check: "true" };
-  if (key.pgType === "text") return { kind: "prefixed", make: `'tmp:' || gen_random_uuid()::text`, check: `left(${col}, 4) = 'tmp:'` };
-  return { kind: "negative", make: `-nextval('"_sync_temp_key"')`, check: `${col} < 0` };
+  if (key.codec === "uuid") return { kind: "uuid" };
+  if (key.codec === "text") return { kind: "prefixed" };
+  return { kind: "negative" };
+}
+
+/**
+ * How a row created on this device gets its key when none is given: decided here once, for the
+ * SQL insert trigger, the collection's `newKey()` and the create hooks alike.
+ */
+export function newKeyOf(keySource: KeySource, key: EntityField): NewKey {
+  if (keySource === "server") return tempKeyOf(key).kind;
+  return key.codec === "uuid" ? "uuid" : "required";
 }
 
 /** Reads `x-sync.key_source`. */

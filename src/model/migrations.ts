@@ -6,6 +6,7 @@
 import { MODEL_VERSION } from "./types.js";
 
 export const MODEL_MIGRATIONS: Readonly<Record<number, string>> = {
+  2: "The model holds facts and the template context adds what is printed (src/plan/print): `it.model.entities[i]`, `it.entity`, `it.group` and `it.model.operations` keep every field they had (`sql`, `column`, `literal`, `tempKey.make`/`check`, `queryStyles`), and each entity has a runtime description (`description`, printed as `descriptionLiteral`, named `descriptionName`) that `sync/entities.ts` exports (`ENTITIES`, replacing `SYNC_ENTITIES`); `db/schema.ts` now lists `{ entity, tables, objects }` per entity plus `objectSuffixes`, and collections take `entity` instead of `table`/`key`/`columns`/`tempKey`. The SQL partials print the bookkeeping names from `it.sql`: include them with `{ sql: it.sql }` (`partials/sql/shared.eta`) and `{ entity, sql: it.sql }` (`tables.eta`, `objects.eta`). Use `entity.newKey` (`uuid` | `negative` | `prefixed` | `required`) instead of comparing `keyField.pgType` with `uuid`; fields have a `codec`. Hooks use the runtime's one `settle()` (collections/pglite-collection.ts).",
   1: "The first versioned template context (sync-patterns 0.1): `it = { model, settings, entity?, group? }`. Templates from before it have no declared version; compare them with the built-ins (`sync-patterns templates diff`).",
 };
 

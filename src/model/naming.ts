@@ -157,16 +157,6 @@ export function propertyKey(name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
 }
 
-/** A double-quoted SQL identifier with embedded quotes doubled: `order` → `"order"`. */
-export function sqlIdentifier(name: string): string {
-  return `"${name.replace(/\u0000/g, "").replace(/"/g, '""')}"`;
-}
-
-/** A single-quoted SQL string literal. */
-export function sqlString(value: string): string {
-  return `'${value.replace(/\u0000/g, "").replace(/'/g, "''")}'`;
-}
-
 /**
  * Hands out unique names in the order it is asked. Callers ask in a deterministic order
  * (sorted by the spec's spelling) so that output never depends on object key order.

@@ -144,7 +144,6 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
   const errors = errorResponses(doc, raw, ctx);
   const argsRequired = pathParams.length > 0 || queryParams.some((p) => p.required) || headerParams.some((p) => p.required) || body?.required === true;
   const hasArgs = pathParams.length + queryParams.length + headerParams.length > 0 || body !== undefined;
-  const styled = queryParams.filter((p) => p.style !== "form" || !p.explode);
   return {
     id,
     fnName,
@@ -174,7 +173,6 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
     argsRequired,
     hasArgs,
     argsType: argsType(pathParams, queryParams, headerParams, body),
-    queryStyles: styled.length ? `{ ${styled.map((p) => `${p.key}: { style: ${JSON.stringify(p.style)}, explode: ${p.explode} }`).join(", ")} }` : "",
   };
 }
 

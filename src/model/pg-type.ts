@@ -20,8 +20,12 @@
  */
 import { deref, isNullSchema, isObj, schemaTypes, type SchemaObject } from "./schema-walk.js";
 import type { Json } from "../spec/parse.js";
+import type { Codec } from "./types.js";
 
-const STRING_FORMATS: Record<string, string> = {
+/** Every Postgres type a column can get. */
+export type PgType = "uuid" | "timestamptz" | "date" | "time" | "numeric" | "bigint" | "bytea" | "text" | "integer" | "real" | "double precision" | "boolean" | "jsonb";
+
+const STRING_FORMATS: Record<string, PgType> = {
   uuid: "uuid",
   "date-time": "timestamptz",
   date: "date",
@@ -32,7 +36,7 @@ const STRING_FORMATS: Record<string, string> = {
   binary: "bytea",
 };
 
-export function pgType(schema: Json | undefined, doc: Json, seen = new Set<SchemaObject>()): string {
+export function pgType(schema: Json | undefined, doc: Json, seen = new Set<SchemaObject>()): PgType {
   const s = deref(doc, schema);
   // A schema defined through itself (`A: { allOf: [$ref: A] }`) is reported by schema-cycles.ts; here it ends the walk.
   if (!s || seen.has(s)) return "jsonb";
@@ -65,4 +69,26 @@ export function pgType(schema: Json | undefined, doc: Json, seen = new Set<Schem
     default:
       return "jsonb";
   }
+}
+
+/** The runtime codec of each Postgres type `pgType` returns (src/model/types.ts, `Codec`). */
+const CODECS: Record<PgType, Codec> = {
+  uuid: "uuid",
+  timestamptz: "timestamp",
+  date: "date",
+  time: "time",
+  numeric: "numeric",
+  bigint: "bigint",
+  bytea: "bytes",
+  text: "text",
+  integer: "int",
+  real: "float",
+  "double precision": "float",
+  boolean: "bool",
+  jsonb: "json",
+};
+
+/** How the runtime reads and writes values of a column of this Postgres type. */
+export function codecOf(pg: PgType): Codec {
+  return CODECS[pg];
 }

@@ -1,13 +1,15 @@
 /**
- * The SpecModel: the one normalized, data-only view of an OpenAPI document that templates
- * see. Every value a template prints is decided here (names in each case, TypeScript and
- * Postgres types, endpoints), so templates contain no OpenAPI lookups and no logic.
+ * The SpecModel: the one normalized, data-only view of an OpenAPI document. Every fact a
+ * template needs is decided here (names in each case, TypeScript and Postgres types, codecs,
+ * endpoints, SQL object names), so templates contain no OpenAPI lookups and no logic. SQL text
+ * (quoted identifiers, string literals, temporary-key expressions) and TypeScript literals are
+ * printed once, by src/plan/print/, into the template context (src/plan/context.ts).
  *
- * Bump MODEL_VERSION when a field is removed or changes meaning; ejected templates declare
- * the version they were written for.
+ * Bump MODEL_VERSION when a field of the template context is removed or changes meaning;
+ * ejected templates declare the version they were written for (src/model/migrations.ts).
  */
 
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 
 /** One identifier spelled in every case a template needs. */
 export interface Names {
@@ -151,8 +153,6 @@ export interface Operation {
   hasArgs: boolean;
   /** TypeScript type of the argument object: `{ path: { id: string }; body: T.ContactWrite }`; empty when none. */
   argsType: string;
-  /** Query parameters serialized differently from `form` + explode, as a JSON object literal; empty when none. */
-  queryStyles: string;
 }
 
 export interface OperationGroup {
@@ -176,20 +176,37 @@ export type KeySource = "client" | "server";
 export interface KeyReference {
   /** The field (property name) of this entity. */
   field: string;
+  /** The field's Postgres type (the key type of the referenced entity). */
   pgType: string;
   /** The referenced entity's table. */
   table: string;
 }
 
+/**
+ * How the runtime turns a column's values into JavaScript and back (src/model/pg-type.ts decides
+ * it with the Postgres type): `json` values are sent as JSON text, `date` values read as
+ * `YYYY-MM-DD`, `timestamp` values as ISO strings, `bigint` as numbers. The runtime branches on
+ * this, never on Postgres type text.
+ */
+export type Codec = "text" | "uuid" | "int" | "bigint" | "float" | "numeric" | "bool" | "json" | "timestamp" | "date" | "time" | "bytes";
+
+/** How a row created on this device gets its key when none is given (decided once, src/model/keys.ts). */
+export type NewKey =
+  /** A uuid (the runtime makes a time-ordered one; SQL `gen_random_uuid()` when the insert has none). */
+  | "uuid"
+  /** Server keys on integer columns: a negative number from the local sequence (temporary). */
+  | "negative"
+  /** Server keys on text columns: `tmp:<uuid>` (temporary). */
+  | "prefixed"
+  /** The caller must give the key (client keys that are neither uuid nor made by the server). */
+  | "required";
+
 export interface EntityField {
   name: string;
   key: string;
-  /** SQL identifier, always double-quoted and escaped: `"order"`. */
-  column: string;
-  /** The name as a SQL string literal: `'order'`. */
-  literal: string;
   tsType: string;
   pgType: string;
+  codec: Codec;
   nullable: boolean;
   required: boolean;
   readOnly: boolean;
@@ -207,14 +224,15 @@ export interface EntityField {
   ownerOnly: boolean;
 }
 
-export interface EntitySql {
-  table: string;
-  synced: string;
-  local: string;
+/** The names (unquoted) of an entity's SQL objects; their suffixes are decided in src/model/sql-names.ts. */
+export interface EntityObjects {
+  /** The view the app reads and writes: the table name itself. */
   view: string;
-  /** `'contacts'`: the entity's name in `_changes.entity` and the change feed. */
-  literal: string;
-  /** plpgsql functions: fold pending changes into the overlay; view triggers; change feed. */
+  /** Server state, written only by shape sync. */
+  synced: string;
+  /** The optimistic overlay. */
+  local: string;
+  /** plpgsql functions: fold pending changes into the overlay; view triggers; change feed; write-id acknowledgement. */
   rebuild: string;
   onInsert: string;
   onUpdate: string;
@@ -285,8 +303,8 @@ export interface Entity {
   names: Names;
   /** Postgres table base name (unquoted), e.g. `contacts`. */
   table: string;
-  /** Quoted SQL identifiers derived from `table`, and the table name as a string literal. */
-  sql: EntitySql;
+  /** The names of its SQL objects (view, tables, functions), unquoted. */
+  objects: EntityObjects;
   key: string;
   keyField: EntityField;
   /** `client`: the client makes the key; `server`: rows made here get a temporary key, replaced by the server's on confirmation. */
@@ -295,12 +313,14 @@ export interface Entity {
   createKeyPath?: string[];
   /** Fields that hold keys of server-key entities (foreign keys), rewritten with them. */
   references: KeyReference[];
+  /** How a row created here gets its key when none is given. */
+  newKey: NewKey;
   /**
-   * Server keys: how a row created on this device gets its temporary key, as SQL (`make`, a
-   * value of the key's type; `check`, true for a temporary key in `NEW`), and its `kind` for the
-   * runtime (`negative`: a negative number; `prefixed`: `tmp:<uuid>`; `uuid`: a random uuid).
+   * Server keys: what kind of temporary key a row created on this device gets (`negative`: a
+   * negative number; `prefixed`: `tmp:<uuid>`; `uuid`: a random uuid). Its SQL is printed in the
+   * template context (`it.entity.tempKey.make` / `.check`).
    */
-  tempKey?: { make: string; check: string; kind: "negative" | "prefixed" | "uuid" };
+  tempKey?: { kind: "negative" | "prefixed" | "uuid" };
   mode: SyncMode;
   localFirst: boolean;
   path: string;
@@ -330,6 +350,65 @@ export interface Entity {
   endpoints: EntityEndpoints;
   rbac?: Rbac;
   doc: DocComment;
+}
+
+/** A column as the runtime sees it. */
+export interface ColumnDescription {
+  name: string;
+  codec: Codec;
+  /** The column's Postgres type, printed into SQL casts only (`$1::uuid[]`); the runtime never branches on it. */
+  sqlType: string;
+  key: boolean;
+  readOnly: boolean;
+  writeOnly: boolean;
+  /** `x-sync-exclude`: lives only on this device, never sent, never synced. */
+  device: boolean;
+}
+
+/** An endpoint of an entity: method (upper case), path template and its path parameters. */
+export interface EndpointDescription {
+  method: string;
+  path: string;
+  params: string[];
+}
+
+/** A write endpoint: its path as literal text and parameters, each bound to the row field that fills it. */
+export interface WriteEndpointDescription extends EndpointDescription {
+  parts: PathPart[];
+}
+
+/**
+ * What the generated runtime knows of one entity, as data: emitted once into the client
+ * (`sync/entities.ts`) and handed to every runtime module (local database, collections, shape
+ * sync, change writer). Built from the Entity by src/model/description.ts;
+ * templates/runtime/entity.ts declares the same type for the client.
+ */
+export interface EntityDescription {
+  /** The entity's name in `_changes.entity`, the change feed, `_sync_shapes` and the shape's `table`: its table name. */
+  table: string;
+  /** Its SQL objects' names (unquoted), and the key column's Postgres type for casts. */
+  sql: EntityObjects & { keyType: string };
+  /** The key column. */
+  key: string;
+  keySource: KeySource;
+  /** How a row created here gets its key when none is given. */
+  newKey: NewKey;
+  /** Server keys: where the create's JSON response carries the new key. */
+  createKeyPath?: string[];
+  mode: SyncMode;
+  localFirst: boolean;
+  /** `x-sync.scope`: the column the server scopes rows by. */
+  scope?: string;
+  columns: ColumnDescription[];
+  list?: EndpointDescription;
+  get?: EndpointDescription;
+  create?: WriteEndpointDescription;
+  update?: WriteEndpointDescription;
+  remove?: WriteEndpointDescription;
+  /** `x-sync.write_id`: a server column echoing the change id of the last write. */
+  writeId?: string;
+  /** Fields holding keys of server-key entities, rewritten when a temporary key is replaced. */
+  references: { field: string; table: string; sqlType: string }[];
 }
 
 export interface SpecModel {

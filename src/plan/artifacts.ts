@@ -4,8 +4,9 @@
  * first), the output path relative to the output folder, and the data the template gets.
  */
 import type { SourceLocation } from "../diagnostics/diagnostic.js";
-import type { Entity, SpecModel } from "../model/types.js";
-import type { PlanSettings, TemplateData } from "./context.js";
+import type { SpecModel } from "../model/types.js";
+import type { PlanSettings, TemplateData, TemplateEntity } from "./context.js";
+import { templateBase } from "./print/index.js";
 
 export type { PlanSettings, TemplateData } from "./context.js";
 
@@ -35,13 +36,14 @@ export function entityOverride(template: string, kebab: string): string | undefi
   return m ? `${m[1] ?? ""}${kebab}${m[2]}` : undefined;
 }
 
-function perEntity(template: string, output: string, base: TemplateData, entity: Entity): Artifact {
+function perEntity(template: string, output: string, base: TemplateData, entity: TemplateEntity): Artifact {
   const override = entityOverride(template, entity.names.kebab);
   return { template, output, kind: "eta", data: { ...base, entity }, ...(override && override !== template ? { override } : {}) };
 }
 
-export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifact[] {
-  const base: TemplateData = { model, settings };
+export function planArtifacts(spec: SpecModel, settings: PlanSettings): Artifact[] {
+  const base: TemplateData = templateBase(spec, settings);
+  const model = base.model;
   const artifacts: Artifact[] = [
     { template: "types/schemas.ts.eta", output: "types/schemas.ts", kind: "eta", data: base },
     { template: "runtime/client.ts", output: "api/client.ts", kind: "copy", data: base },
@@ -66,6 +68,7 @@ export function planArtifacts(model: SpecModel, settings: PlanSettings): Artifac
       { template: "db/schema.ts.eta", output: "db/schema.ts", kind: "eta", data: base },
       { template: "db/init.ts.eta", output: "db/init.ts", kind: "eta", data: base },
       { template: "runtime/local-db.ts", output: "db/local-db.ts", kind: "copy", data: base },
+      { template: "runtime/entity.ts", output: "db/entity.ts", kind: "copy", data: base },
       { template: "runtime/db-worker.ts", output: "db/worker.ts", kind: "copy", data: base },
       { template: "runtime/shape-sync.ts", output: "sync/shape-sync.ts", kind: "copy", data: base },
       { template: "runtime/change-writer.ts", output: "sync/change-writer.ts", kind: "copy", data: base },

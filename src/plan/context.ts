@@ -4,18 +4,26 @@
  * This module and `src/model/types.ts` are the whole template contract: `context.d.ts` in a
  * project's template folder is made from their compiled declarations (src/eject/context-types.ts),
  * so it cannot drift from what templates really get. Keep this module free of other imports.
+ *
+ * The model holds facts; what templates print as code (quoted SQL names and literals, the
+ * temporary-key SQL, TypeScript object literals) is added here by the one printing module,
+ * src/plan/print/. The template-visible shape is the model's plus those printed fields.
  */
-import type { Entity, OperationGroup, SpecModel } from "../model/types.js";
+import type { Entity, EntityDescription, EntityField, EntityObjects, Operation, OperationGroup, SpecModel } from "../model/types.js";
 
 /** What every template receives as `it`. */
 export interface TemplateData {
-  /** The whole normalized spec. */
-  model: SpecModel;
+  /** The whole normalized spec, with its printed SQL and TypeScript text. */
+  model: TemplateModel;
   settings: PlanSettings;
+  /** The local database's bookkeeping names as quoted SQL identifiers (src/model/sql-names.ts), for the SQL templates. */
+  sql: BookkeepingSql;
+  /** The suffix of each SQL object of an entity after its table name (src/model/sql-names.ts): `{ synced: "_synced", onInsert: "_ins", … }`. */
+  objectSuffixes: Record<Exclude<keyof EntityObjects, "view">, string>;
   /** Set for per-entity templates (`types/entity.ts.eta`, …, and config artifacts with `each: entity`). */
-  entity?: Entity;
+  entity?: TemplateEntity;
   /** Set for per-group API templates (`api/group.ts.eta`, and config artifacts with `each: group`). */
-  group?: OperationGroup;
+  group?: TemplateGroup;
 }
 
 /** Settings from the config that templates may print. */
@@ -24,4 +32,106 @@ export interface PlanSettings {
   apiUrl: string;
   /** Electric shape endpoint, when configured. */
   electricUrl?: string;
+}
+
+/** The model as templates see it: entities, operations and groups with their printed text. */
+export interface TemplateModel extends Omit<SpecModel, "entities" | "operations" | "groups"> {
+  entities: TemplateEntity[];
+  operations: TemplateOperation[];
+  groups: TemplateGroup[];
+}
+
+/** An entity field with its SQL text. */
+export interface TemplateField extends EntityField {
+  /** SQL identifier, always double-quoted and escaped: `"order"`. */
+  column: string;
+  /** The name as a SQL string literal: `'order'`. */
+  literal: string;
+}
+
+/** Quoted SQL identifiers of an entity's objects, and the table name as a string literal. */
+export interface EntitySql {
+  table: string;
+  synced: string;
+  local: string;
+  view: string;
+  /** `'contacts'`: the entity's name in `_changes.entity` and the change feed. */
+  literal: string;
+  /** plpgsql functions: fold pending changes into the overlay; view triggers; change feed. */
+  rebuild: string;
+  onInsert: string;
+  onUpdate: string;
+  onDelete: string;
+  feed: string;
+  ack: string;
+}
+
+type FieldLists = "keyField" | "fields" | "syncedFields" | "dataFields" | "deviceFields" | "writableFields" | "writeIdField" | "scopeField" | "pathFields" | "tempKey";
+
+/** An entity as templates see it. */
+export interface TemplateEntity extends Omit<Entity, FieldLists> {
+  /** Quoted SQL identifiers derived from `table`, and the table name as a string literal. */
+  sql: EntitySql;
+  keyField: TemplateField;
+  fields: TemplateField[];
+  syncedFields: TemplateField[];
+  dataFields: TemplateField[];
+  deviceFields: TemplateField[];
+  writableFields: TemplateField[];
+  writeIdField?: TemplateField;
+  scopeField?: TemplateField;
+  pathFields: TemplateField[];
+  /**
+   * Server keys: how a row created on this device gets its temporary key, as SQL (`make`, a
+   * value of the key's type; `check`, true for a temporary key in `NEW`), and its `kind` for the
+   * runtime (`negative`: a negative number; `prefixed`: `tmp:<uuid>`; `uuid`: a random uuid).
+   */
+  tempKey?: { make: string; check: string; kind: "negative" | "prefixed" | "uuid" };
+  /** What the runtime gets of this entity (emitted once, in `sync/entities.ts`). */
+  description: EntityDescription;
+  /** `description` as a TypeScript object literal. */
+  descriptionLiteral: string;
+  /** The name of its description's constant in `sync/entities.ts`, e.g. `contactsEntity`. */
+  descriptionName: string;
+}
+
+/** An operation as templates see it. */
+export interface TemplateOperation extends Operation {
+  /** Query parameters serialized differently from `form` + explode, as a TypeScript object literal; empty when none. */
+  queryStyles: string;
+}
+
+export interface TemplateGroup extends Omit<OperationGroup, "operations"> {
+  operations: TemplateOperation[];
+}
+
+/** The bookkeeping names of the local database (src/model/sql-names.ts, `BOOKKEEPING`), quoted. */
+export interface BookkeepingSql {
+  changes: string;
+  changesRowIndex: string;
+  changesOpenIndex: string;
+  changesTxidIndex: string;
+  changesStatusChanged: string;
+  changesSent: string;
+  changesNotify: string;
+  tempKeys: string;
+  tempKeySequence: string;
+  feed: string;
+  feedHorizon: string;
+  feedEntityIndex: string;
+  feedReset: string;
+  schema: string;
+  shapes: string;
+  seenTxids: string;
+  acknowledge: string;
+  validateChanges: string;
+  /** NOTIFY channels as SQL string literals: new changes, a change's status, the change feed. */
+  channelChanges: string;
+  channelChangeStatus: string;
+  channelFeed: string;
+  /** The suffix of an entity's rebuild function, as a SQL string literal (`'_rebuild'`). */
+  rebuildSuffix: string;
+  /** The column the view adds to every row, quoted, and as a string literal. */
+  syncStatus: string;
+  syncStatusLiteral: string;
 }

@@ -5,6 +5,7 @@
 import type { ArtifactConfig } from "../config/config.js";
 import { error, fail, ok, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import type { SpecModel } from "../model/types.js";
+import { templateBase } from "./print/index.js";
 import { entityOverride, type Artifact, type PlanSettings, type TemplateData } from "./artifacts.js";
 
 /**
@@ -12,7 +13,7 @@ import { entityOverride, type Artifact, type PlanSettings, type TemplateData } f
  * (built-in or extra) already writes is an error at the config entry.
  */
 export function planExtraArtifacts(model: SpecModel, settings: PlanSettings, extras: readonly ArtifactConfig[], builtins: readonly Artifact[]): Result<Artifact[]> {
-  const base: TemplateData = { model, settings };
+  const base: TemplateData = templateBase(model, settings);
   const taken = new Map<string, string>(builtins.map((a) => [a.output, `the built-in template ${a.template}`]));
   const out: Artifact[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -27,9 +28,9 @@ export function planExtraArtifacts(model: SpecModel, settings: PlanSettings, ext
       out.push({ template: extra.template, output, kind: "eta", data, origin: extra.location, ...(override && override !== extra.template ? { override } : {}) });
     };
     if (extra.each === "entity") {
-      for (const entity of model.entities) add(extra.output.replaceAll("{entity}", entity.names.kebab), { ...base, entity }, entityOverride(extra.template, entity.names.kebab));
+      for (const entity of base.model.entities) add(extra.output.replaceAll("{entity}", entity.names.kebab), { ...base, entity }, entityOverride(extra.template, entity.names.kebab));
     } else if (extra.each === "group") {
-      for (const group of model.groups) add(extra.output.replaceAll("{group}", group.file), { ...base, group });
+      for (const group of base.model.groups) add(extra.output.replaceAll("{group}", group.file), { ...base, group });
     } else {
       add(extra.output, base);
     }

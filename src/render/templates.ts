@@ -95,7 +95,8 @@ export function listBuiltinTemplates(root = BUILTIN_TEMPLATES): string[] {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const abs = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(abs);
-      else out.push(path.relative(root, abs).split(path.sep).join("/"));
+      // Documentation next to the templates (runtime/SPEC.md) is not a template.
+      else if (!entry.name.endsWith(".md")) out.push(path.relative(root, abs).split(path.sep).join("/"));
     }
   };
   walk(root);

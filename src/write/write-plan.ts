@@ -7,7 +7,7 @@
  * It deletes stale files it made and never touches anything else: a file at a target path
  * that it does not own is an error, not an overwrite.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../hash.js";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { error, fail, ok, type Result } from "../diagnostics/diagnostic.js";
@@ -36,9 +36,6 @@ export interface WritePlan {
   manifest: Manifest;
 }
 
-export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
 
 export async function readManifest(outDir: string): Promise<Manifest | undefined> {
   try {

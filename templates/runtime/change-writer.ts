@@ -41,42 +41,18 @@
 //     an unhandled promise rejection.
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { describeErrorBody } from "../api/error-text.js";
+import { byTable, type EntityDescription, type WriteEndpointDescription } from "../db/entity.js";
 import { listenShared, quoteIdent, Serial } from "../db/local-db.js";
 
-export interface Endpoint {
-  method: string;
-  /** Path template as the spec writes it, e.g. `/v1/files/{file_key}/comments/{comment_id}` (for messages). */
-  path: string;
-  /**
-   * The same path as literal text and parameters, each bound to the row field that fills it:
-   * `["/v1/files/", { param: "file_key", field: "file_key" }, "/comments/", { param: "comment_id", field: "id" }]`.
-   */
-  parts: (string | { param: string; field: string })[];
-}
+/** A write endpoint of an entity (db/entity.ts). */
+export type Endpoint = WriteEndpointDescription;
 
-export interface SyncEntity {
-  table: string;
-  key: string;
-  localFirst: boolean;
-  /** Never sent (readOnly in the spec); the key is still sent on create. */
-  readOnly: string[];
-  /** `x-sync-exclude`: never sent. */
-  device: string[];
-  create?: Endpoint;
-  update?: Endpoint;
-  remove?: Endpoint;
-  /** A server column echoing the change id (x-sync.write_id); acknowledgement then comes from it. */
-  writeId?: string;
-  /**
-   * `server`: the server assigns keys (x-sync key_source). A create is sent without the key, and
-   * the key in its JSON response (at `createKeyPath`, e.g. `["id"]` or `["data", "id"]`) replaces
-   * the row's temporary key on this device (K1).
-   */
-  keySource?: "client" | "server";
-  createKeyPath?: string[];
-  /** Fields of this entity holding keys of server-key entities (foreign keys): rewritten by K1 too. */
-  references?: { field: string; pgType: string; table: string }[];
-}
+/**
+ * What the writer knows of an entity: its description (sync/entities.ts). Read-only and
+ * device-only columns are never sent (the key is still sent on create, unless the server assigns
+ * keys: `keySource: "server"`, K1); `references` are rewritten by K1 too.
+ */
+export type SyncEntity = EntityDescription;
 
 export interface BackoffOptions {
   initialMs: number;
@@ -89,7 +65,7 @@ export const BACKOFF_DEFAULTS: BackoffOptions = { initialMs: 500, maxMs: 30_000,
 
 export interface ChangeWriterOptions {
   pg: PGliteInterface;
-  entities: SyncEntity[];
+  entities: readonly SyncEntity[];
   baseUrl: string;
   /** Headers for every request (auth goes here); may be computed per request. */
   headers?: () => HeadersInit | Promise<HeadersInit>;
@@ -181,6 +157,7 @@ export class ChangeWriter {
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
   private readonly options: ChangeWriterOptions;
+  private readonly byTable: ReadonlyMap<string, SyncEntity>;
   /** The last problem with a create's key (K1, K2): kept as the last error, since no retry fixes it. */
   private keyProblem: string | undefined;
   /** The error that stopped the last drain (W10); `flush()` rejects with it. */
@@ -188,6 +165,7 @@ export class ChangeWriter {
 
   constructor(options: ChangeWriterOptions) {
     this.options = options;
+    this.byTable = byTable(options.entities);
     this.backoff = { ...BACKOFF_DEFAULTS, ...options.backoff };
     this.fetchFn = options.fetch ?? ((...args) => fetch(...args));
     this.serial = new Serial(
@@ -502,12 +480,12 @@ export class ChangeWriter {
       [entity.table, temp, key, entity.key, json],
     );
     // The overlay row moves to the server key; the feed hears of the temporary key's end too.
-    await tx.query(`UPDATE ${quoteIdent(`${entity.table}_local`)} SET ${quoteIdent(entity.key)} = $2 WHERE ${quoteIdent(entity.key)}::text = $1`, [temp, key]);
+    await tx.query(`UPDATE ${quoteIdent(entity.sql.local)} SET ${quoteIdent(entity.key)} = $2 WHERE ${quoteIdent(entity.key)}::text = $1`, [temp, key]);
     await tx.query(`INSERT INTO "_sync_feed" ("entity", "row_key") VALUES ($1, $2)`, [entity.table, temp]);
     // Foreign keys of every entity that refers to this one.
     for (const other of this.options.entities) {
       for (const ref of (other.references ?? []).filter((r) => r.table === entity.table)) {
-        await tx.query(`UPDATE ${quoteIdent(`${other.table}_local`)} SET ${quoteIdent(ref.field)} = CAST($2 AS ${ref.pgType}) WHERE ${quoteIdent(ref.field)}::text = $1`, [temp, key]);
+        await tx.query(`UPDATE ${quoteIdent(other.sql.local)} SET ${quoteIdent(ref.field)} = CAST($2 AS ${ref.sqlType}) WHERE ${quoteIdent(ref.field)}::text = $1`, [temp, key]);
         await tx.query(
           `UPDATE "_changes" SET "value" = jsonb_set("value", ARRAY[$2], $3::jsonb) WHERE "entity" = $1 AND "status" IN ('pending', 'failed') AND "value" ->> $2 = $4`,
           [other.table, ref.field, json, temp],
@@ -531,7 +509,7 @@ export class ChangeWriter {
   }
 
   private entity(table: string): SyncEntity | undefined {
-    return this.options.entities.find((e) => e.table === table);
+    return this.byTable.get(table);
   }
 
   private async send(change: ChangeRow): Promise<Outcome> {
@@ -544,7 +522,7 @@ export class ChangeWriter {
     if (typeof path !== "string") return { kind: "rejected", status: 0, error: `Cannot build the URL ${endpoint.method.toUpperCase()} ${endpoint.path}: the change has no value for {${path.missing.param}} (${path.missing.field}).` };
     // The key is sent on create unless the server assigns it (then the row's key is a temporary one).
     const sendsKey = change.op === "insert" && entity.keySource !== "server";
-    const omit = new Set([...entity.device, ...entity.readOnly.filter((c) => !sendsKey || c !== entity.key), ...(change.op === "insert" && !sendsKey ? [entity.key] : []), PATH_VALUES]);
+    const omit = new Set([...entity.columns.filter((c) => c.device || (c.readOnly && (!sendsKey || !c.key))).map((c) => c.name), ...(change.op === "insert" && !sendsKey ? [entity.key] : []), PATH_VALUES]);
     let body: Record<string, unknown> | undefined;
     // A create leaves out what the client did not set (NULL): the server applies its defaults.
     if (change.op === "insert") body = Object.fromEntries(Object.entries(strip(change.value, omit)).filter(([, v]) => v !== null));
@@ -552,7 +530,7 @@ export class ChangeWriter {
       const changed = strip(change.value, new Set([...omit, entity.key]));
       if (endpoint.method.toUpperCase() === "PUT") {
         // No PATCH in the spec: send the whole row as this client sees it now.
-        const row = (await this.options.pg.query<Record<string, unknown>>(`SELECT * FROM ${quoteIdent(entity.table)} WHERE ${quoteIdent(entity.key)}::text = $1`, [change.row_key])).rows[0];
+        const row = (await this.options.pg.query<Record<string, unknown>>(`SELECT * FROM ${quoteIdent(entity.sql.view)} WHERE ${quoteIdent(entity.key)}::text = $1`, [change.row_key])).rows[0];
         body = { ...strip(row ?? {}, new Set([...omit, "_sync_status"])), ...changed };
       } else body = changed;
     }

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pointerJoin, type Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { buildModel } from "../../src/model/build.js";
 import { columnNameProblem } from "../../src/model/sql-names.js";
-import type { Entity } from "../../src/model/types.js";
+import type { Entity, SpecModel } from "../../src/model/types.js";
+import { printEntity, templateBase } from "../../src/plan/print/index.js";
 import { LayeredEta } from "../../src/render/templates.js";
 import { BUILTIN_TEMPLATES } from "../../src/render/templates.js";
 import type { Json } from "../../src/spec/parse.js";
@@ -89,7 +90,7 @@ function specFor(c: Case, table: string): Record<string, Json> {
 
 type Pg = PGlite;
 interface Runtime {
-  migrate(pg: Pg, schema: { shared: string; entities: unknown[] }): Promise<unknown>;
+  migrate(pg: Pg, schema: { shared: string; entities: unknown[]; objectSuffixes: unknown }): Promise<unknown>;
   quoteIdent(name: string): string;
 }
 interface ShapeSyncModule {
@@ -113,19 +114,20 @@ afterAll(async () => pg?.close());
 
 const q = (name: string): string => runtime.quoteIdent(name);
 
-async function exerciseEntity(e: Entity, c: Case): Promise<void> {
+async function exerciseEntity(facts: Entity, c: Case): Promise<void> {
+  // The template context of the entity, as the generator renders it (src/plan/print).
+  const { sql, objectSuffixes } = templateBase({ entities: [], operations: [], groups: [] } as unknown as SpecModel, { apiUrl: "" });
+  const e = printEntity(facts);
   await runtime.migrate(pg, {
-    shared: eta.render("partials/sql/shared.eta", {}),
+    shared: eta.render("partials/sql/shared.eta", { sql }),
     entities: [
       {
-        table: e.table,
-        key: e.key,
-        keyType: e.keyField.pgType,
-        columns: e.fields.map((f) => ({ name: f.name, pgType: f.pgType, device: f.syncExclude })),
-        tables: eta.render("partials/sql/tables.eta", { entity: e }),
-        objects: eta.render("partials/sql/objects.eta", { entity: e }),
+        entity: e.description,
+        tables: eta.render("partials/sql/tables.eta", { entity: e, sql }),
+        objects: eta.render("partials/sql/objects.eta", { entity: e, sql }),
       },
     ],
+    objectSuffixes,
   });
   const view = q(e.table);
   const [key, data, device] = [q(c.key), q(c.data), q(c.device)];

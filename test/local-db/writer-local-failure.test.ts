@@ -36,6 +36,7 @@ const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
 let db: Db;
 let writerModule: WriterModule;
 let baseUrl: string;
+let entities: unknown[];
 
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
@@ -44,6 +45,8 @@ beforeAll(async () => {
   const out = await generateClient("writer-local-failure", entitySpec());
   db = await ((await import(`${out}/db/init.ts`)) as { createDatabase(): Promise<Db> }).createDatabase();
   writerModule = (await import(`${out}/sync/change-writer.ts`)) as WriterModule;
+  // The entity's description as the generator emits it (sync/entities.ts).
+  entities = ((await import(`${out}/sync/entities.ts`)) as { ENTITIES: unknown[] }).ENTITIES;
 }, 60_000);
 
 afterAll(async () => {
@@ -60,7 +63,7 @@ describe("the change writer when the local database fails to record an answer", 
     await db.pg.exec(`CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the disk is full'; END $$;
       CREATE TRIGGER test_refuse BEFORE UPDATE OF "status" ON "_changes" FOR EACH ROW WHEN (NEW."status" IN ('sent', 'synced')) EXECUTE FUNCTION test_refuse();`);
     for (const name of ["a", "b", "c"]) await db.pg.query(`INSERT INTO things (name) VALUES ($1)`, [name]);
-    const writer = new writerModule.ChangeWriter({ pg: db.pg, entities: [{ table: "things", key: "id", localFirst: true, readOnly: [], device: ["private_note"], create: { method: "post", path: "/things", parts: ["/things"] } }], baseUrl });
+    const writer = new writerModule.ChangeWriter({ pg: db.pg, entities, baseUrl });
     const heard: (string | null)[] = [];
     writer.subscribe((s) => heard.push(s.lastError));
     await writer.start();

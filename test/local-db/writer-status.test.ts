@@ -33,7 +33,7 @@ beforeAll(async () => {
   const out = await generateClient("writer-status", entitySpec());
   db = await ((await import(`${out}/db/init.ts`)) as { createDatabase(): Promise<Db> }).createDatabase();
   writerModule = (await import(`${out}/sync/change-writer.ts`)) as WriterModule;
-  entities = ((await import(`${out}/sync/entities.ts`)) as { SYNC_ENTITIES: unknown }).SYNC_ENTITIES;
+  entities = ((await import(`${out}/sync/entities.ts`)) as { ENTITIES: unknown }).ENTITIES;
 }, 60_000);
 afterAll(async () => db?.close());
 

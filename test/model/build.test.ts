@@ -4,6 +4,8 @@ import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { buildModel, type ModelInput } from "../../src/model/build.js";
 import type { Entity, SpecModel } from "../../src/model/types.js";
 import { loadSpec } from "../../src/spec/load.js";
+import type { EntitySql } from "../../src/plan/context.js";
+import { printEntity } from "../../src/plan/print/index.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 const EXAMPLE = "examples/finance-tracker/openapi.yaml";
@@ -42,7 +44,7 @@ describe("buildModel on the finance-tracker example", async () => {
     expect(model.entities.map((e) => e.names.original).sort()).toEqual(["account", "contact", "transaction"]);
   });
 
-  const entityCases: [string, { given: string; want: { mode: string; localFirst: boolean; table: string; sql: Pick<Entity["sql"], "table" | "synced" | "local" | "view">; key: string; row: string; write: string } }][] = [
+  const entityCases: [string, { given: string; want: { mode: string; localFirst: boolean; table: string; sql: Pick<EntitySql, "table" | "synced" | "local" | "view">; key: string; row: string; write: string } }][] = [
     [
       "reads x-sync: true as a confirmed entity",
       { given: "account", want: { mode: "confirmed", localFirst: false, table: "accounts", sql: { table: '"accounts"', synced: '"accounts_synced"', local: '"accounts_local"', view: '"accounts"' }, key: "id", row: "Account", write: "AccountWrite" } },
@@ -57,7 +59,8 @@ describe("buildModel on the finance-tracker example", async () => {
     ],
   ];
   it.each(entityCases)("%s", (_name, { given, want }) => {
-    const e = entity(model, given);
+    // The quoted names are printed once, into the template context (src/plan/print).
+    const e = printEntity(entity(model, given));
     expect({ mode: e.mode, localFirst: e.localFirst, table: e.table, sql: { table: e.sql.table, synced: e.sql.synced, local: e.sql.local, view: e.sql.view }, key: e.key, row: e.types.row, write: e.types.write }).toEqual(want);
     expect(e.keyField.name).toBe("id");
     expect(e.keyField.isKey).toBe(true);
@@ -93,7 +96,7 @@ describe("buildModel on the finance-tracker example", async () => {
   });
 
   it("quotes every column as an SQL identifier", () => {
-    for (const e of model.entities) for (const f of e.fields) expect(f.column).toBe(`"${f.name}"`);
+    for (const e of model.entities.map(printEntity)) for (const f of e.fields) expect(f.column).toBe(`"${f.name}"`);
   });
 
   it("reads x-rbac field groups and role permissions", () => {
@@ -131,7 +134,7 @@ describe("buildModel with entities from the config", () => {
 
   it("overrides the mode and table that x-sync sets", async () => {
     const { model } = await buildOk(EXAMPLE, { contacts: { mode: "confirmed", table: "people" } });
-    const contact = entity(model, "contact");
+    const contact = printEntity(entity(model, "contact"));
     expect({ mode: contact.mode, table: contact.table, sql: contact.sql.table }).toEqual({ mode: "confirmed", table: "people", sql: '"people"' });
   });
 
@@ -214,7 +217,7 @@ describe("buildModel naming", () => {
     expect({ id: op?.id, fnName: op?.fnName }).toEqual(want);
   });
 
-  const hostile: [string, { given: string; want: { original: string; table: string; sql: Pick<Entity["sql"], "table" | "synced" | "local" | "view"> } }][] = [
+  const hostile: [string, { given: string; want: { original: string; table: string; sql: Pick<EntitySql, "table" | "synced" | "local" | "view"> } }][] = [
     [
       "strips quotes of a path segment from the entity name and table",
       { given: '/api/"weird"', want: { original: "weird", table: "weirds", sql: { table: '"weirds"', synced: '"weirds_synced"', local: '"weirds_local"', view: '"weirds"' } } },
@@ -226,7 +229,8 @@ describe("buildModel naming", () => {
   ];
   it.each(hostile)("%s", async (_name, { given, want }) => {
     const { model } = await buildOk(`${FIXTURES}/hostile-paths.yaml`);
-    const e = model.entities.find((x) => x.path === given);
+    const found = model.entities.find((x) => x.path === given);
+    const e = found && printEntity(found);
     expect(e && { original: e.names.original, table: e.table, sql: { table: e.sql.table, synced: e.sql.synced, local: e.sql.local, view: e.sql.view } }).toEqual(want);
     expect(e!.fields.find((f) => f.name === "order")?.column).toBe('"order"');
   });

@@ -10,7 +10,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { camelCase, docLines, isReservedWord, kebabCase, NameRegistry, pascalCase, propertyKey, safeIdentifier, safeTypeName, sqlIdentifier, sqlString } from "../../src/model/naming.js";
+import { camelCase, docLines, isReservedWord, kebabCase, NameRegistry, pascalCase, propertyKey, safeIdentifier, safeTypeName } from "../../src/model/naming.js";
+import { sqlIdentifier, sqlString } from "../../src/plan/print/sql.js";
 
 // A fixed seed keeps CI deterministic; set FC_SEED to explore other inputs.
 fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261124), numRuns: 1000 });

@@ -12,8 +12,8 @@ import {
   safeTypeName,
   singularOf,
   snakeCase,
-  sqlIdentifier,
 } from "../../src/model/naming.js";
+import { sqlIdentifier } from "../../src/plan/print/sql.js";
 
 describe("case conversion", () => {
   const cases: [string, { given: string; want: { pascal: string; camel: string; snake: string; kebab: string } }][] = [

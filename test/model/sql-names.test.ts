@@ -4,13 +4,13 @@
  * falls under the reserved prefixes, so no entity's view, `_synced`/`_local` table or function can
  * collide with them.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { entityRelations, tableNameProblem } from "../../src/model/sql-names.js";
-import { REPO } from "../support/project.js";
+import { bookkeepingSql } from "../../src/plan/print/sql.js";
+import { BUILTIN_TEMPLATES, LayeredEta } from "../../src/render/templates.js";
 
-const shared = fs.readFileSync(path.join(REPO, "templates/partials/sql/shared.eta"), "utf8");
+// shared.eta prints the names from src/model/sql-names.ts (BOOKKEEPING) through `it.sql`: check the SQL it renders.
+const shared = new LayeredEta([BUILTIN_TEMPLATES]).render("partials/sql/shared.eta", { sql: bookkeepingSql() });
 
 describe("reserved table names", () => {
   it("cover every object shared.eta creates (tables, indexes, functions, implicit sequences)", () => {

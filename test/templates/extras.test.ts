@@ -4,6 +4,7 @@ import { parseConfig } from "../../src/config/config.js";
 import { loadModel } from "../../src/generate.js";
 import { planArtifacts } from "../../src/plan/artifacts.js";
 import { planExtraArtifacts } from "../../src/plan/extras.js";
+import { templateBase } from "../../src/plan/print/index.js";
 import { EXAMPLE_SPEC, REPO } from "../support/project.js";
 
 async function plan(artifacts: string) {
@@ -31,7 +32,8 @@ describe("planExtraArtifacts", () => {
     const contact = result.value.find((a) => a.output === "forms/contact.tsx")!;
     expect(contact).toMatchObject({ template: "forms/entity.tsx.eta", override: "forms/contact.tsx.eta", kind: "eta", origin: { pointer: "/artifacts/0", line: 3 } });
     expect(contact.data.entity?.names.kebab).toBe("contact");
-    expect(result.value.find((a) => a.output === "routes.ts")!.data).toEqual({ model, settings: { apiUrl: "" } });
+    // The same template context as the built-ins get: the model with its printed text (src/plan/print).
+    expect(result.value.find((a) => a.output === "routes.ts")!.data).toEqual(templateBase(model, { apiUrl: "" }));
   });
 
   it("refuses an output another extra artifact already writes, naming it", async () => {

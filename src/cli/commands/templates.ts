@@ -129,7 +129,8 @@ async function runUpdate(dir: string, templates: string, names: string[], prefer
 
 async function runCheck(config: ResolvedConfig, cwd: string, report: Report): Promise<void> {
   const { checkTemplates } = await import("../../eject/check.js");
-  const result = await checkTemplates(config, cwd);
+  const { renderProject } = await import("../../generate.js");
+  const result = await checkTemplates(config, await renderProject(config, cwd));
   report.diagnostics.push(...result.diagnostics);
   if (!result.ok) return;
   const s = result.value;

@@ -3,20 +3,17 @@
 
 import { createCollection } from "@tanstack/db";
 import type { LocalDatabase } from "../db/init.js";
-import { LOCAL_SCHEMA } from "../db/schema.js";
 import type { AccountRow } from "../types/account.js";
+import { accountsEntity } from "../sync/entities.js";
 import { pgliteCollectionOptions } from "./pglite-collection.js";
 
 /** Creates the accounts collection (confirmed) of a local database. */
 export function createAccountsCollection(db: LocalDatabase) {
-  const entity = LOCAL_SCHEMA.entities.find((s) => s.table === "accounts")!;
   return createCollection(
     pgliteCollectionOptions<AccountRow>({
       pg: db.pg,
       feed: db.feed,
-      table: entity.table,
-      key: entity.key,
-      columns: entity.columns,
+      entity: accountsEntity,
       id: "accounts",
       ...(db.journal ? { journal: db.journal } : {}),
     }),

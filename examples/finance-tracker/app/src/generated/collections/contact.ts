@@ -3,20 +3,17 @@
 
 import { createCollection } from "@tanstack/db";
 import type { LocalDatabase } from "../db/init.js";
-import { LOCAL_SCHEMA } from "../db/schema.js";
 import type { ContactRow } from "../types/contact.js";
+import { contactsEntity } from "../sync/entities.js";
 import { pgliteCollectionOptions } from "./pglite-collection.js";
 
 /** Creates the contacts collection (local-first) of a local database. */
 export function createContactsCollection(db: LocalDatabase) {
-  const entity = LOCAL_SCHEMA.entities.find((s) => s.table === "contacts")!;
   return createCollection(
     pgliteCollectionOptions<ContactRow>({
       pg: db.pg,
       feed: db.feed,
-      table: entity.table,
-      key: entity.key,
-      columns: entity.columns,
+      entity: contactsEntity,
       id: "contacts",
       ...(db.journal ? { journal: db.journal } : {}),
     }),

@@ -18,7 +18,8 @@
 import { BasicIndex, type CollectionConfig } from "@tanstack/db";
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { v7 as uuidv7 } from "uuid";
-import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type ColumnSchema, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
+import type { ColumnDescription, EntityDescription } from "../db/entity.js";
+import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
 
 /**
  * A row's sync status (docs/react.md, "The status model"):
@@ -33,19 +34,14 @@ export type SyncStatus = "synced" | "pending" | "syncing" | "failed";
 export interface PgliteCollectionOptions {
   pg: PGliteInterface;
   feed: ChangeFeed;
-  /** The view (entity table name). */
-  table: string;
-  key: string;
-  columns: ColumnSchema[];
+  /**
+   * The entity (sync/entities.ts): its view, key, columns and their codecs, and how a new row gets
+   * its key (`newKey`; with `keySource: "server"` the key is temporary until the server confirms).
+   */
+  entity: EntityDescription;
   id?: string;
   /** Browser: notes writes until the database has them (db.journal). */
   journal?: WriteJournal;
-  /**
-   * Set when the server assigns the entity's keys (x-sync key_source: server): how a temporary
-   * key is made (`negative`: a negative number from the local sequence; `prefixed`: `tmp:<uuid>`;
-   * `uuid`: a time-ordered uuid).
-   */
-  tempKey?: "negative" | "prefixed" | "uuid";
 }
 
 export interface PgliteCollectionUtils extends Record<string, unknown> {
@@ -99,11 +95,11 @@ function syncStatusSchema<TRow extends object>(): SyncStatusSchema<TRow> {
 export { v7 as uuidv7 } from "uuid";
 
 /** PGlite returns timestamps and dates as Date and int8 as bigint; the API types say string and number. */
-function normalize(row: Record<string, unknown>, columns: ColumnSchema[]): Record<string, unknown> {
+function normalize(row: Record<string, unknown>, columns: readonly ColumnDescription[]): Record<string, unknown> {
   const out: Record<string, unknown> = { ...row };
   for (const c of columns) {
     const v = out[c.name];
-    if (v instanceof Date) out[c.name] = c.pgType === "date" ? v.toISOString().slice(0, 10) : v.toISOString();
+    if (v instanceof Date) out[c.name] = c.codec === "date" ? v.toISOString().slice(0, 10) : v.toISOString();
     else if (typeof v === "bigint") out[c.name] = Number(v);
   }
   return out;
@@ -140,9 +136,8 @@ export async function createRow<TRow extends object>(
   const rowKey = given ?? (await collection.utils.newKey());
   const row = { ...input, [options.key]: rowKey, _sync_status: "pending" } as unknown as TRow;
   const transaction = collection.insert(row);
-  await transaction.when("settled");
+  await settle(collection, transaction, options.confirm);
   if (options.confirm) {
-    for (const changeId of collection.utils.changeIdsOf(transaction.id)) await options.confirm(changeId);
     const serverKey = await collection.utils.serverKeyOf(rowKey);
     const confirmed = await collection.utils.read(serverKey ?? rowKey);
     if (confirmed) return confirmed as TRow;
@@ -150,11 +145,26 @@ export async function createRow<TRow extends object>(
   return collection.get(rowKey) ?? row;
 }
 
+/**
+ * Waits until a collection transaction settled (the change is stored on this device), and, with
+ * `confirm` (confirmed writes), until the server confirmed each change it made. The generated
+ * update and delete hooks use it; `createRow` does the same for creates.
+ */
+export async function settle(
+  collection: { utils: Pick<PgliteCollectionUtils, "changeIdsOf"> },
+  transaction: { id: string; when(state: "settled"): Promise<unknown> },
+  confirm?: (changeId: string) => Promise<void>,
+): Promise<void> {
+  await transaction.when("settled");
+  if (confirm) for (const changeId of collection.utils.changeIdsOf(transaction.id)) await confirm(changeId);
+}
+
 export function pgliteCollectionOptions<TRow extends object>(options: PgliteCollectionOptions): CollectionConfig<TRow, Key, SyncStatusSchema<TRow>, PgliteCollectionUtils> & { schema: SyncStatusSchema<TRow> } {
-  const { pg, feed, table, key, columns } = options;
-  const view = quoteIdent(table);
+  const { pg, feed, entity } = options;
+  const { table, key, columns } = entity;
+  const view = quoteIdent(entity.sql.view);
   const keyColumn = quoteIdent(key);
-  const keyType = columns.find((c) => c.name === key)?.pgType;
+  const temporaryKeys = entity.keySource === "server";
   const changeIds = new Map<string, string[]>();
   const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
 
@@ -165,9 +175,8 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     if (found === null || found === undefined) return undefined;
     return typeof tempKey === "number" ? Number(found) : found;
   };
-  const currentKey = async (k: Key): Promise<Key> => (options.tempKey ? ((await serverKeyOf(k)) ?? k) : k);
+  const currentKey = async (k: Key): Promise<Key> => (temporaryKeys ? ((await serverKeyOf(k)) ?? k) : k);
 
-  const entity = { table, key, columns };
   /** Notes the write (browser: survives the tab closing before the database has it), writes it, records its change id. */
   const write = async (transactionId: string, change: LocalWrite): Promise<void> => {
     const target = change.op === "insert" ? change.key : await currentKey(change.key as Key);
@@ -256,12 +265,12 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     utils: {
       changeIdsOf: (transactionId: string) => changeIds.get(transactionId) ?? [],
       newKey: async (): Promise<Key> => {
-        if (options.tempKey === "negative") {
+        if (entity.newKey === "negative") {
           const r = await pg.query<{ k: number | bigint }>(`SELECT -nextval('"_sync_temp_key"') AS k`);
           return Number(r.rows[0]!.k);
         }
-        if (options.tempKey === "prefixed") return `tmp:${uuidv7()}`;
-        if (options.tempKey === "uuid" || keyType === "uuid") return uuidv7();
+        if (entity.newKey === "prefixed") return `tmp:${uuidv7()}`;
+        if (entity.newKey === "uuid") return uuidv7();
         throw new Error(`${table}: the key ${key} is required to create a row (the client chooses it; only uuid keys and keys the server assigns are made).`);
       },
       serverKeyOf,

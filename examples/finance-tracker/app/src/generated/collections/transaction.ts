@@ -3,20 +3,17 @@
 
 import { createCollection } from "@tanstack/db";
 import type { LocalDatabase } from "../db/init.js";
-import { LOCAL_SCHEMA } from "../db/schema.js";
 import type { TransactionRow } from "../types/transaction.js";
+import { transactionsEntity } from "../sync/entities.js";
 import { pgliteCollectionOptions } from "./pglite-collection.js";
 
 /** Creates the transactions collection (local-first) of a local database. */
 export function createTransactionsCollection(db: LocalDatabase) {
-  const entity = LOCAL_SCHEMA.entities.find((s) => s.table === "transactions")!;
   return createCollection(
     pgliteCollectionOptions<TransactionRow>({
       pg: db.pg,
       feed: db.feed,
-      table: entity.table,
-      key: entity.key,
-      columns: entity.columns,
+      entity: transactionsEntity,
       id: "transactions",
       ...(db.journal ? { journal: db.journal } : {}),
     }),

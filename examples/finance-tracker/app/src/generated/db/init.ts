@@ -5,6 +5,7 @@ import { PGlite, type PGliteInterface } from "@electric-sql/pglite";
 import { PGliteWorker } from "@electric-sql/pglite/worker";
 import { ChangeFeed, migrate, WriteJournal, type MigrationReport } from "./local-db.js";
 import { LOCAL_SCHEMA } from "./schema.js";
+import { ENTITIES } from "../sync/entities.js";
 
 export interface CreateDatabaseOptions {
   /**
@@ -134,8 +135,8 @@ export async function createDatabase(given: CreateDatabaseOptions = {}): Promise
   try {
     const migration = await migrate(pg, LOCAL_SCHEMA);
     const journal = options.dataDir ? await WriteJournal.open(options.dataDir) : undefined;
-    await journal?.recover(pg, LOCAL_SCHEMA.entities);
-    const feed = new ChangeFeed(pg, LOCAL_SCHEMA.entities, options.onError ?? ((error) => console.warn("[sync-patterns] change feed:", error)));
+    await journal?.recover(pg, ENTITIES);
+    const feed = new ChangeFeed(pg, ENTITIES, options.onError ?? ((error) => console.warn("[sync-patterns] change feed:", error)));
     await feed.start();
     return {
       pg,

@@ -16,20 +16,11 @@
 // statement; each reader (one per tab) reads on from its own cursor and reads only those rows
 // from the view, never the whole table.
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
+import { byTable, type ColumnDescription, type EntityDescription } from "./entity.js";
 
-export interface ColumnSchema {
-  name: string;
-  pgType: string;
-  /** `x-sync-exclude`: lives only on this device. */
-  device: boolean;
-}
-
+/** An entity's SQL: its description (sync/entities.ts) with the DDL of its tables and objects. */
 export interface EntitySchema {
-  /** Table base name; also the entity's name in `_changes.entity` and in the feed. */
-  table: string;
-  key: string;
-  keyType: string;
-  columns: ColumnSchema[];
+  entity: EntityDescription;
   /** DDL of the synced table and the overlay. */
   tables: string;
   /** View, triggers and functions. */
@@ -39,6 +30,15 @@ export interface EntitySchema {
 export interface LocalSchema {
   shared: string;
   entities: EntitySchema[];
+  /** The suffix of each SQL object of an entity after its table name (`_synced`, `_ins`, …), to drop the objects of an entity that is gone. */
+  objectSuffixes: Record<Exclude<keyof EntityDescription["sql"], "view" | "keyType">, string>;
+}
+
+/** What `_sync_schema.columns` keeps of a column (the same JSON as before the entity description). */
+interface StoredColumn {
+  name: string;
+  pgType: string;
+  device: boolean;
 }
 
 export interface MigrationReport {
@@ -76,7 +76,7 @@ interface StoredSchema {
   entity: string;
   tables_version: string;
   objects_version: string;
-  columns: ColumnSchema[];
+  columns: StoredColumn[];
 }
 
 /** Brings the database to `schema`, in one transaction. Idempotent. */
@@ -86,32 +86,34 @@ export async function migrate(pg: PGliteInterface, schema: LocalSchema): Promise
     await tx.exec(schema.shared);
     const stored = new Map((await tx.query<StoredSchema>(`SELECT * FROM "_sync_schema"`)).rows.map((r) => [r.entity, r]));
     const failedBefore = await countFailed(tx);
-    for (const entity of schema.entities) {
-      const tablesVersion = hashText(entity.tables);
-      const objectsVersion = hashText(entity.objects);
+    for (const part of schema.entities) {
+      const entity = part.entity;
+      const tablesVersion = hashText(part.tables);
+      const objectsVersion = hashText(part.objects);
       const previous = stored.get(entity.table);
       if (!previous) {
-        await tx.exec(entity.tables);
-        await tx.exec(entity.objects);
+        await tx.exec(part.tables);
+        await tx.exec(part.objects);
         await rebuildOpenRows(tx, entity);
         report.created.push(entity.table);
       } else if (previous.tables_version !== tablesVersion) {
-        await rebuildTables(tx, entity, previous);
+        await rebuildTables(tx, part, previous);
         report.rebuilt.push(entity.table);
       } else if (previous.objects_version !== objectsVersion) {
-        await tx.exec(entity.objects);
+        await tx.exec(part.objects);
         report.upgraded.push(entity.table);
       } else continue;
+      const columns: StoredColumn[] = entity.columns.map((c) => ({ name: c.name, pgType: c.sqlType, device: c.device }));
       await tx.query(
         `INSERT INTO "_sync_schema" ("entity", "tables_version", "objects_version", "columns") VALUES ($1, $2, $3, $4)
          ON CONFLICT ("entity") DO UPDATE SET "tables_version" = $2, "objects_version" = $3, "columns" = $4`,
-        [entity.table, tablesVersion, objectsVersion, JSON.stringify(entity.columns)],
+        [entity.table, tablesVersion, objectsVersion, JSON.stringify(columns)],
       );
     }
-    const current = new Set(schema.entities.map((e) => e.table));
+    const current = new Set(schema.entities.map((e) => e.entity.table));
     for (const name of stored.keys()) {
       if (current.has(name)) continue;
-      await removeEntity(tx, name);
+      await removeEntity(tx, name, schema.objectSuffixes);
       report.removed.push(name);
     }
     report.failedChanges = (await countFailed(tx)) - failedBefore;
@@ -124,8 +126,9 @@ async function countFailed(tx: Queryable): Promise<number> {
   return r.rows[0]?.n ?? 0;
 }
 
-async function rebuildTables(tx: Transaction, entity: EntitySchema, previous: StoredSchema): Promise<void> {
-  const local = quoteIdent(`${entity.table}_local`);
+async function rebuildTables(tx: Transaction, part: EntitySchema, previous: StoredSchema): Promise<void> {
+  const entity = part.entity;
+  const local = quoteIdent(entity.sql.local);
   const keepDevice = entity.columns.filter((c) => c.device && previous.columns.some((p) => p.name === c.name && p.device)).map((c) => c.name);
   let saved: Record<string, unknown>[] = [];
   if (keepDevice.length) {
@@ -134,44 +137,45 @@ async function rebuildTables(tx: Transaction, entity: EntitySchema, previous: St
       .map(({ row }) => Object.fromEntries([[entity.key, row[entity.key]], ...keepDevice.map((c) => [c, row[c] ?? null])]))
       .filter((row) => keepDevice.some((c) => row[c] !== null));
   }
-  await tx.exec(`DROP VIEW IF EXISTS ${quoteIdent(entity.table)} CASCADE;
-DROP TABLE IF EXISTS ${quoteIdent(`${entity.table}_synced`)} CASCADE;
+  await tx.exec(`DROP VIEW IF EXISTS ${quoteIdent(entity.sql.view)} CASCADE;
+DROP TABLE IF EXISTS ${quoteIdent(entity.sql.synced)} CASCADE;
 DROP TABLE IF EXISTS ${local} CASCADE;`);
-  await tx.exec(entity.tables);
-  await tx.exec(entity.objects);
+  await tx.exec(part.tables);
+  await tx.exec(part.objects);
   if (saved.length) {
     const cols = [entity.key, ...keepDevice].map(quoteIdent).join(", ");
     await tx.query(`INSERT INTO ${local} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${local}, $1::jsonb)`, [JSON.stringify(saved)]);
   }
-  await tx.query(`SELECT "_sync_validate_changes"($1, $2, $3::text[])`, [entity.table, `${entity.table}_local`, entity.columns.map((c) => c.name)]);
+  await tx.query(`SELECT "_sync_validate_changes"($1, $2, $3::text[])`, [entity.table, entity.sql.local, entity.columns.map((c) => c.name)]);
   await rebuildOpenRows(tx, entity);
   // The synced table was emptied: its shape must sync again from the start.
   await tx.query(`DELETE FROM "_sync_shapes" WHERE "entity" = $1`, [entity.table]);
 }
 
 /** Re-folds every row that has open or failed changes into the overlay. */
-async function rebuildOpenRows(tx: Queryable, entity: EntitySchema): Promise<void> {
+async function rebuildOpenRows(tx: Queryable, entity: EntityDescription): Promise<void> {
   await tx.query(
-    `SELECT ${quoteIdent(`${entity.table}_rebuild`)}(k) FROM (SELECT DISTINCT "row_key" AS k FROM "_changes" WHERE "entity" = $1 AND "status" IN ('pending', 'sent', 'failed')) AS keys`,
+    `SELECT ${quoteIdent(entity.sql.rebuild)}(k) FROM (SELECT DISTINCT "row_key" AS k FROM "_changes" WHERE "entity" = $1 AND "status" IN ('pending', 'sent', 'failed')) AS keys`,
     [entity.table],
   );
 }
 
-async function removeEntity(tx: Transaction, table: string): Promise<void> {
+/** Drops an entity this client no longer has (its description is gone: its objects' names are its table name and the suffixes). */
+async function removeEntity(tx: Transaction, table: string, suffixes: LocalSchema["objectSuffixes"]): Promise<void> {
   await tx.query(
     `UPDATE "_changes" SET "status" = 'failed', "last_error" = $2 WHERE "entity" = $1 AND "status" IN ('pending', 'sent')`,
     [table, `The client no longer syncs ${table}, so this change cannot be sent.`],
   );
-  const q = (suffix: string): string => quoteIdent(`${table}${suffix}`);
+  const q = (name: keyof LocalSchema["objectSuffixes"]): string => quoteIdent(table + suffixes[name]);
   await tx.exec(`DROP VIEW IF EXISTS ${quoteIdent(table)} CASCADE;
-DROP TABLE IF EXISTS ${q("_synced")} CASCADE;
-DROP TABLE IF EXISTS ${q("_local")} CASCADE;
-DROP FUNCTION IF EXISTS ${q("_rebuild")}(text);
-DROP FUNCTION IF EXISTS ${q("_ins")}();
-DROP FUNCTION IF EXISTS ${q("_upd")}();
-DROP FUNCTION IF EXISTS ${q("_del")}();
-DROP FUNCTION IF EXISTS ${q("_feed")}();
-DROP FUNCTION IF EXISTS ${q("_ack")}();`);
+DROP TABLE IF EXISTS ${q("synced")} CASCADE;
+DROP TABLE IF EXISTS ${q("local")} CASCADE;
+DROP FUNCTION IF EXISTS ${q("rebuild")}(text);
+DROP FUNCTION IF EXISTS ${q("onInsert")}();
+DROP FUNCTION IF EXISTS ${q("onUpdate")}();
+DROP FUNCTION IF EXISTS ${q("onDelete")}();
+DROP FUNCTION IF EXISTS ${q("feed")}();
+DROP FUNCTION IF EXISTS ${q("ack")}();`);
   await tx.query(`DELETE FROM "_sync_schema" WHERE "entity" = $1`, [table]);
   await tx.query(`DELETE FROM "_sync_shapes" WHERE "entity" = $1`, [table]);
 }
@@ -186,9 +190,9 @@ export interface LocalWrite {
 }
 
 /** JS value → query parameter for a column: JSON columns get JSON text. */
-function toParam(value: unknown, column: ColumnSchema): unknown {
+function toParam(value: unknown, column: ColumnDescription): unknown {
   if (value === undefined) return null;
-  if (column.pgType === "jsonb" || column.pgType === "json") return value === null ? null : JSON.stringify(value);
+  if (column.codec === "json") return value === null ? null : JSON.stringify(value);
   return value;
 }
 
@@ -197,8 +201,8 @@ function toParam(value: unknown, column: ColumnSchema): unknown {
  * while the write ran (PGliteWorker's "Leader changed, pending operation in indeterminate state"),
  * checks whether it got in and writes again only if not: neither lost nor made twice.
  */
-export async function writeLocal(pg: PGliteInterface, entity: Pick<EntitySchema, "table" | "key" | "columns">, write: LocalWrite): Promise<void> {
-  const view = quoteIdent(entity.table);
+export async function writeLocal(pg: PGliteInterface, entity: Pick<EntityDescription, "sql" | "key" | "columns">, write: LocalWrite): Promise<void> {
+  const view = quoteIdent(entity.sql.view);
   const key = quoteIdent(entity.key);
   let run: () => Promise<unknown>;
   let applied: () => Promise<boolean>;
@@ -286,13 +290,14 @@ export class WriteJournal {
   }
 
   /** Writes again what tabs that are gone noted but maybe did not store. Returns how many were written. */
-  async recover(pg: PGliteInterface, entities: EntitySchema[]): Promise<number> {
+  async recover(pg: PGliteInterface, entities: readonly EntityDescription[]): Promise<number> {
     const locks = (globalThis as { navigator: { locks: LockManager } }).navigator.locks;
     // One tab at a time: two tabs opening at once must not both write a note again.
     return locks.request(`${this.prefix}recover`, () => this.replay(pg, entities, locks));
   }
 
-  private async replay(pg: PGliteInterface, entities: EntitySchema[], locks: LockManager): Promise<number> {
+  private async replay(pg: PGliteInterface, entities: readonly EntityDescription[], locks: LockManager): Promise<number> {
+    const byName = byTable(entities);
     const held = new Set(((await locks.query()).held ?? []).map((l) => l.name));
     const notes: { id: string; entry: JournalEntry }[] = [];
     for (let i = 0; i < this.storage.length; i++) {
@@ -305,7 +310,7 @@ export class WriteJournal {
     notes.sort((a, b) => a.entry.at - b.entry.at);
     let written = 0;
     for (const { id, entry } of notes) {
-      const entity = entities.find((e) => e.table === entry?.table);
+      const entity = entry ? byName.get(entry.table) : undefined;
       // Stored already when a change of that row was logged since the write began.
       const stored =
         !entity ||
@@ -472,7 +477,7 @@ const PRUNE_AFTER_ROWS = 1000;
  */
 export class ChangeFeed {
   private readonly pg: PGliteInterface;
-  private readonly entities: EntitySchema[];
+  private readonly entities: ReadonlyMap<string, EntityDescription>;
   private readonly listeners = new Map<string, Set<FeedListener<Record<string, unknown>>>>();
   private readonly serial: Serial;
   private cursor = "0";
@@ -480,9 +485,9 @@ export class ChangeFeed {
   private unlisten?: () => Promise<void>;
 
   /** `onError`: a failed read of the feed (the next change retries it). */
-  constructor(pg: PGliteInterface, entities: EntitySchema[], onError: (error: Error) => void = () => {}) {
+  constructor(pg: PGliteInterface, entities: readonly EntityDescription[], onError: (error: Error) => void = () => {}) {
     this.pg = pg;
-    this.entities = entities;
+    this.entities = byTable(entities);
     this.serial = new Serial(
       (current) => this.drain(current),
       (error) => onError(error as Error),
@@ -528,7 +533,7 @@ export class ChangeFeed {
     );
     const byEntity = new Map<string, (string | null)[]>();
     // Left behind the pruned part of the log (a tab asleep for minutes): reload everything.
-    if (horizon?.missed) for (const e of this.entities) byEntity.set(e.table, [null]);
+    if (horizon?.missed) for (const table of this.entities.keys()) byEntity.set(table, [null]);
     for (const r of logged.rows) byEntity.set(r.entity, [...(byEntity.get(r.entity) ?? []), r.row_key]);
     for (const [table, keys] of byEntity) await this.deliver(table, keys, current);
     // Only once delivered: a read cut off (a change of leader) is read again from the same place.
@@ -543,10 +548,10 @@ export class ChangeFeed {
   }
 
   private async deliver(table: string, logged: (string | null)[], current: () => boolean): Promise<void> {
-    const entity = this.entities.find((e) => e.table === table);
+    const entity = this.entities.get(table);
     const listeners = this.listeners.get(table);
     if (!entity || !listeners?.size) return;
-    const view = quoteIdent(entity.table);
+    const view = quoteIdent(entity.sql.view);
     let batch: FeedBatch<Record<string, unknown>>;
     if (logged.includes(null)) {
       const all = await this.pg.query<Record<string, unknown>>(`SELECT * FROM ${view}`);
@@ -554,7 +559,7 @@ export class ChangeFeed {
     } else {
       const keys = [...new Set(logged as string[])];
       const key = quoteIdent(entity.key);
-      const found = await this.pg.query<Record<string, unknown>>(`SELECT * FROM ${view} WHERE ${key} = ANY ($1::${entity.keyType}[])`, [keys]);
+      const found = await this.pg.query<Record<string, unknown>>(`SELECT * FROM ${view} WHERE ${key} = ANY ($1::${entity.sql.keyType}[])`, [keys]);
       const present = new Set(found.rows.map((r) => String(r[entity.key])));
       batch = { reload: false, upserts: found.rows, deletes: keys.filter((k) => !present.has(k)) };
     }

@@ -4,7 +4,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { AccountsCollection } from "../collections/account.js";
-import { createRow } from "../collections/pglite-collection.js";
+import { createRow, settle } from "../collections/pglite-collection.js";
 import type { AccountCreate, AccountRow, AccountUpdate } from "../types/account.js";
 import { useSync } from "./sync.js";
 
@@ -53,14 +53,6 @@ export function useAccount(key: string | undefined) {
   return { ...result, data: (result.data as AccountRow[] | undefined)?.[0] };
 }
 
-/** Waits for the server in confirmed mode; resolves at once in optimistic mode. */
-async function settle(collection: AccountsCollection, transaction: { id: string; when(state: "settled"): Promise<unknown> }, confirm: (changeId: string, timeoutMs: number) => Promise<void>): Promise<void> {
-  await transaction.when("settled");
-  if (accountsWriteOptions.mode === "confirmed") {
-    for (const changeId of collection.utils.changeIdsOf(transaction.id)) await confirm(changeId, accountsWriteOptions.confirmTimeoutMs);
-  }
-}
-
 export function useCreateAccount() {
   const { collections, engine } = useSync();
   return useMutation({
@@ -85,7 +77,7 @@ export function useUpdateAccount() {
       const transaction = collection.update(id, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
-      await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
+      await settle(collection, transaction, accountsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });
 }
@@ -97,7 +89,7 @@ export function useDeleteAccount() {
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.accounts;
       const transaction = collection.delete(id);
-      await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
+      await settle(collection, transaction, accountsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });
 }

@@ -4,7 +4,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { ContactsCollection } from "../collections/contact.js";
-import { createRow } from "../collections/pglite-collection.js";
+import { createRow, settle } from "../collections/pglite-collection.js";
 import type { ContactCreate, ContactRow, ContactUpdate } from "../types/contact.js";
 import { useSync } from "./sync.js";
 
@@ -53,14 +53,6 @@ export function useContact(key: string | undefined) {
   return { ...result, data: (result.data as ContactRow[] | undefined)?.[0] };
 }
 
-/** Waits for the server in confirmed mode; resolves at once in optimistic mode. */
-async function settle(collection: ContactsCollection, transaction: { id: string; when(state: "settled"): Promise<unknown> }, confirm: (changeId: string, timeoutMs: number) => Promise<void>): Promise<void> {
-  await transaction.when("settled");
-  if (contactsWriteOptions.mode === "confirmed") {
-    for (const changeId of collection.utils.changeIdsOf(transaction.id)) await confirm(changeId, contactsWriteOptions.confirmTimeoutMs);
-  }
-}
-
 export function useCreateContact() {
   const { collections, engine } = useSync();
   return useMutation({
@@ -85,7 +77,7 @@ export function useUpdateContact() {
       const transaction = collection.update(id, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
-      await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
+      await settle(collection, transaction, contactsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });
 }
@@ -97,7 +89,7 @@ export function useDeleteContact() {
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.contacts;
       const transaction = collection.delete(id);
-      await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
+      await settle(collection, transaction, contactsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });
 }

@@ -4,7 +4,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { TransactionsCollection } from "../collections/transaction.js";
-import { createRow } from "../collections/pglite-collection.js";
+import { createRow, settle } from "../collections/pglite-collection.js";
 import type { TransactionCreate, TransactionRow, TransactionUpdate } from "../types/transaction.js";
 import { useSync } from "./sync.js";
 
@@ -53,14 +53,6 @@ export function useTransaction(key: string | undefined) {
   return { ...result, data: (result.data as TransactionRow[] | undefined)?.[0] };
 }
 
-/** Waits for the server in confirmed mode; resolves at once in optimistic mode. */
-async function settle(collection: TransactionsCollection, transaction: { id: string; when(state: "settled"): Promise<unknown> }, confirm: (changeId: string, timeoutMs: number) => Promise<void>): Promise<void> {
-  await transaction.when("settled");
-  if (transactionsWriteOptions.mode === "confirmed") {
-    for (const changeId of collection.utils.changeIdsOf(transaction.id)) await confirm(changeId, transactionsWriteOptions.confirmTimeoutMs);
-  }
-}
-
 export function useCreateTransaction() {
   const { collections, engine } = useSync();
   return useMutation({
@@ -85,7 +77,7 @@ export function useUpdateTransaction() {
       const transaction = collection.update(id, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
-      await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
+      await settle(collection, transaction, transactionsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });
 }
@@ -97,7 +89,7 @@ export function useDeleteTransaction() {
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.transactions;
       const transaction = collection.delete(id);
-      await settle(collection, transaction, (id, ms) => engine.writer.waitForChange(id, ms));
+      await settle(collection, transaction, transactionsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });
 }

@@ -4,10 +4,9 @@
 import { getClientConfig } from "../api/client.js";
 import type { LocalDatabase } from "../db/init.js";
 import { engineLock, isLeaderChange } from "../db/local-db.js";
-import { LOCAL_SCHEMA } from "../db/schema.js";
 import { ChangeWriter, type BackoffOptions } from "./change-writer.js";
 import { startShapeSync, type ShapeSync } from "./shape-sync.js";
-import { SYNC_ENTITIES } from "./entities.js";
+import { ENTITIES } from "./entities.js";
 
 /** Electric's shape endpoint (config `electricUrl`); change it with `startSync({ electricUrl })`. */
 export const DEFAULT_ELECTRIC_URL = "";
@@ -58,7 +57,7 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
   const onUnauthorized = options.onUnauthorized ?? client.onUnauthorized;
   const writer = new ChangeWriter({
     pg: options.db.pg,
-    entities: SYNC_ENTITIES,
+    entities: ENTITIES,
     baseUrl: options.apiUrl ?? client.baseUrl,
     headers: auth,
     ...(onUnauthorized ? { onUnauthorized } : {}),
@@ -70,7 +69,7 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
   const started = new Set<string>();
   const startShapes = async (): Promise<void> => {
     if (!electricUrl) return;
-    for (const entity of LOCAL_SCHEMA.entities) {
+    for (const entity of ENTITIES) {
       if (started.has(entity.table)) continue;
       shapes.push(
         await startShapeSync({

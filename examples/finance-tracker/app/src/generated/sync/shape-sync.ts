@@ -26,11 +26,13 @@
 //    that snapshot contains it.
 import { FetchError, isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
-import { quoteIdent, type EntitySchema } from "../db/local-db.js";
+import type { EntityDescription } from "../db/entity.js";
+import { quoteIdent } from "../db/local-db.js";
 
 export interface ShapeSyncOptions {
   pg: PGliteInterface;
-  entity: EntitySchema;
+  /** The entity (sync/entities.ts): its table (the shape's `table`), synced table, key and columns. */
+  entity: EntityDescription;
   /** Electric's shape endpoint, e.g. `http://localhost:3000/v1/shape`. */
   url: string;
   /** Extra shape params (`table` defaults to the entity's table). */
@@ -71,10 +73,10 @@ const TEXT_PARSER = Object.fromEntries(["int2", "int4", "int8", "float4", "float
 
 export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSync> {
   const { pg, entity } = options;
-  const synced = quoteIdent(`${entity.table}_synced`);
+  const synced = quoteIdent(entity.sql.synced);
   const columns = entity.columns.filter((c) => !c.device).map((c) => c.name);
-  // Array columns arrive as JS arrays; CSV would need Postgres array literals, so they take the INSERT path.
-  const copyable = entity.columns.every((c) => c.device || !c.pgType.endsWith("[]"));
+  // No column is a Postgres array (the generator stores arrays and objects as json), so an initial load can always COPY.
+  const copyable = true;
   const key = entity.key;
   const readSaved = async () =>
     (await pg.query<{ handle: string | null; offset: string }>(`SELECT "handle", "offset" FROM "_sync_shapes" WHERE "entity" = $1`, [entity.table])).rows[0];

@@ -1,0 +1,58 @@
+/**
+ * The printing module: the model (facts) → the template context (`it`, src/plan/context.ts),
+ * adding what templates print as code: SQL text (./sql.ts), TypeScript literals (./typescript.ts),
+ * and each entity's runtime description (src/model/description.ts). Pure; called once per plan.
+ */
+import { describeEntity } from "../../model/description.js";
+import { ENTITY_OBJECT_SUFFIXES } from "../../model/sql-names.js";
+import type { Entity, Operation, OperationGroup, SpecModel } from "../../model/types.js";
+import type { PlanSettings, TemplateData, TemplateEntity, TemplateGroup, TemplateModel, TemplateOperation } from "../context.js";
+import { bookkeepingSql, entitySql, printField, tempKeySql } from "./sql.js";
+import { queryStylesLiteral, tsLiteral } from "./typescript.js";
+
+
+export function printEntity(e: Entity): TemplateEntity {
+  const f = printField;
+  const { writeIdField, scopeField, tempKey, ...facts } = e;
+  const description = describeEntity(e);
+  return {
+    ...facts,
+    sql: entitySql(e),
+    keyField: f(e.keyField),
+    fields: e.fields.map(f),
+    syncedFields: e.syncedFields.map(f),
+    dataFields: e.dataFields.map(f),
+    deviceFields: e.deviceFields.map(f),
+    writableFields: e.writableFields.map(f),
+    ...(writeIdField ? { writeIdField: f(writeIdField) } : {}),
+    ...(scopeField ? { scopeField: f(scopeField) } : {}),
+    pathFields: e.pathFields.map(f),
+    ...(tempKey ? { tempKey: { kind: tempKey.kind, ...tempKeySql(tempKey.kind, e.keyField) } } : {}),
+    description,
+    descriptionLiteral: tsLiteral(description),
+    descriptionName: `${e.names.camelPlural}Entity`,
+  };
+}
+
+function printGroup(g: OperationGroup, ops: Map<Operation, TemplateOperation>): TemplateGroup {
+  return { ...g, operations: g.operations.map((o) => ops.get(o) ?? printOperation(o)) };
+}
+
+function printOperation(o: Operation): TemplateOperation {
+  return { ...o, queryStyles: queryStylesLiteral(o) };
+}
+
+export function printModel(model: SpecModel): TemplateModel {
+  const ops = new Map<Operation, TemplateOperation>(model.operations.map((o) => [o, printOperation(o)]));
+  return {
+    ...model,
+    entities: model.entities.map(printEntity),
+    operations: model.operations.map((o) => ops.get(o)!),
+    groups: model.groups.map((g) => printGroup(g, ops)),
+  };
+}
+
+/** What every template of a plan gets as `it`, before the per-entity / per-group part. */
+export function templateBase(model: SpecModel, settings: PlanSettings): TemplateData {
+  return { model: printModel(model), settings, sql: bookkeepingSql(), objectSuffixes: { ...ENTITY_OBJECT_SUFFIXES } };
+}
