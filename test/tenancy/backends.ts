@@ -14,7 +14,7 @@ import { createServer } from "../../examples/finance-tracker/server/server.js";
 import { FASTAPI_EXAMPLE, startFastApi } from "../support/fastapi.js";
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import type { PostgresServer } from "../support/postgres/index.js";
-import { startShapeServer } from "../support/shape-server/index.js";
+import { startShapeServer } from "../../packages/shape-server/src/index.js";
 
 export interface GeneratedClient {
   createDatabase(): Promise<{ pg: { query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }> }; close(): Promise<void> }>;
