@@ -127,6 +127,19 @@ describe("commits (S1, S2, S6)", () => {
   });
 });
 
+describe("columns (S11)", () => {
+  it("S11: columns the client does not know, and device-only ones, are not written; an update of only those changes nothing", async () => {
+    const id = newId();
+    const changes = [
+      change(id, "insert", { name: "known", qty: "1", server_secret: "x", private_note: "from the server" }, { lsn: 80 }),
+      change(id, "update", { server_secret: "y" }, { lsn: 80, op: 1 }),
+      change(id, "update", { qty: "2", server_secret: "z" }, { lsn: 80, op: 2 }),
+    ];
+    await io.commitBatch(pg, target, plan(changes, { offset: "80_2" }));
+    expect(await rows(`SELECT name, qty, private_note FROM things WHERE id = $1`, [id])).toEqual([{ name: "known", qty: 2, private_note: null }]);
+  });
+});
+
 describe("re-fetch (S5)", () => {
   it("S5: a re-fetch commit empties the synced table and loads the new shape in one transaction; local work stays", async () => {
     const old = newId();

@@ -99,7 +99,7 @@ describe("S1: one transaction per consistent point", () => {
     expect(commitPlan(deliver(fresh(), [...inserts, change("r1", "update", { at: [9, 0] }), upToDate])).bulk).toBe(false);
   });
 
-  it("S1: the commit counts its rows as applied, and the sync is up to date once it is stored", () => {
+  it("S1, S12: the commit counts its rows as applied, and the sync is up to date only once it is stored", () => {
     const delivered = deliver(fresh(), [change("a", "insert"), change("b", "insert"), upToDate]);
     expect(delivered.state.upToDate).toBe(false);
     const committed = stepShapeSync(delivered.state, { type: "committed", plan: commitPlan(delivered) });
