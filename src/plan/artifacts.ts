@@ -71,6 +71,7 @@ export function planArtifacts(spec: SpecModel, settings: PlanSettings): Artifact
       { template: "runtime/entity.ts", output: "db/entity.ts", kind: "copy", data: base },
       { template: "runtime/db-worker.ts", output: "db/worker.ts", kind: "copy", data: base },
       { template: "runtime/shape-sync.ts", output: "sync/shape-sync.ts", kind: "copy", data: base },
+      { template: "runtime/shape-sync-state.ts", output: "sync/shape-sync-state.ts", kind: "copy", data: base },
       { template: "runtime/change-writer.ts", output: "sync/change-writer.ts", kind: "copy", data: base },
       { template: "sync/entities.ts.eta", output: "sync/entities.ts", kind: "eta", data: base },
       { template: "sync/engine.ts.eta", output: "sync/engine.ts", kind: "eta", data: base },

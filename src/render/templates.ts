@@ -88,7 +88,10 @@ export class LayeredEta extends Eta {
   }
 }
 
-/** Every built-in template file, as logical names (`types/schemas.ts.eta`, `runtime/client.ts`). */
+/**
+ * Every built-in template file, as logical names (`types/schemas.ts.eta`, `runtime/client.ts`).
+ * Documentation next to the templates (`runtime/SPEC.md`) is not a template.
+ */
 export function listBuiltinTemplates(root = BUILTIN_TEMPLATES): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {

@@ -3,7 +3,9 @@
 //
 // Why not @electric-sql/pglite-sync: it ignores the txids on change messages, which confirmed
 // writes need, and clears the table with DELETE on a re-fetch. This applies the
-// @electric-sql/client ShapeStream itself:
+// @electric-sql/client ShapeStream itself. What to do with each message is decided in
+// shape-sync-state.ts (pure, no I/O); this file is the I/O around it: the stream, PGlite, the
+// timer of a restart. The invariants (SPEC.md, section S), in short:
 //  - messages are buffered until an up-to-date control message (a consistent point), then
 //    applied in ONE PGlite transaction together with (a) the acknowledgement of local changes
 //    whose server txid arrived and (b) the stream's handle + offset, so a restart resumes
@@ -21,10 +23,21 @@
 //    up-to-dates, its rows are fetched once with a subset snapshot of the same shape (a fresh
 //    query on the server, scoped like the shape) and applied, and the write is acknowledged if
 //    that snapshot contains it.
-import { FetchError, isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
+import { FetchError, ShapeStream, type ChangeMessage, type Row } from "@electric-sql/client";
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
 import type { EntityDescription } from "../db/entity.js";
 import { quoteIdent } from "../db/local-db.js";
+import {
+  initialShapeSyncState,
+  isCurrent,
+  onFetchError,
+  stepShapeSync,
+  type CommitPlan,
+  type SentWrite,
+  type ShapeSyncEffect,
+  type ShapeSyncEvent,
+  type SubsetPlan,
+} from "./shape-sync-state.js";
 
 export interface ShapeSyncOptions {
   pg: PGliteInterface;
@@ -68,24 +81,49 @@ export interface ShapeSync {
 const AS_TEXT = (value: string): string => value;
 const TEXT_PARSER = Object.fromEntries(["int2", "int4", "int8", "float4", "float8", "bool", "numeric", "oid"].map((t) => [t, AS_TEXT]));
 
+/** Where a shape lands: the entity's table, its synced table and the columns the client knows. */
+export interface SyncTarget {
+  /** The entity's table (the `_sync_shapes` and `_changes` rows are under this name). */
+  table: string;
+  /** `<table>_synced`, quoted. */
+  synced: string;
+  key: string;
+  /** Synced columns (device-only ones are never written by the server). */
+  columns: string[];
+  /** Whether rows can be loaded with COPY (CSV): no array columns. */
+  copyable: boolean;
+}
+
+export function syncTarget(entity: EntityDescription): SyncTarget {
+  return {
+    table: entity.table,
+    synced: quoteIdent(entity.sql.synced),
+    key: entity.key,
+    columns: entity.columns.filter((c) => !c.device).map((c) => c.name),
+    // No column is a Postgres array (the generator stores arrays and objects as json), so an initial load can always COPY.
+    copyable: true,
+  };
+}
+
+/**
+ * The I/O loop: feeds the stream's messages and the results of its reads and writes to the
+ * decisions (shape-sync-state.ts) and carries out what they plan. Work on the local database
+ * (commits, subset applies) runs one at a time, in order.
+ */
 export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSync> {
   const { pg, entity } = options;
-  const synced = quoteIdent(entity.sql.synced);
-  const columns = entity.columns.filter((c) => !c.device).map((c) => c.name);
-  // No column is a Postgres array (the generator stores arrays and objects as json), so an initial load can always COPY.
-  const copyable = true;
-  const key = entity.key;
+  const target = syncTarget(entity);
   const readSaved = async () =>
     (await pg.query<{ handle: string | null; offset: string }>(`SELECT "handle", "offset" FROM "_sync_shapes" WHERE "entity" = $1`, [entity.table])).rows[0];
   let saved = await readSaved();
+  let state = initialShapeSyncState(entity.key, saved);
   let stream!: ShapeStream<Row>;
   let abort = new AbortController();
   let unsubscribe = (): void => undefined;
-  // Bumped when the stream is replaced: messages and commits of an older stream are dropped.
-  let generation = 0;
-  let stopped = false;
-  let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let applying = Promise.resolve();
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
   const baseFetch = options.fetchClient ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   // Credentials are added to each request as it is sent, so a refreshed token is used at once.
   const fetchClient: typeof fetch =
@@ -96,10 +134,80 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
           return baseFetch(input, { ...init, headers, ...(options.credentials ? { credentials: options.credentials } : {}) });
         }
       : baseFetch;
+
+  const dispatch = (event: ShapeSyncEvent): Promise<void> => {
+    const next = stepShapeSync(state, event);
+    state = next.state;
+    if (state.upToDate) resolveReady();
+    return Promise.all(next.effects.map(run)).then(() => undefined);
+  };
+  const checkFailed = (error: unknown): void => void dispatch({ type: "check-ended", error: asError(error) });
+  // Runs one planned effect; the promise is what the stream waits for (a commit).
+  const run = (effect: ShapeSyncEffect): Promise<void> | undefined => {
+    switch (effect.type) {
+      case "commit": {
+        const { plan } = effect;
+        applying = applying
+          .then(() =>
+            isCurrent(state, plan.generation)
+              ? commitBatch(pg, target, plan).then(
+                  () => dispatch({ type: "committed", plan }),
+                  (error: unknown) => dispatch({ type: "commit-failed", plan, error: asError(error) }),
+                )
+              : undefined,
+          )
+          .catch((error: unknown) => options.onError?.(asError(error)));
+        return applying;
+      }
+      case "notify":
+        options.onCommit?.({ rows: effect.rows, txids: [...effect.txids], refetched: effect.refetched });
+        return undefined;
+      case "report":
+        options.onError?.(effect.error);
+        return undefined;
+      case "restart":
+        unsubscribe();
+        abort.abort();
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(
+          () =>
+            void readSaved().then(
+              (s) => {
+                saved = s;
+                if (!state.stopped) open();
+              },
+              (error: unknown) => options.onError?.(asError(error)),
+            ),
+          effect.delayMs,
+        );
+        return undefined;
+      case "read-sent-writes":
+        void readSentWrites(pg, entity.table).then((sent) => dispatch({ type: "sent-writes", generation: effect.generation, sent }), checkFailed);
+        return undefined;
+      case "fetch-subset": {
+        const { request } = effect;
+        void stream
+          .fetchSnapshot({
+            where: `${quoteIdent(target.key)} IN (${request.keys.map((_, i) => `$${i + 1}`).join(", ")})`,
+            params: Object.fromEntries(request.keys.map((k, i) => [String(i + 1), k])),
+          })
+          .then(({ metadata, data }) => dispatch({ type: "subset", request, bounds: { xmin: String(metadata.xmin), xmax: String(metadata.xmax), xip: metadata.xip_list.map(String) }, rows: data }), checkFailed);
+        return undefined;
+      }
+      case "apply-subset": {
+        const { plan } = effect;
+        const step = applying.then(() => (isCurrent(state, plan.generation) ? applySubset(pg, target, plan) : undefined));
+        applying = step.catch(() => undefined);
+        void step.then(() => dispatch({ type: "check-ended" }), checkFailed);
+        return undefined;
+      }
+    }
+  };
+
   const open = (): void => {
-    const mine = ++generation;
+    const generation = state.generation;
     abort = new AbortController();
-    stream = new ShapeStream<Row>({
+    const mine = new ShapeStream<Row>({
       url: options.url,
       params: { table: entity.table, ...options.params },
       ...(saved && saved.offset !== "-1" && saved.handle ? { offset: saved.offset as `${number}_${number}`, handle: saved.handle } : {}),
@@ -111,200 +219,15 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
       // an object keeps them; Electric's client reads the headers again). Anything else stops
       // the stream, and the subscriber below re-opens it from the last saved offset.
       onError: async (error) => {
-        if (mine !== generation || stopped || !(error instanceof FetchError) || error.status !== 401) return;
+        if (onFetchError(state, { generation, status: error instanceof FetchError ? error.status : undefined }) !== "refresh-and-retry") return;
         await options.onUnauthorized?.();
         return {};
       },
     });
-    unsubscribe = stream.subscribe(
-      (messages) => (mine === generation ? onMessages(messages) : Promise.resolve()),
-      (error) => {
-        // The stream gave up (a 4xx, a response without Electric's headers, ...): report it and
-        // start again from the last saved offset rather than stop syncing for good.
-        if (mine !== generation || stopped) return;
-        options.onError?.(error);
-        restart();
-      },
-    );
-  };
-
-  let buffer: ChangeMessage<Row>[] = [];
-  // The log position of the newest change received (buffered or applied); null before any.
-  let position = saved?.handle ? parseOffset(saved.offset) : null;
-  let savedOffset = position;
-  const stats = { applied: 0, skipped: 0, refetches: 0 };
-  let refetch = false;
-  let pendingSnapshot: { xmin: string; xmax: string; xip: string[] } | undefined;
-  let upToDate = false;
-  let resolveReady!: () => void;
-  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
-  let applying = Promise.resolve();
-
-  const commit = async (): Promise<void> => {
-    const batch = buffer;
-    const wasRefetch = refetch;
-    const snapshot = pendingSnapshot;
-    // A stale response moves the stream's offset back; the saved offset only moves forward.
-    const streamOffset = parseOffset(stream.lastOffset);
-    const offset = wasRefetch || !savedOffset || (streamOffset && compareOffsets(streamOffset, savedOffset) > 0) ? streamOffset : savedOffset;
-    buffer = [];
-    refetch = false;
-    pendingSnapshot = undefined;
-    const txids = new Set<number>();
-    await pg.transaction(async (tx) => {
-      if (wasRefetch) await tx.exec(`TRUNCATE ${synced}`);
-      const empty = wasRefetch || (await tx.query(`SELECT NOT EXISTS (SELECT 1 FROM ${synced}) AS empty`)).rows[0]?.["empty" as never] === true;
-      const bulk = empty && batch.length >= BULK_ROWS && batch.every((m) => m.headers.operation === "insert") && copyable;
-      if (bulk) {
-        await tx.exec(`SET LOCAL "sp.bulk" = 'on'`);
-        await copyRows(tx, synced, columns, batch);
-      } else await applyChanges(tx, synced, key, columns, batch);
-      for (const m of batch) for (const t of m.headers.txids ?? []) txids.add(t);
-      if (txids.size) await tx.query(`SELECT "_sync_acknowledge"($1, $2::bigint[], NULL)`, [entity.table, [...txids]]);
-      await tx.query(
-        `INSERT INTO "_sync_shapes" ("entity", "handle", "offset", "snapshot") VALUES ($1, $2, $3, $4)
-         ON CONFLICT ("entity") DO UPDATE SET "handle" = $2, "offset" = $3, "snapshot" = COALESCE($4, "_sync_shapes"."snapshot")`,
-        [entity.table, stream.shapeHandle ?? null, offset ? formatOffset(offset) : stream.lastOffset, snapshot ? JSON.stringify(snapshot) : null],
-      );
-      if (snapshot) {
-        // Writes the snapshot already contains will never come as change messages.
-        await tx.query(
-          `UPDATE "_changes" SET "status" = 'synced' WHERE "entity" = $1 AND "status" = 'sent' AND "txid" IS NOT NULL
-           AND ("txid" < $2 OR ("txid" < $3 AND NOT ("txid" = ANY ($4::bigint[]))))`,
-          [entity.table, snapshot.xmin, snapshot.xmax, snapshot.xip],
-        );
-      }
-    });
-    savedOffset = offset;
-    failures = 0;
-    stats.applied += batch.length;
-    options.onCommit?.({ rows: batch.length, txids: [...txids], refetched: wasRefetch });
-  };
-
-  // Log entries carry (lsn, op_position) and arrive in log order; snapshot rows carry neither
-  // and belong before every log entry (offsets 0_k).
-  const isReplay = (m: ChangeMessage<Row>): boolean => {
-    const h = m.headers as { lsn?: string | number; op_position?: number };
-    if (h.lsn === undefined) return position !== null && position.lsn > 0n;
-    const at: Offset = { lsn: BigInt(h.lsn), op: Number(h.op_position ?? 0) };
-    if (position && compareOffsets(at, position) <= 0) return true;
-    position = at;
-    return false;
-  };
-
-  // Confirmed writes waiting for their change: txid → up-to-dates committed since first seen `sent`.
-  const waiting = new Map<number, number>();
-  const reread = new Set<number>();
-  let checking = false;
-  const checkOverdue = async (): Promise<void> => {
-    if (checking || stopped) return;
-    checking = true;
-    try {
-      const sent = (
-        await pg.query<{ txid: string; row_key: string }>(
-          `SELECT DISTINCT "txid"::text AS "txid", "row_key" FROM "_changes" WHERE "entity" = $1 AND "status" = 'sent' AND "txid" IS NOT NULL`,
-          [entity.table],
-        )
-      ).rows;
-      const txids = new Set(sent.map((r) => Number(r.txid)));
-      for (const t of waiting.keys()) if (!txids.has(t)) waiting.delete(t);
-      const due = new Set<number>();
-      for (const t of txids) {
-        if (reread.has(t)) continue;
-        const seen = (waiting.get(t) ?? 0) + 1;
-        waiting.set(t, seen);
-        if (seen > OVERDUE_AFTER_UP_TO_DATES) due.add(t);
-      }
-      if (due.size === 0) return;
-      for (const t of due) reread.add(t);
-      const keys = [...new Set(sent.filter((r) => due.has(Number(r.txid))).map((r) => r.row_key))];
-      const mine = generation;
-      const { metadata, data } = await stream.fetchSnapshot({
-        where: `${quoteIdent(key)} IN (${keys.map((_, i) => `$${i + 1}`).join(", ")})`,
-        params: Object.fromEntries(keys.map((k, i) => [String(i + 1), k])),
-      });
-      const snapshot = { xmin: BigInt(metadata.xmin), xmax: BigInt(metadata.xmax), xip: metadata.xip_list.map((x) => BigInt(x)) };
-      const visible = [...due].filter((t) => {
-        const x = BigInt(t);
-        return x < snapshot.xmin || (x < snapshot.xmax && !snapshot.xip.includes(x));
-      });
-      const step = applying.then(async () => {
-        if (mine !== generation) return;
-        await pg.transaction(async (tx) => {
-          await applyChanges(tx, synced, key, columns, data);
-          // A requested row the server no longer has (in this shape) is gone.
-          const present = new Set(data.map((m) => String(m.value[key])));
-          const absent = keys.filter((k) => !present.has(k));
-          if (absent.length) await tx.query(`DELETE FROM ${synced} WHERE ${quoteIdent(key)}::text = ANY ($1::text[])`, [absent]);
-          if (visible.length) await tx.query(`SELECT "_sync_acknowledge"($1, $2::bigint[], NULL)`, [entity.table, visible]);
-        });
-      });
-      applying = step.catch(() => undefined);
-      await step;
-    } finally {
-      checking = false;
-    }
-  };
-
-  const onMessages = (messages: Message<Row>[]): Promise<void> => {
-    for (const m of messages) {
-      if (isChangeMessage(m)) {
-        if (isReplay(m)) stats.skipped++;
-        else buffer.push(m);
-      } else if (isControlMessage(m) && m.headers.control === "must-refetch") {
-        buffer = [];
-        refetch = true;
-        pendingSnapshot = undefined;
-        position = null;
-        stats.refetches++;
-      } else if (isControlMessage(m) && m.headers.control === "snapshot-end") {
-        const h = m.headers as unknown as { xmin: string; xmax: string; xip_list: string[] };
-        pendingSnapshot = { xmin: String(h.xmin), xmax: String(h.xmax), xip: (h.xip_list ?? []).map(String) };
-      }
-    }
-    const last = messages[messages.length - 1];
-    if (last && isControlMessage(last) && last.headers.control === "up-to-date") {
-      const mine = generation;
-      applying = applying
-        .then(() => (mine === generation ? commit() : undefined))
-        .then(
-          () => {
-            upToDate = true;
-            resolveReady();
-            if (mine === generation) void checkOverdue().catch((error: unknown) => void (stopped || options.onError?.(error as Error)));
-          },
-          (error: unknown) => {
-            options.onError?.(error as Error);
-            restart();
-          },
-        );
-      return applying;
-    }
-    return Promise.resolve();
-  };
-
-  // A commit that failed stored nothing of its batch, but the stream has moved past it; a stream
-  // that failed has stopped. Either way: start a new stream from the last saved offset (after a
-  // growing pause), so nothing is skipped.
-  const restart = (): void => {
-    unsubscribe();
-    abort.abort();
-    generation++;
-    buffer = [];
-    refetch = false;
-    pendingSnapshot = undefined;
-    position = savedOffset;
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(
-      () =>
-        void readSaved().then(
-          (s) => {
-            saved = s;
-            if (!stopped) open();
-          },
-          (error: unknown) => options.onError?.(error as Error),
-        ),
-      Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** failures++),
+    stream = mine;
+    unsubscribe = mine.subscribe(
+      (messages) => dispatch({ type: "messages", generation, messages, streamOffset: mine.lastOffset, streamHandle: mine.shapeHandle }),
+      (error) => void dispatch({ type: "stream-failed", generation, error: asError(error) }),
     );
   };
 
@@ -312,11 +235,21 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
   return {
     ready,
     get isUpToDate() {
-      return upToDate;
+      return state.upToDate;
     },
-    stats,
+    stats: {
+      get applied() {
+        return state.stats.applied;
+      },
+      get skipped() {
+        return state.stats.skipped;
+      },
+      get refetches() {
+        return state.stats.refetches;
+      },
+    },
     async stop() {
-      stopped = true;
+      state = stepShapeSync(state, { type: "stop" }).state;
       clearTimeout(retryTimer);
       unsubscribe();
       abort.abort();
@@ -325,47 +258,72 @@ export async function startShapeSync(options: ShapeSyncOptions): Promise<ShapeSy
   };
 }
 
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The entity's confirmed writes the server accepted and whose change has not come (S8). */
+async function readSentWrites(pg: PGliteInterface, table: string): Promise<SentWrite[]> {
+  const { rows } = await pg.query<{ txid: string; row_key: string }>(
+    `SELECT DISTINCT "txid"::text AS "txid", "row_key" FROM "_changes" WHERE "entity" = $1 AND "status" = 'sent' AND "txid" IS NOT NULL`,
+    [table],
+  );
+  return rows.map((r) => ({ txid: Number(r.txid), rowKey: r.row_key }));
+}
+
 /**
- * Up-to-dates (each a consistent point of the shape, after every change the server had) a
- * confirmed write's txid may stay unacknowledged before its rows are read again.
+ * Runs a commit plan in ONE transaction (S1): the truncate of a re-fetch (S5), the changes, the
+ * acknowledgement of the txids they carry (S6), the handle and offset (S2), and the writes the
+ * initial snapshot already contains (S7). A failure stores none of it.
  */
-const OVERDUE_AFTER_UP_TO_DATES = 2;
-
-/** Pause before re-opening a stream after a failed commit: doubling from 100 ms up to 10 s. */
-const RETRY_INITIAL_MS = 100;
-const RETRY_MAX_MS = 10_000;
-
-/** A shape log offset `{lsn}_{op}` (`0_inf` ends the snapshot); `-1` and `now` are not positions. */
-interface Offset {
-  lsn: bigint;
-  op: number;
+export async function commitBatch(pg: PGliteInterface, target: SyncTarget, plan: CommitPlan): Promise<void> {
+  const { synced, columns } = target;
+  await pg.transaction(async (tx) => {
+    if (plan.truncate) await tx.exec(`TRUNCATE ${synced}`);
+    const bulk =
+      plan.bulk && target.copyable && (plan.truncate || (await tx.query(`SELECT NOT EXISTS (SELECT 1 FROM ${synced}) AS empty`)).rows[0]?.["empty" as never] === true);
+    if (bulk) {
+      await tx.exec(`SET LOCAL "sp.bulk" = 'on'`);
+      await copyRows(tx, synced, columns, plan.rows);
+    } else await applyChanges(tx, synced, target.key, columns, plan.rows);
+    if (plan.txids.length) await tx.query(`SELECT "_sync_acknowledge"($1, $2::bigint[], NULL)`, [target.table, [...plan.txids]]);
+    await tx.query(
+      `INSERT INTO "_sync_shapes" ("entity", "handle", "offset", "snapshot") VALUES ($1, $2, $3, $4)
+       ON CONFLICT ("entity") DO UPDATE SET "handle" = $2, "offset" = $3, "snapshot" = COALESCE($4, "_sync_shapes"."snapshot")`,
+      [target.table, plan.handle, plan.offset, plan.snapshot ? JSON.stringify(plan.snapshot) : null],
+    );
+    if (plan.snapshot) {
+      // Writes the snapshot already contains will never come as change messages.
+      await tx.query(
+        `UPDATE "_changes" SET "status" = 'synced' WHERE "entity" = $1 AND "status" = 'sent' AND "txid" IS NOT NULL
+         AND ("txid" < $2 OR ("txid" < $3 AND NOT ("txid" = ANY ($4::bigint[]))))`,
+        [target.table, plan.snapshot.xmin, plan.snapshot.xmax, [...plan.snapshot.xip]],
+      );
+    }
+  });
 }
 
-function parseOffset(text: string | undefined): Offset | null {
-  const m = /^(\d+)_(\d+|inf)$/.exec(text ?? "");
-  return m ? { lsn: BigInt(m[1]!), op: m[2] === "inf" ? Infinity : Number(m[2]) } : null;
+/**
+ * Applies a subset snapshot read for overdue writes (S8) in one transaction: its rows, the
+ * deletion of requested rows it no longer has, the acknowledgement of the writes it contains.
+ */
+export async function applySubset(pg: PGliteInterface, target: SyncTarget, plan: SubsetPlan): Promise<void> {
+  await pg.transaction(async (tx) => {
+    await applyChanges(tx, target.synced, target.key, target.columns, plan.rows);
+    if (plan.absentKeys.length) await tx.query(`DELETE FROM ${target.synced} WHERE ${quoteIdent(target.key)}::text = ANY ($1::text[])`, [[...plan.absentKeys]]);
+    if (plan.acknowledge.length) await tx.query(`SELECT "_sync_acknowledge"($1, $2::bigint[], NULL)`, [target.table, [...plan.acknowledge]]);
+  });
 }
-
-function formatOffset(o: Offset): string {
-  return `${o.lsn}_${o.op === Infinity ? "inf" : o.op}`;
-}
-
-function compareOffsets(a: Offset, b: Offset): number {
-  return a.lsn !== b.lsn ? (a.lsn < b.lsn ? -1 : 1) : a.op === b.op ? 0 : a.op < b.op ? -1 : 1;
-}
-
-/** Batches of at least this many inserts into an empty synced table are loaded with COPY. */
-const BULK_ROWS = 1000;
 
 /** Loads inserts into an empty synced table with COPY (CSV), the fastest way into PGlite. */
-async function copyRows(tx: Transaction, synced: string, columns: string[], batch: ChangeMessage<Row>[]): Promise<void> {
+async function copyRows(tx: Transaction, synced: string, columns: string[], batch: readonly ChangeMessage<Row>[]): Promise<void> {
   const cell = (v: unknown): string => (v === null || v === undefined ? "" : `"${(typeof v === "object" ? JSON.stringify(v) : String(v)).replace(/"/g, '""')}"`);
   const lines = batch.map((m) => columns.map((c) => cell(m.value[c])).join(","));
   await tx.query(`COPY ${synced} (${columns.map(quoteIdent).join(", ")}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob([lines.join("\n")]) });
 }
 
 /** Applies change messages in order: runs of inserts as one statement, updates and deletes one by one. */
-export async function applyChanges(tx: Transaction, synced: string, key: string, columns: string[], batch: ChangeMessage<Row>[]): Promise<void> {
+export async function applyChanges(tx: Transaction, synced: string, key: string, columns: string[], batch: readonly ChangeMessage<Row>[]): Promise<void> {
   const known = new Set(columns);
   const pick = (value: Row): Record<string, unknown> => Object.fromEntries(Object.entries(value).filter(([c]) => known.has(c)));
   const cols = columns.map(quoteIdent).join(", ");
