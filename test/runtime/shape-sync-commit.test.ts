@@ -35,11 +35,11 @@ let target: Target;
 beforeAll(async () => {
   const out = await generateClient("runtime-shape-sync", entitySpec());
   const init = (await import(`${out}/db/init.ts`)) as { createDatabase(): Promise<{ pg: Pg; close(): Promise<void> }> };
-  const schema = (await import(`${out}/db/schema.ts`)) as { LOCAL_SCHEMA: { entities: { table: string }[] } };
+  const entities = (await import(`${out}/sync/entities.ts`)) as { ENTITIES: readonly { table: string }[] };
   // The modules as the client ships them (sync/shape-sync.ts imports ./shape-sync-state.js).
   decisions = (await import(`${out}/sync/shape-sync-state.ts`)) as Decisions;
   io = (await import(`${out}/sync/shape-sync.ts`)) as ShapeSyncModule;
-  target = io.syncTarget(schema.LOCAL_SCHEMA.entities.find((e) => e.table === "things"));
+  target = io.syncTarget(entities.ENTITIES.find((e) => e.table === "things"));
   const db = await init.createDatabase();
   pg = db.pg;
   close = () => db.close();
