@@ -142,7 +142,8 @@ export async function signIn(page: Page, email: string = USERS.ada): Promise<voi
   await page.getByTestId("signin-email").fill(email);
   await page.getByTestId("signin-password").fill("demo");
   await page.getByTestId("signin-submit").click();
-  await page.locator(`[data-testid="signed-in"][data-user="${email}"]`).waitFor({ timeout: 30_000 });
+  // Opening a fresh profile's database (PGlite's WebAssembly, initdb) can take a while on a loaded machine.
+  await page.locator(`[data-testid="signed-in"][data-user="${email}"]`).waitFor({ timeout: 60_000 });
 }
 
 /** A bearer token of a demo user, for requests a test makes itself (POST /api/login). */
