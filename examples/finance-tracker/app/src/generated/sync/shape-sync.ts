@@ -26,8 +26,7 @@
 //    that snapshot contains it.
 import { FetchError, isChangeMessage, isControlMessage, ShapeStream, type ChangeMessage, type Message, type Row } from "@electric-sql/client";
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
-import type { EntityDescription } from "../db/entity.js";
-import { quoteIdent } from "../db/local-db.js";
+import { quoteIdent, type EntityDescription } from "../db/local-db.js";
 
 export interface ShapeSyncOptions {
   pg: PGliteInterface;
