@@ -372,8 +372,10 @@ export interface EndpointDescription {
   params: string[];
 }
 
-/** A write endpoint: its path as literal text and parameters, each bound to the row field that fills it. */
-export interface WriteEndpointDescription extends EndpointDescription {
+/** A write endpoint: method (upper case), path template, and the path as literal text and parameters, each bound to the row field that fills it. */
+export interface WriteEndpointDescription {
+  method: string;
+  path: string;
   parts: PathPart[];
 }
 

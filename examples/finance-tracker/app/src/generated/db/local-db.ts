@@ -61,7 +61,11 @@ export interface EndpointDescription {
   params: string[];
 }
 
-export interface WriteEndpointDescription extends EndpointDescription {
+export interface WriteEndpointDescription {
+  /** Upper case: `PATCH`. */
+  method: string;
+  /** Path template as the spec writes it (for messages). */
+  path: string;
   /**
    * The same path as literal text and parameters, each bound to the row field that fills it:
    * `["/v1/files/", { param: "file_key", field: "file_key" }, "/comments/", { param: "comment_id", field: "id" }]`.

@@ -91,19 +91,9 @@ export const accountsEntity: EntityDescription = {
   ],
   list: { method: "GET", path: "/api/accounts", params: [] },
   get: { method: "GET", path: "/api/accounts/{id}", params: ["id"] },
-  create: { method: "POST", path: "/api/accounts", params: [], parts: ["/api/accounts"] },
-  update: {
-    method: "PATCH",
-    path: "/api/accounts/{id}",
-    params: ["id"],
-    parts: ["/api/accounts/", { param: "id", field: "id" }],
-  },
-  remove: {
-    method: "DELETE",
-    path: "/api/accounts/{id}",
-    params: ["id"],
-    parts: ["/api/accounts/", { param: "id", field: "id" }],
-  },
+  create: { method: "POST", path: "/api/accounts", parts: ["/api/accounts"] },
+  update: { method: "PATCH", path: "/api/accounts/{id}", parts: ["/api/accounts/",{"param":"id","field":"id"}] },
+  remove: { method: "DELETE", path: "/api/accounts/{id}", parts: ["/api/accounts/",{"param":"id","field":"id"}] },
   references: [],
 };
 
@@ -213,19 +203,9 @@ export const contactsEntity: EntityDescription = {
   ],
   list: { method: "GET", path: "/api/contacts", params: [] },
   get: { method: "GET", path: "/api/contacts/{id}", params: ["id"] },
-  create: { method: "POST", path: "/api/contacts", params: [], parts: ["/api/contacts"] },
-  update: {
-    method: "PATCH",
-    path: "/api/contacts/{id}",
-    params: ["id"],
-    parts: ["/api/contacts/", { param: "id", field: "id" }],
-  },
-  remove: {
-    method: "DELETE",
-    path: "/api/contacts/{id}",
-    params: ["id"],
-    parts: ["/api/contacts/", { param: "id", field: "id" }],
-  },
+  create: { method: "POST", path: "/api/contacts", parts: ["/api/contacts"] },
+  update: { method: "PATCH", path: "/api/contacts/{id}", parts: ["/api/contacts/",{"param":"id","field":"id"}] },
+  remove: { method: "DELETE", path: "/api/contacts/{id}", parts: ["/api/contacts/",{"param":"id","field":"id"}] },
   references: [],
 };
 
@@ -326,18 +306,16 @@ export const transactionsEntity: EntityDescription = {
   ],
   list: { method: "GET", path: "/api/transactions", params: [] },
   get: { method: "GET", path: "/api/transactions/{id}", params: ["id"] },
-  create: { method: "POST", path: "/api/transactions", params: [], parts: ["/api/transactions"] },
+  create: { method: "POST", path: "/api/transactions", parts: ["/api/transactions"] },
   update: {
     method: "PATCH",
     path: "/api/transactions/{id}",
-    params: ["id"],
-    parts: ["/api/transactions/", { param: "id", field: "id" }],
+    parts: ["/api/transactions/",{"param":"id","field":"id"}],
   },
   remove: {
     method: "DELETE",
     path: "/api/transactions/{id}",
-    params: ["id"],
-    parts: ["/api/transactions/", { param: "id", field: "id" }],
+    parts: ["/api/transactions/",{"param":"id","field":"id"}],
   },
   references: [],
 };
