@@ -14,7 +14,7 @@ function endpoint(ref: EndpointRef): EndpointDescription {
 }
 
 function writeEndpoint(ref: WriteEndpointRef): WriteEndpointDescription {
-  return { ...endpoint(ref), parts: ref.parts };
+  return { method: ref.method.toUpperCase(), path: ref.path, parts: ref.parts };
 }
 
 export function describeEntity(e: Entity): EntityDescription {

@@ -372,8 +372,10 @@ export interface EndpointDescription {
   params: string[];
 }
 
-/** A write endpoint: its path as literal text and parameters, each bound to the row field that fills it. */
-export interface WriteEndpointDescription extends EndpointDescription {
+/** A write endpoint: method (upper case), path template, and the path as literal text and parameters, each bound to the row field that fills it. */
+export interface WriteEndpointDescription {
+  method: string;
+  path: string;
   parts: PathPart[];
 }
 
@@ -381,7 +383,7 @@ export interface WriteEndpointDescription extends EndpointDescription {
  * What the generated runtime knows of one entity, as data: emitted once into the client
  * (`sync/entities.ts`) and handed to every runtime module (local database, collections, shape
  * sync, change writer). Built from the Entity by src/model/description.ts;
- * templates/runtime/entity.ts declares the same type for the client.
+ * templates/runtime/local-db.ts declares the same type for the client.
  */
 export interface EntityDescription {
   /** The entity's name in `_changes.entity`, the change feed, `_sync_shapes` and the shape's `table`: its table name. */

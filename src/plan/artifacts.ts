@@ -68,7 +68,6 @@ export function planArtifacts(spec: SpecModel, settings: PlanSettings): Artifact
       { template: "db/schema.ts.eta", output: "db/schema.ts", kind: "eta", data: base },
       { template: "db/init.ts.eta", output: "db/init.ts", kind: "eta", data: base },
       { template: "runtime/local-db.ts", output: "db/local-db.ts", kind: "copy", data: base },
-      { template: "runtime/entity.ts", output: "db/entity.ts", kind: "copy", data: base },
       { template: "runtime/db-worker.ts", output: "db/worker.ts", kind: "copy", data: base },
       { template: "runtime/shape-sync.ts", output: "sync/shape-sync.ts", kind: "copy", data: base },
       { template: "runtime/shape-sync-state.ts", output: "sync/shape-sync-state.ts", kind: "copy", data: base },

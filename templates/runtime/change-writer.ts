@@ -41,10 +41,9 @@
 //     an unhandled promise rejection.
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { describeErrorBody } from "../api/error-text.js";
-import { byTable, type EntityDescription, type WriteEndpointDescription } from "../db/entity.js";
-import { listenShared, quoteIdent, Serial } from "../db/local-db.js";
+import { byTable, listenShared, quoteIdent, Serial, type EntityDescription, type WriteEndpointDescription } from "../db/local-db.js";
 
-/** A write endpoint of an entity (db/entity.ts). */
+/** A write endpoint of an entity (db/local-db.ts). */
 export type Endpoint = WriteEndpointDescription;
 
 /**

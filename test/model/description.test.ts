@@ -173,9 +173,9 @@ describe("endpoints (SPEC E7)", () => {
     const d = describeEntity(e);
     expect(d.list).toEqual({ method: "GET", path: "/things", params: [] });
     expect(d.get).toEqual({ method: "GET", path: "/things/{id}", params: ["id"] });
-    expect(d.create).toEqual({ method: "POST", path: "/things", params: [], parts: ["/things"] });
-    expect(d.update).toEqual({ method: "PATCH", path: "/things/{id}", params: ["id"], parts: ["/things/", { param: "id", field: "id" }] });
-    expect(d.remove).toEqual({ method: "DELETE", path: "/things/{id}", params: ["id"], parts: ["/things/", { param: "id", field: "id" }] });
+    expect(d.create).toEqual({ method: "POST", path: "/things", parts: ["/things"] });
+    expect(d.update).toEqual({ method: "PATCH", path: "/things/{id}", parts: ["/things/", { param: "id", field: "id" }] });
+    expect(d.remove).toEqual({ method: "DELETE", path: "/things/{id}", parts: ["/things/", { param: "id", field: "id" }] });
     expect({ mode: d.mode, localFirst: d.localFirst, references: d.references }).toEqual({ mode: "local-first", localFirst: true, references: [] });
   });
 

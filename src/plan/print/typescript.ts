@@ -8,9 +8,10 @@ export function queryStylesLiteral(op: Operation): string {
 }
 
 /**
- * A JSON-compatible value as a TypeScript expression: keys bare when they are identifiers, an
- * object or array on one line when it fits in `width` characters, one member per line otherwise.
- * Strings are printed with JSON.stringify, so any text is safe.
+ * A JSON-compatible value as a TypeScript expression: an object or array on one line when it fits
+ * in `width` characters (an array then as JSON text, an object with bare keys where they are
+ * identifiers), one member per line otherwise. Strings are printed with JSON.stringify, so any text
+ * is safe.
  */
 export function tsLiteral(value: unknown, indent = "", width = 110): string {
   const inline = inlineLiteral(value);
@@ -23,7 +24,7 @@ export function tsLiteral(value: unknown, indent = "", width = 110): string {
 
 function inlineLiteral(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
-  if (Array.isArray(value)) return `[${value.map(inlineLiteral).join(", ")}]`;
+  if (Array.isArray(value)) return JSON.stringify(value);
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
   return entries.length ? `{ ${entries.map(([k, v]) => `${literalKey(k)}: ${inlineLiteral(v)}`).join(", ")} }` : "{}";
 }

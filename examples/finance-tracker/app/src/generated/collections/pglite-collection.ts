@@ -18,8 +18,7 @@
 import { BasicIndex, type CollectionConfig } from "@tanstack/db";
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { v7 as uuidv7 } from "uuid";
-import type { ColumnDescription, EntityDescription } from "../db/entity.js";
-import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
+import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type ColumnDescription, type EntityDescription, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
 
 /**
  * A row's sync status (docs/react.md, "The status model"):

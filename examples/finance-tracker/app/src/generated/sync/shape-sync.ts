@@ -28,8 +28,7 @@
 //    that snapshot contains it.
 import { FetchError, ShapeStream, type ChangeMessage, type Row } from "@electric-sql/client";
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
-import type { EntityDescription } from "../db/entity.js";
-import { quoteIdent } from "../db/local-db.js";
+import { quoteIdent, type EntityDescription } from "../db/local-db.js";
 import {
   initialShapeSyncState,
   isCurrent,
