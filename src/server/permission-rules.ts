@@ -23,7 +23,7 @@ export interface EntityRules {
   scope: string | null;
   /** Where the caller's role comes from (x-rbac.roles); null: the server (or the caller) supplies it. */
   roles: { table: string; match: string; role: string } | null;
-  /** Every field but the key. */
+  /** Every field a client may set: all but the key and readOnly fields. */
   fields: string[];
   /** x-rbac field_groups. */
   groups: Record<string, string[]>;

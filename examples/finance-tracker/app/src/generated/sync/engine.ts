@@ -8,6 +8,7 @@ import { LOCAL_SCHEMA } from "../db/schema.js";
 import { ChangeWriter, type BackoffOptions } from "./change-writer.js";
 import { startShapeSync, type ShapeSync } from "./shape-sync.js";
 import { SYNC_ENTITIES } from "./entities.js";
+import { watchRoles } from "../permissions.js";
 
 /** Electric's shape endpoint (config `electricUrl`); change it with `startSync({ electricUrl })`. */
 export const DEFAULT_ELECTRIC_URL = "";
@@ -65,6 +66,8 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     ...(options.fetch ?? client.fetch ? { fetch: (options.fetch ?? client.fetch)! } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
   });
+  // Rows whose role drops to none leave the device (x-rbac.roles; a no-op without it).
+  const stopRoles = watchRoles(options.db);
   const electricUrl = options.electricUrl ?? DEFAULT_ELECTRIC_URL;
   const shapes: ShapeSync[] = [];
   const started = new Set<string>();
@@ -121,6 +124,7 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     leading: () => leading,
     async stop() {
       stopped = true;
+      stopRoles();
       await writer.stop();
       await Promise.all(shapes.map((s) => s.stop()));
       lock.release();
