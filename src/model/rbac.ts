@@ -37,6 +37,12 @@ export function readRbac(raw: Json, fields: Set<string>, pointer: string, locate
   }
   const groups = isObj(raw.field_groups) ? raw.field_groups : {};
   const roles = isObj(raw.role_permissions) ? raw.role_permissions : {};
+  // Group and role names become object keys in the generated TypeScript, where `__proto__` would set the prototype.
+  for (const [setting, names] of [["field_groups", groups], ["role_permissions", roles]] as const) {
+    if (Object.hasOwn(names, "__proto__")) {
+      diagnostics.push(error("model/invalid-x-rbac", `x-rbac.${setting} has an entry named "__proto__", which JavaScript objects cannot hold as a plain key.`, locate(pointerJoin(pointer, setting, "__proto__")), "Rename it."));
+    }
+  }
   const fieldGroups = Object.entries(groups).map(([name, list]) => {
     const names = Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
     for (const [i, f] of names.entries()) {

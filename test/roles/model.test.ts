@@ -97,3 +97,12 @@ describe("x-rbac.roles", () => {
     if (r.ok) expect(r.value.entities.find((e) => e.table === "contacts")!.rbac!.roles).toBeUndefined();
   });
 });
+
+describe("hostile names in x-rbac", () => {
+  it("refuses a role or group named __proto__, located at it", async () => {
+    const r = await build(variant(RBAC.replace("        viewer: []", '        "__proto__": []')));
+    expect(r.ok).toBe(false);
+    const d = r.diagnostics.find((x) => x.severity === "error")!;
+    expect(d).toMatchObject({ code: "model/invalid-x-rbac", location: { pointer: "/paths/~1contacts/x-rbac/role_permissions/__proto__" } });
+  });
+});

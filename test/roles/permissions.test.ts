@@ -163,48 +163,63 @@ it("permissions.json holds the spec's rules and lists the entities without x-rba
 
 describe("watchRoles: rows whose role drops to none leave the device", () => {
   interface Watching {
-    watchRoles(db: unknown): () => void;
+    watchRoles(db: unknown): (() => void) & { idle(): Promise<void> };
   }
-  const until = async (check: () => Promise<boolean>) => {
-    for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 25));
-  };
   const households = async (d: Db) => (await d.pg.query<{ h: string }>(`SELECT household_id AS h FROM contacts ORDER BY household_id`)).rows.map((r) => r.h);
 
   it("a revoked membership takes its household's synced rows off the device, and no other", async () => {
     const fresh = (await client.createDatabase()) as Db & { feed: unknown };
-    const stop = (client as unknown as Watching).watchRoles(fresh);
+    const watch = (client as unknown as Watching).watchRoles(fresh);
     try {
       await fresh.pg.query(`INSERT INTO household_members_synced (id, user_id, household_id, role) VALUES (gen_random_uuid(), 'me', 'h1', 'editor'), (gen_random_uuid(), 'me', 'h2', 'viewer')`);
       await fresh.pg.query(`INSERT INTO contacts_synced (id, household_id, name) VALUES (gen_random_uuid(), 'h1', 'a'), (gen_random_uuid(), 'h2', 'b'), (gen_random_uuid(), 'h2', 'c')`);
+      await watch.idle();
       await fresh.pg.query(`DELETE FROM household_members_synced WHERE household_id = 'h2'`);
-      await until(async () => (await households(fresh)).length === 1);
+      await watch.idle();
       expect(await households(fresh)).toEqual(["h1"]);
       // A role changed (not revoked) keeps the rows.
       await fresh.pg.query(`UPDATE household_members_synced SET role = 'viewer' WHERE household_id = 'h1'`);
-      await new Promise((r) => setTimeout(r, 300));
+      await watch.idle();
       expect(await households(fresh)).toEqual(["h1"]);
     } finally {
-      stop();
+      watch();
       await fresh.close();
     }
-  });
+  }, 120_000);
 
   it("leaves the rows to the server when it answered the shape anew since (a role revoked and granted again)", async () => {
     const fresh = (await client.createDatabase()) as Db & { feed: unknown };
     await fresh.pg.query(`INSERT INTO "_sync_shapes" ("entity", "handle", "offset") VALUES ('contacts', 'h-before', '0_0')`);
-    const stop = (client as unknown as Watching).watchRoles(fresh);
+    const watch = (client as unknown as Watching).watchRoles(fresh);
     try {
-      await fresh.pg.query(`INSERT INTO household_members_synced (id, user_id, household_id, role) VALUES (gen_random_uuid(), 'me', 'h1', 'editor')`);
-      await fresh.pg.query(`INSERT INTO contacts_synced (id, household_id, name) VALUES (gen_random_uuid(), 'h1', 'a')`);
-      await new Promise((r) => setTimeout(r, 300));
-      // The server's shape answered anew (its where now has h1 again) before the membership rows caught up.
+      await fresh.pg.query(`INSERT INTO household_members_synced (id, user_id, household_id, role) VALUES (gen_random_uuid(), 'me', 'h1', 'editor'), (gen_random_uuid(), 'me', 'h2', 'editor')`);
+      await fresh.pg.query(`INSERT INTO contacts_synced (id, household_id, name) VALUES (gen_random_uuid(), 'h1', 'a'), (gen_random_uuid(), 'h2', 'b')`);
+      await watch.idle();
+      // The server's shape answered anew (its where has h1 again) before the membership rows caught up.
       await fresh.pg.query(`UPDATE "_sync_shapes" SET "handle" = 'h-after' WHERE "entity" = 'contacts'`);
       await fresh.pg.query(`DELETE FROM household_members_synced WHERE household_id = 'h1'`);
-      await new Promise((r) => setTimeout(r, 300));
+      await watch.idle();
+      expect(await households(fresh)).toEqual(["h1", "h2"]);
+      // A revocation after that answer: acted on.
+      await fresh.pg.query(`DELETE FROM household_members_synced WHERE household_id = 'h2'`);
+      await watch.idle();
       expect(await households(fresh)).toEqual(["h1"]);
     } finally {
-      stop();
+      watch();
       await fresh.close();
     }
-  });
+  }, 120_000);
 });
+
+it("role and group names with quotes, backslashes and comment ends are data, not code", async () => {
+  const spec = ROLES_SPEC.replace("basic: [name, nickname]", `"ba'sic */ \\\\": [name, nickname]`)
+    .replace("editor: [basic]", `"ed\\"itor */": ["ba'sic */ \\\\"]`)
+    .replace("owner: [basic, financial]", `owner: ["ba'sic */ \\\\", financial]`);
+  const dir = await generateClient("roles-hostile", spec);
+  const hostile = (await import(`${dir}/permissions.ts`)) as Pick<Client, "canEditField" | "editableFields">;
+  expect(hostile.canEditField("contacts", "name", 'ed"itor */')).toBe(true);
+  expect(hostile.canEditField("contacts", "budget", 'ed"itor */')).toBe(false);
+  expect(hostile.editableFields("contacts", "owner")).toContain("nickname");
+  const json = JSON.parse(fs.readFileSync(path.join(dir, "server/permissions.json"), "utf8")) as SpecPermissions;
+  expect(json.entities.contacts!.edit['ed"itor */']).toEqual(["ba'sic */ \\"]);
+}, 60_000);

@@ -112,7 +112,7 @@ interface Device {
 async function signIn(user: string): Promise<Device> {
   const db = await client.createDatabase();
   let offline = false;
-  const fetchFn = (input: RequestInfo | URL, init?: RequestInit) => (offline ? Promise.reject(new TypeError("fetch failed (offline)")) : fetch(input, init));
+  const fetchFn = (input: string | URL | Request, init?: RequestInit) => (offline ? Promise.reject(new TypeError("fetch failed (offline)")) : fetch(input, init));
   const engine = await client.startSync({
     db,
     apiUrl: backend.url,

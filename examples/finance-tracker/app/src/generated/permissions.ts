@@ -229,9 +229,10 @@ export function canDo<E extends RoleEntity>(entity: E, role: string | null, acti
  * (another handle) since the membership was last seen: that answer already reflects the server's
  * view of the user's memberships, which may be newer than the membership rows here (a role revoked
  * and granted again). Rows with changes still pending here stay until the server rejects them
- * (403), which rolls them back. Returns a function that stops watching.
+ * (403), which rolls them back. Returns a function that stops watching; its `idle()` resolves once
+ * the membership changes delivered so far are handled.
  */
-export function watchRoles(db: { pg: Queryable; feed: ChangeFeed }): () => void {
+export function watchRoles(db: { pg: Queryable; feed: ChangeFeed }): (() => void) & { idle(): Promise<void> } {
   const byMembership = new Map<string, string[]>();
   for (const entity of Object.keys(SOURCES)) {
     const table = SOURCES[entity]!.table;
@@ -242,9 +243,11 @@ export function watchRoles(db: { pg: Queryable; feed: ChangeFeed }): () => void 
     return new Map(entities.map((e) => [e, r.rows.find((row) => row.entity === e)?.handle ?? null]));
   };
   const stops: (() => void)[] = [];
+  const chains: (() => Promise<void>)[] = [];
   for (const [table, entities] of byMembership) {
     let known: { values: Set<string>; handles: Map<string, string | null> } | undefined;
     let chain = Promise.resolve();
+    chains.push(() => chain);
     const check = (): void => {
       chain = chain
         .then(async () => {
@@ -262,5 +265,11 @@ export function watchRoles(db: { pg: Queryable; feed: ChangeFeed }): () => void 
     stops.push(db.feed.subscribe(table, check));
     check();
   }
-  return () => stops.forEach((stop) => stop());
+  const stop = () => stops.forEach((s) => s());
+  return Object.assign(stop, {
+    idle: async (): Promise<void> => {
+      await db.feed.flush();
+      await Promise.all(chains.map((c) => c()));
+    },
+  });
 }
