@@ -12,9 +12,10 @@ import { columnNameProblem, entityObjectNames, entityRelations, MAX_IDENTIFIER_B
 import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";
 import { tsType, type TsTypeContext } from "./ts-type.js";
 import { rawOperations, type RawOperation } from "./operations.js";
+import { readRbac, resolveRoleSources, type RoleSourceCandidate } from "./rbac.js";
 import { decideKeySource, newKeyOf, readKeySource, tempKeyOf, resolveReferences, type ReferenceCandidate } from "./keys.js";
 import type { Json } from "../spec/parse.js";
-import type { EndpointRef, Entity, EntityField, KeySource, Operation, PathPart, Rbac, Resource, SyncMode, WriteEndpointRef } from "./types.js";
+import type { EndpointRef, Entity, EntityField, KeySource, Operation, PathPart, Resource, SyncMode, WriteEndpointRef } from "./types.js";
 
 /** Postgres truncates identifiers at 63 bytes; `_rebuild` is the longest suffix we add. */
 const MAX_TABLE_BYTES = MAX_IDENTIFIER_BYTES - "_rebuild".length;
@@ -213,6 +214,7 @@ export function buildEntities(
 ): Entity[] {
   const entities: Entity[] = [];
   const referenceCandidates: ReferenceCandidate[] = [];
+  const roleCandidates: RoleSourceCandidate[] = [];
   const tables = new NameRegistry(true);
   const fnByRaw = (raw: RawOperation | undefined): EndpointRef | undefined => {
     if (!raw) return undefined;
@@ -318,7 +320,8 @@ export function buildEntities(
     if (!keys) continue;
     const bound = bindWriteEndpoints(r, req, fields, keyField, fnByRaw, locate, diagnostics);
     if (!bound) continue;
-    const rbac = r.rbacRaw !== undefined ? readRbac(r.rbacRaw, new Set(fields.map((f) => f.name)), `${r.pointer}/x-rbac`, locate, diagnostics) : undefined;
+    const rbacRead = r.rbacRaw !== undefined ? readRbac(r.rbacRaw, new Set(fields.map((f) => f.name)), `${r.pointer}/x-rbac`, locate, diagnostics) : undefined;
+    const rbac = rbacRead?.rbac;
     const rowNames = typeNames.rowOf(r);
     if (!rowNames) continue;
     const mode = req.mode;
@@ -362,6 +365,7 @@ export function buildEntities(
       doc: docLines(typeof item.description === "string" ? item.description : undefined),
     });
     const entity = entities[entities.length - 1]!;
+    if (rbacRead?.roles) roleCandidates.push({ entity, ...rbacRead.roles });
     for (const f of entity.syncedFields.filter((f) => !f.isKey)) {
       const raw = raws.find((p) => p.name === f.name)!;
       const own = isObj(raw.schema) ? raw.schema : {};
@@ -374,6 +378,7 @@ export function buildEntities(
     }
   }
   resolveReferences(referenceCandidates, entities, locate, diagnostics);
+  resolveRoleSources(roleCandidates, entities, locate, diagnostics);
   return entities;
 }
 
@@ -519,31 +524,4 @@ function entityHooks(names: ResourceCandidate["names"], operations: Operation[],
     remove: pick(`useDelete${names.pascal}`),
     collection: `${names.camelPlural}Collection`,
   };
-}
-
-function readRbac(raw: Json, fields: Set<string>, pointer: string, locate: (p: string) => SourceLocation, diagnostics: Diagnostic[]): Rbac | undefined {
-  if (!isObj(raw)) {
-    diagnostics.push(error("model/invalid-x-rbac", "x-rbac must be an object with field_groups and role_permissions.", locate(pointer)));
-    return undefined;
-  }
-  const groups = isObj(raw.field_groups) ? raw.field_groups : {};
-  const roles = isObj(raw.role_permissions) ? raw.role_permissions : {};
-  const fieldGroups = Object.entries(groups).map(([name, list]) => {
-    const names = Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
-    for (const [i, f] of names.entries()) {
-      if (!fields.has(f)) {
-        const near = closest(f, [...fields]);
-        diagnostics.push(error("model/rbac-unknown-field", `x-rbac field group "${name}" names "${f}", which is not a field of the entity.`, locate(`${pointer}/field_groups/${name}/${i}`), near ? `Did you mean "${near}"?` : "List only properties of the item schema."));
-      }
-    }
-    return { name, fields: names };
-  });
-  const rolePermissions = Object.entries(roles).map(([role, list]) => {
-    const names = Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
-    for (const [i, g] of names.entries()) {
-      if (!(g in groups)) diagnostics.push(error("model/rbac-unknown-group", `x-rbac role "${role}" names group "${g}", which is not in field_groups.`, locate(`${pointer}/role_permissions/${role}/${i}`), `Known groups: ${Object.keys(groups).join(", ") || "(none)"}.`));
-    }
-    return { role, groups: names };
-  });
-  return { fieldGroups, rolePermissions };
 }

@@ -220,7 +220,7 @@ export interface EntityField {
   doc: DocComment;
   /** `x-sync-exclude`: lives only on this device, never sent, never synced. */
   syncExclude: boolean;
-  /** `x-owner-only`: only the owner role may edit it (metadata, not enforced). */
+  /** `x-owner-only`: only the owner role may edit it (enforced with `x-rbac`; docs/extensions.md#x-owner-only). */
   ownerOnly: boolean;
 }
 
@@ -270,7 +270,32 @@ export interface WriteEndpointRef extends EndpointRef {
 
 export interface Rbac {
   fieldGroups: { name: string; fields: string[] }[];
+  /** Role → the field groups it may edit; a role with none is read-only (no create, update or delete). */
   rolePermissions: { role: string; groups: string[] }[];
+  /** Roles that may create rows (`x-rbac.create`; default: every role with a field group). */
+  create: string[];
+  /** Roles that may delete rows (`x-rbac.delete`; default: every role with a field group). */
+  delete: string[];
+  /** The role `x-owner-only` fields need (`owner`). */
+  ownerRole: string;
+  /** `x-rbac.roles`: where the caller's role on each row comes from; absent: the client cannot know it (nothing is enforced in the hooks). */
+  roles?: RoleSource;
+}
+
+/**
+ * The caller's role on a row: the `role` of the membership row (a synced entity scoped to the
+ * user) whose `match` column equals the row's `scope` column. No such membership: no role.
+ */
+export interface RoleSource {
+  /** The membership entity's name, table and collection (`householdMembers`). */
+  entity: string;
+  table: string;
+  collection: string;
+  /** Its column holding the scope value (`household_id`) and the one holding the role (`role`). */
+  match: string;
+  role: string;
+  /** The protected entity's scope column (`x-sync.scope`). */
+  scope: string;
 }
 
 /** A CRUD resource of the spec: a collection path with an item schema. */

@@ -79,6 +79,9 @@ export function planArtifacts(spec: SpecModel, settings: PlanSettings): Artifact
       { template: "hooks/sync.ts.eta", output: "hooks/sync.ts", kind: "eta", data: base },
       { template: "permissions.ts.eta", output: "permissions.ts", kind: "eta", data: base },
       { template: "server/shapes.json.eta", output: "server/shapes.json", kind: "eta", data: base },
+      { template: "server/permissions.json.eta", output: "server/permissions.json", kind: "eta", data: base },
+      { template: "runtime/permission-rules.ts", output: "sync/permission-rules.ts", kind: "copy", data: base },
+      { template: "hooks/permissions.ts.eta", output: "hooks/permissions.ts", kind: "eta", data: base },
     );
     for (const entity of model.entities) {
       artifacts.push(

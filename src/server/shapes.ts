@@ -26,10 +26,13 @@ export interface SpecShapes {
 
 export interface FromSpecOptions<User> {
   /**
-   * The value of a scoped shape's scope column that this user may see (`user.householdId`);
-   * null or undefined: the user may not read the shape (403).
+   * The value of a scoped shape's scope column that this user may see (`user.householdId`), or
+   * the list of them (the households the user is a member of: `"household_id" IN ($1, …)`);
+   * null, undefined or an empty list: the user may not read the shape (403). Called for every
+   * shape request, so a membership granted or revoked changes the shape at the next request
+   * (Electric answers the client's old handle with 409 and it re-reads: rows come and go).
    */
-  scope?: (user: User, shape: SpecShape) => WhereParam | null | undefined;
+  scope?: (user: User, shape: SpecShape) => WhereParam | readonly WhereParam[] | null | undefined | Promise<WhereParam | readonly WhereParam[] | null | undefined>;
 }
 
 export function shapesFromSpec<User>(spec: SpecShapes, options: FromSpecOptions<User> = {}): Record<string, ShapeDefinition<User>> {
@@ -46,13 +49,22 @@ export function shapesFromSpec<User>(spec: SpecShapes, options: FromSpecOptions<
       table: shape.table,
       key: shape.key,
       columns: shape.columns,
-      where: (user) => {
-        const value = scopeOf(user, shape);
-        return value === null || value === undefined ? null : { where: `${quoteIdent(scope)} = $1`, params: [value] };
+      where: async (user) => {
+        const value = await scopeOf(user, shape);
+        if (value === null || value === undefined) return null;
+        if (!isList(value)) return { where: `${quoteIdent(scope)} = $1`, params: [value] };
+        // Sorted and distinct: the same memberships always make the same shape (and handle).
+        const values = [...new Set(value.map((v) => String(v)))].sort();
+        if (values.length === 0) return null;
+        return { where: `${quoteIdent(scope)} IN (${values.map((_, i) => `$${i + 1}`).join(", ")})`, params: values };
       },
     };
   }
   return out;
+}
+
+function isList(value: WhereParam | readonly WhereParam[]): value is readonly WhereParam[] {
+  return Array.isArray(value);
 }
 
 /** A Postgres identifier, always quoted (`"order"`, `"a""b"`). */

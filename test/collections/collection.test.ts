@@ -102,7 +102,8 @@ describe("permissions (x-rbac, x-owner-only)", () => {
     ["a viewer may not edit a grouped field", { given: ["contacts", "email", "viewer"], want: false }],
     ["an x-owner-only field needs the owner", { given: ["contacts", "credit_limit", "editor"], want: false }],
     ["the owner may edit it", { given: ["contacts", "credit_limit", "owner"], want: true }],
-    ["a field in no group is editable by any role", { given: ["contacts", "company", "viewer"], want: true }],
+    ["a field in no group is editable by every role with a field group", { given: ["contacts", "company", "editor"], want: true }],
+    ["a role with no field group is read-only, ungrouped fields too", { given: ["contacts", "company", "viewer"], want: false }],
     ["an entity without x-rbac is editable", { given: ["accounts", "name", "viewer"], want: true }],
   ];
   for (const [name, { given, want }] of cases) it(name, () => expect(client.canEditField(...given)).toBe(want));

@@ -110,6 +110,9 @@ describe("buildModel on the finance-tracker example", async () => {
         { role: "editor", groups: ["basic"] },
         { role: "owner", groups: ["basic", "financial"] },
       ],
+      create: ["editor", "owner"],
+      delete: ["editor", "owner"],
+      ownerRole: "owner",
     });
   });
 

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/config.js";
 import { generate } from "../../src/generate.js";
 import { COMPILERS, EXAMPLE_SPEC, REPO, tempProject, typecheck } from "../support/project.js";
+import { ROLES_SPEC } from "../roles/spec.js";
 
 const OAS = path.join(REPO, "node_modules/@readme/oas-examples");
 const fixtures = ["2.0", "3.0", "3.1"].flatMap((v) =>
@@ -77,6 +78,38 @@ export function useByCompany(company: string) {
       const text = fs.readFileSync(path.join(root, "finance/out/hooks", hooks), "utf8");
       for (const call of text.matchAll(/useLiveQuery\(/g)) expect(text.slice(call.index, call.index + 14), hooks).toBe("useLiveQuery({");
     }
+  });
+
+  it.each(COMPILERS)("a spec with roles (x-rbac.roles): the permission hooks typed from the spec, with TypeScript %s", async (_version, tsc) => {
+    const root = tempProject();
+    fs.mkdirSync(path.join(root, "roles"), { recursive: true });
+    fs.writeFileSync(path.join(root, "roles/openapi.yaml"), ROLES_SPEC);
+    await generateInto(root, "roles", path.join(root, "roles/openapi.yaml"));
+    fs.writeFileSync(
+      path.join(root, "roles/usage.ts"),
+      `import { PermissionError, useCan, useContacts, usePermissions, useUpdateContact, type ContactRow, type FieldOf } from "./out/index.js";
+
+export function useControls(contact: ContactRow) {
+  const { can, editableFields, role, ready } = usePermissions("contacts");
+  const fields: FieldOf<"contacts">[] = editableFields(contact);
+  const showEdit: boolean = can(contact, "edit");
+  const showCredit: boolean = useCan("contacts", contact, "edit", "credit_limit");
+  const mayCreateHere: boolean = can({ household_id: contact.household_id }, "create");
+  // @ts-expect-error a field the entity does not have
+  can(contact, "edit", "nope");
+  // @ts-expect-error household_members has no roles of its own
+  usePermissions("household_members");
+  const update = useUpdateContact();
+  update.mutateAsync({ id: contact.id, changes: { credit_limit: 1 } }).catch((e: unknown) => {
+    if (e instanceof PermissionError) console.log(e.entity, e.field, e.role, e.reason);
+  });
+  return { fields, showEdit, showCredit, mayCreateHere, role: role(contact), ready, list: useContacts() };
+}
+`,
+    );
+    const result = await typecheck(root, tsc);
+    expect(result.output).toBe("");
+    expect(result.ok).toBe(true);
   });
 
   it("a type error in generated code is caught (the check can fail)", async () => {

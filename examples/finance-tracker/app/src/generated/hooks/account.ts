@@ -60,11 +60,12 @@ export function useCreateAccount() {
     /**
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
-    mutationFn: (input: AccountCreate): Promise<AccountRow> =>
-      createRow<AccountRow>(collections.accounts, input, {
+    mutationFn: async (input: AccountCreate): Promise<AccountRow> => {
+      return createRow<AccountRow>(collections.accounts, input, {
         key: "id",
         ...(accountsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) } : {}),
-      }),
+      });
+    },
   });
 }
 
@@ -74,7 +75,8 @@ export function useUpdateAccount() {
     ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: AccountUpdate }): Promise<void> => {
       const collection = collections.accounts;
-      const transaction = collection.update(id, (draft) => {
+      const target = id;
+      const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
       await settle(collection, transaction, accountsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) : undefined);
@@ -88,7 +90,8 @@ export function useDeleteAccount() {
     ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.accounts;
-      const transaction = collection.delete(id);
+      const target = id;
+      const transaction = collection.delete(target);
       await settle(collection, transaction, accountsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });

@@ -60,11 +60,12 @@ export function useCreateContact() {
     /**
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
-    mutationFn: (input: ContactCreate): Promise<ContactRow> =>
-      createRow<ContactRow>(collections.contacts, input, {
+    mutationFn: async (input: ContactCreate): Promise<ContactRow> => {
+      return createRow<ContactRow>(collections.contacts, input, {
         key: "id",
         ...(contactsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) } : {}),
-      }),
+      });
+    },
   });
 }
 
@@ -74,7 +75,8 @@ export function useUpdateContact() {
     ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: ContactUpdate }): Promise<void> => {
       const collection = collections.contacts;
-      const transaction = collection.update(id, (draft) => {
+      const target = id;
+      const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
       await settle(collection, transaction, contactsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) : undefined);
@@ -88,7 +90,8 @@ export function useDeleteContact() {
     ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.contacts;
-      const transaction = collection.delete(id);
+      const target = id;
+      const transaction = collection.delete(target);
       await settle(collection, transaction, contactsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });

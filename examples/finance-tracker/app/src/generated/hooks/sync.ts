@@ -16,7 +16,8 @@ export interface SyncContextValue {
   collections: Collections;
 }
 
-const SyncContext = createContext<SyncContextValue | null>(null);
+/** The context `SyncProvider` fills. Provide it yourself to share a database and engine you opened (a test, a script rendering on the server). */
+export const SyncContext = createContext<SyncContextValue | null>(null);
 
 export interface SyncProviderProps extends Omit<StartSyncOptions, "db"> {
   /** Where the local database lives: `idb://<name>` in the browser, a directory in Node, memory when absent. */

@@ -60,11 +60,12 @@ export function useCreateTransaction() {
     /**
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
-    mutationFn: (input: TransactionCreate): Promise<TransactionRow> =>
-      createRow<TransactionRow>(collections.transactions, input, {
+    mutationFn: async (input: TransactionCreate): Promise<TransactionRow> => {
+      return createRow<TransactionRow>(collections.transactions, input, {
         key: "id",
         ...(transactionsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) } : {}),
-      }),
+      });
+    },
   });
 }
 
@@ -74,7 +75,8 @@ export function useUpdateTransaction() {
     ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: TransactionUpdate }): Promise<void> => {
       const collection = collections.transactions;
-      const transaction = collection.update(id, (draft) => {
+      const target = id;
+      const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
       await settle(collection, transaction, transactionsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) : undefined);
@@ -88,7 +90,8 @@ export function useDeleteTransaction() {
     ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.transactions;
-      const transaction = collection.delete(id);
+      const target = id;
+      const transaction = collection.delete(target);
       await settle(collection, transaction, transactionsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) : undefined);
     },
   });

@@ -7,6 +7,7 @@ import { engineLock, isLeaderChange } from "../db/local-db.js";
 import { ChangeWriter, type BackoffOptions } from "./change-writer.js";
 import { startShapeSync, type ShapeSync } from "./shape-sync.js";
 import { ENTITIES } from "./entities.js";
+import { watchRoles } from "../permissions.js";
 
 /** Electric's shape endpoint (config `electricUrl`); change it with `startSync({ electricUrl })`. */
 export const DEFAULT_ELECTRIC_URL = "";
@@ -64,6 +65,8 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     ...(options.fetch ?? client.fetch ? { fetch: (options.fetch ?? client.fetch)! } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
   });
+  // Rows whose role drops to none leave the device (x-rbac.roles; a no-op without it).
+  const stopRoles = watchRoles(options.db);
   const electricUrl = options.electricUrl ?? DEFAULT_ELECTRIC_URL;
   const shapes: ShapeSync[] = [];
   const started = new Set<string>();
@@ -120,6 +123,7 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     leading: () => leading,
     async stop() {
       stopped = true;
+      stopRoles();
       await writer.stop();
       await Promise.all(shapes.map((s) => s.stop()));
       lock.release();
