@@ -97,23 +97,20 @@ export function userDataDir(dataDir: string, user: string | undefined): string {
 
 /**
  * PGliteWorker 0.5.16 closed while PGlite's leader changes (two tabs closing one database at
- * once, e.g. on sign-out) keeps announcing itself every 16 ms on its closed BroadcastChannel: one
- * "Channel is closed" rejection nobody can catch. Hidden for a few seconds after a close; every
- * other rejection is left alone.
+ * once, e.g. on sign-out) announces itself once more on its closed BroadcastChannel: a "Channel is
+ * closed" rejection nobody can catch (its own timer). Nobody is left to read that message: with a
+ * worker database, such rejections are dropped for the page's life; every other one is left alone.
  */
-let closedWorkers = 0;
+let ignoringClosedChannels = false;
 type RejectionEvent = { reason?: unknown; preventDefault(): void };
-function closedChannel(event: RejectionEvent): void {
-  const reason = event.reason as { name?: unknown; message?: unknown } | undefined;
-  if (reason?.name === "InvalidStateError" && /BroadcastChannel/.test(String(reason.message))) event.preventDefault();
-}
-function ignoreClosedChannel(): void {
-  const target = globalThis as { addEventListener?: (type: string, listener: (event: RejectionEvent) => void) => void; removeEventListener?: (type: string, listener: (event: RejectionEvent) => void) => void };
-  if (typeof target.addEventListener !== "function") return;
-  if (closedWorkers++ === 0) target.addEventListener("unhandledrejection", closedChannel);
-  setTimeout(() => {
-    if (--closedWorkers === 0) target.removeEventListener?.("unhandledrejection", closedChannel);
-  }, 5_000);
+function ignoreClosedChannels(): void {
+  const target = globalThis as { addEventListener?: (type: string, listener: (event: RejectionEvent) => void) => void };
+  if (ignoringClosedChannels || typeof target.addEventListener !== "function") return;
+  ignoringClosedChannels = true;
+  target.addEventListener("unhandledrejection", (event) => {
+    const reason = event.reason as { name?: unknown; message?: unknown } | undefined;
+    if (reason?.name === "InvalidStateError" && /BroadcastChannel/.test(String(reason.message))) event.preventDefault();
+  });
 }
 
 export async function createDatabase(given: CreateDatabaseOptions = {}): Promise<LocalDatabase> {
@@ -129,6 +126,7 @@ export async function createDatabase(given: CreateDatabaseOptions = {}): Promise
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.relaxedDurability !== undefined ? { relaxedDurability: options.relaxedDurability } : {}),
   };
+  if (options.worker) ignoreClosedChannels();
   const pg: PGlite | PGliteWorker = options.worker
     ? await PGliteWorker.create(typeof options.worker === "function" ? options.worker() : options.worker, pgOptions)
     : await PGlite.create(pgOptions);
@@ -151,7 +149,6 @@ export async function createDatabase(given: CreateDatabaseOptions = {}): Promise
         // the last writes first. (In a worker, close() ends the worker; without relaxedDurability
         // every query was stored already.)
         if (options.relaxedDurability && pg instanceof PGlite) await pg.fs?.syncToFs(false);
-        if (pg instanceof PGliteWorker) ignoreClosedChannel();
         await pg.close();
       },
     };

@@ -59,7 +59,11 @@ export function SyncProvider({ dataDir, user, relaxedDurability, worker, fallbac
   const [claim, setClaim] = useState(0);
   const evicted = useRef<string | null | undefined>(null);
   useEffect(() => {
-    if (user === null) return;
+    if (user === null) {
+      // Signed out here: a sign-in that follows in this tab is the app's, not a stale one.
+      evicted.current = null;
+      return;
+    }
     let stopped = false;
     let opened: Opened | null = null;
     const shutDown = (): void => {
