@@ -129,9 +129,62 @@ for (const v of variants) {
 }
 results.node = { apiFloorMs: median(floor), ...node };
 
+/** In the page (window.__financeTracker, the app's `?bench` hook): stop the writer, queue, time the drain. */
+const IN_PAGE = `async ({ sql, n, tag, api }) => {
+  const ft = window.__financeTracker;
+  // The API alone from this page: the same creates with fetch, one after another (their rows
+  // sync back into this database like the drained ones).
+  const f = performance.now();
+  for (let i = 1; i <= n; i++) {
+    const r = await fetch(api + "/api/contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": crypto.randomUUID(), "x-change-id": crypto.randomUUID() },
+      body: JSON.stringify({ id: crypto.randomUUID(), first_name: "Floor", last_name: "N" + i, email: "floor" + i + "-" + tag + "@example.com" }),
+    });
+    await r.text();
+  }
+  const floorMs = performance.now() - f;
+  const pending = async () => (await ft.db.pg.query('SELECT count(*)::int AS n FROM "_changes" WHERE "status" = \\'pending\\'')).rows[0].n;
+  await ft.engine.writer.stop();
+  await ft.db.pg.query(sql, [tag, n]);
+  // Time spent waiting for the API's answers (the writer calls the global fetch).
+  const original = window.fetch;
+  let apiMs = 0;
+  let requests = 0;
+  const gaps = [];
+  let lastEnd = 0;
+  window.fetch = async (...args) => {
+    const url = String(args[0] instanceof Request ? args[0].url : args[0]);
+    if (!url.includes("/api/")) return original(...args);
+    const start = performance.now();
+    if (lastEnd) gaps.push(start - lastEnd);
+    try {
+      const r = await original(...args);
+      await r.clone().text();
+      return r;
+    } finally {
+      lastEnd = performance.now();
+      apiMs += lastEnd - start;
+      requests++;
+    }
+  };
+  const t = performance.now();
+  await ft.engine.writer.start();
+  for (;;) {
+    await ft.engine.writer.flush();
+    if ((await pending()) === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const acceptedMs = performance.now() - t;
+  window.fetch = original;
+  gaps.sort((a, b) => a - b);
+  while ((await ft.engine.writer.status()).queued > 0 && performance.now() - t < 300000) await new Promise((r) => setTimeout(r, 100));
+  return { floorMs, acceptedMs, syncedMs: performance.now() - t, apiMs, requests, gapP50: gaps[Math.floor(gaps.length / 2)] ?? 0, gapMax: gaps[gaps.length - 1] ?? 0 };
+}`;
+
 // Chromium ------------------------------------------------------------------------------------------
 if (values.browser) {
-  const chromium: Record<string, { acceptedMs: number; syncedMs: number }> = {};
+  const chromium: Record<string, { apiFloorMs: number; acceptedMs: number; syncedMs: number }> = {};
   const stack = await startStack(server.url);
   const browser = await launchChromium();
   console.log(`\n${WRITES} queued creates in Chromium (idb://, PGlite in its worker), median of ${RUNS}`);
@@ -141,40 +194,22 @@ if (values.browser) {
     const site = await serveStatic(out);
     const accepted: number[] = [];
     const synced: number[] = [];
+    const floors: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(appUrl(site.url, stack, `drain-${run}`, { bench: "" }));
       await page.waitForFunction(() => "__financeTracker" in window, undefined, { timeout: 60_000 });
-      const r = await page.evaluate(
-        async ({ sql, n, tag }) => {
-          type Ft = {
-            db: { pg: { query<T>(q: string, p?: unknown[]): Promise<{ rows: T[] }> } };
-            engine: { writer: { stop(): Promise<void>; start(): Promise<void>; flush(): Promise<void>; status(): Promise<{ queued: number }> } };
-          };
-          const ft = (window as unknown as { __financeTracker: Ft }).__financeTracker;
-          const pending = async () => (await ft.db.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM "_changes" WHERE "status" = 'pending'`)).rows[0]!.n;
-          await ft.engine.writer.stop();
-          await ft.db.pg.query(sql, [tag, n]);
-          const t = performance.now();
-          await ft.engine.writer.start();
-          for (;;) {
-            await ft.engine.writer.flush();
-            if ((await pending()) === 0) break;
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          const acceptedMs = performance.now() - t;
-          while ((await ft.engine.writer.status()).queued > 0 && performance.now() - t < 300_000) await new Promise((r) => setTimeout(r, 100));
-          return { acceptedMs, syncedMs: performance.now() - t };
-        },
-        { sql: QUEUE, n: WRITES, tag: `c${run}${v.name.replace(/\W/g, "")}` },
-      );
+      // Plain JavaScript text: tsx would wrap a function passed to page.evaluate in helpers the page lacks.
+      const r = (await page.evaluate(`(${IN_PAGE})(${JSON.stringify({ sql: QUEUE, n: WRITES, tag: `c${run}${v.name.replace(/\W/g, "")}`, api: stack.backend.url })})`)) as { floorMs: number; acceptedMs: number; syncedMs: number; apiMs: number; requests: number; gapP50: number; gapMax: number };
+      console.error(`    run ${run}: ${JSON.stringify(r)}`);
       accepted.push(r.acceptedMs);
+      floors.push(r.floorMs);
       synced.push(r.syncedMs);
       await context.close();
     }
-    chromium[v.name] = { acceptedMs: median(accepted), syncedMs: median(synced) };
-    console.log(`  ${v.name.padEnd(12)} all accepted ${s(median(accepted))}, all synced back ${s(median(synced))}`);
+    chromium[v.name] = { apiFloorMs: median(floors), acceptedMs: median(accepted), syncedMs: median(synced) };
+    console.log(`  ${v.name.padEnd(12)} API alone from the page ${s(median(floors))}; drain: all accepted ${s(median(accepted))} (${(median(accepted) / median(floors)).toFixed(2)}× the API alone), all synced back ${s(median(synced))}`);
     await site.close();
     fs.rmSync(out, { recursive: true, force: true });
   }

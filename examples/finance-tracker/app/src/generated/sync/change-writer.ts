@@ -94,9 +94,13 @@ export class ChangeTimeoutError extends Error {
 }
 
 /** Changes read from the queue at once (W12). */
-const BATCH = 100;
-/** A batch is recorded at least this often while its changes are sent (W12: status keeps moving). */
-const RECORD_EVERY_MS = 2_000;
+const BATCH = 250;
+/**
+ * While a batch is sent, its answers are recorded once the oldest unrecorded one is this old
+ * (W12): status keeps moving during a long burst, and a fast API does not pay a transaction (and
+ * the change feed's reads after it) per change.
+ */
+const RECORD_AFTER_MS = 250;
 
 type Queued = ChangeRow & { wait_ms: number | null };
 
@@ -330,11 +334,15 @@ export class ChangeWriter {
   }
 
   /**
-   * The drain (W1, W12): reads up to BATCH pending changes in one query, sends them one at a time
-   * in `seq` order, and records their outcomes together in one transaction. A change waiting for
-   * a retry ends the batch (it blocks the ones after it); a rejected create keeps the row's later
-   * changes out of the batch (their failure is part of the record); a key swap that makes later
-   * changes of the batch stale ends it, and the queue is read again.
+   * The drain (W1, W12): reads up to BATCH pending changes in one query and sends them one at a
+   * time in `seq` order. Their outcomes are recorded in order, one transaction at a time, while
+   * the next changes are sent: once the oldest unrecorded answer is RECORD_AFTER_MS old and no
+   * record is running, the answers so far go into one; the rest of the batch after it. So
+   * bookkeeping never holds up sending, and the slower the database (idb://), the more outcomes
+   * share a transaction. A change waiting for a retry ends the batch (it blocks the ones
+   * after it); a rejected create keeps the row's later changes out of the batch (their failure is
+   * part of its record); a key swap that makes later changes of the batch stale ends it, and the
+   * queue is read again once everything is recorded.
    */
   private async drain(current: () => boolean): Promise<void> {
     const { pg } = this.options;
@@ -344,17 +352,41 @@ export class ChangeWriter {
       )).rows;
       if (!batch.length) break;
       let answered: { change: ChangeRow; outcome: Outcome }[] = [];
+      let recording: Promise<void> | undefined;
+      let failed: { error: unknown } | undefined;
+      let oldest = 0;
+      /** Records what was answered since the last record, unless a record is running (it goes next). */
+      const recordSome = (): void => {
+        if (recording || !answered.length || performance.now() - oldest < RECORD_AFTER_MS) return;
+        const some = answered;
+        answered = [];
+        recording = this.record(some).then(
+          () => {
+            recording = undefined;
+            this.emit();
+          },
+          (error: unknown) => {
+            recording = undefined;
+            failed ??= { error };
+          },
+        );
+      };
       const blocked = new Set<string>();
-      let since = performance.now();
-      let more = true;
+      // Read again at once: the batch was full, or a key swap made the rest of it stale.
+      let more = batch.length === BATCH;
       try {
         for (let i = 0; i < batch.length; i++) {
           const change = batch[i]!;
-          if (this.stopped || !current()) {
+          if (this.stopped || !current() || failed) {
             more = false;
             break;
           }
-          if (blocked.has(rowId(change))) continue;
+          if (blocked.has(rowId(change))) {
+            // Failed by the record of the row's create, or still pending if another writer had
+            // confirmed that create meanwhile (W8): read again to know.
+            more = true;
+            continue;
+          }
           const due = dueTime(this.dueAt.get(String(change.seq)), change.wait_ms, performance.now(), this.backoff.maxMs);
           const wait = due - performance.now();
           if (wait > 0) {
@@ -365,6 +397,7 @@ export class ChangeWriter {
           }
           this.dueAt.delete(String(change.seq));
           const outcome = await this.attempt(change);
+          if (!answered.length) oldest = performance.now();
           answered.push({ change, outcome });
           if (outcome.kind === "retry") {
             this.dueAt.set(String(change.seq), performance.now() + outcome.delayMs);
@@ -379,19 +412,21 @@ export class ChangeWriter {
           this.report(this.keyProblem ?? null, true);
           const block = blockedRow(change, outcome);
           if (block) blocked.add(block);
-          if (staleAfter(outcome, batch.slice(i + 1))) break;
-          if (performance.now() - since >= RECORD_EVERY_MS) {
-            await this.record(answered);
-            answered = [];
-            since = performance.now();
-            this.emit();
+          if (staleAfter(outcome, batch.slice(i + 1))) {
+            more = true;
+            break;
           }
+          recordSome();
         }
       } finally {
-        // Recorded even when the loop stops early: the server has these answers (W12).
-        await this.record(answered);
+        // Recorded even when the loop stops early (the server has these answers), in order (W12).
+        await recording;
+        if (!failed && answered.length) {
+          await this.record(answered).catch((error: unknown) => (failed = { error }));
+        }
         this.emit();
       }
+      if (failed) throw failed.error;
       if (!more) break;
     }
   }
