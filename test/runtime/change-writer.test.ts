@@ -21,7 +21,7 @@ beforeAll(async () => {
   const out = await generateClient("runtime-writer", entitySpec());
   db = await ((await import(`${out}/db/init.ts`)) as { createDatabase(): Promise<Db> }).createDatabase();
   entities = ((await import(`${out}/sync/entities.ts`)) as { SYNC_ENTITIES: SyncEntity[] }).SYNC_ENTITIES;
-}, 60_000);
+}, 120_000);
 afterAll(async () => db?.close());
 const writers: ChangeWriter[] = [];
 /** Stopped after the test, whatever happens in it. */
@@ -162,6 +162,25 @@ describe("the change writer's drain", () => {
     ]);
     // The rejected row is gone from the view (rolled back).
     expect((await db.pg.query(`SELECT 1 FROM things WHERE id = $1`, [a])).rows).toEqual([]);
+  });
+});
+
+describe("L9: pruning", () => {
+  it("a writer that starts sending drops finished changes and seen txids older than a day, and keeps the rest", async () => {
+    await queue(4);
+    await db.pg.exec(`UPDATE "_changes" SET "created_at" = now() - interval '2 days' WHERE "seq" IN (SELECT "seq" FROM "_changes" ORDER BY "seq" LIMIT 3)`);
+    // Old and pending, old and synced, old and failed (the error store keeps it), recent and synced.
+    await db.pg.exec(`UPDATE "_changes" SET "status" = 'failed' WHERE "seq" = (SELECT "seq" FROM "_changes" ORDER BY "seq" OFFSET 2 LIMIT 1)`);
+    await db.pg.exec(`UPDATE "_changes" SET "status" = 'synced' WHERE "seq" IN (SELECT "seq" FROM "_changes" ORDER BY "seq" OFFSET 1) AND "status" = 'pending'`);
+    await db.pg.exec(`INSERT INTO "_sync_seen_txids" ("entity", "txid", "seen_at") VALUES ('things', 1, now() - interval '2 days'), ('things', 2, now())`);
+    const before = (await statuses()).map((r) => r.name);
+    const writer = running(new ChangeWriter({ pg: db.pg, entities, baseUrl: "http://api.test", fetch: api(() => new Response("down", { status: 503 })).fetch }));
+    await writer.start({ send: false });
+    expect((await statuses()).length).toBe(4);
+    await writer.lead();
+    expect((await statuses()).map((r) => r.name)).toEqual([before[0], before[2], before[3]]);
+    expect((await db.pg.query<{ txid: string }>(`SELECT "txid"::text FROM "_sync_seen_txids"`)).rows).toEqual([{ txid: "2" }]);
+    await db.pg.exec(`DELETE FROM "_sync_seen_txids"`);
   });
 });
 

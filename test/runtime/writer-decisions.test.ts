@@ -221,7 +221,7 @@ describe("W2: the request of a change", () => {
     expect(endpointPath(nested, "id", { row_key: "c1", value: {} })).toEqual({ missing: { param: "file_key", field: "file_key" } });
   });
 
-  it("no endpoint, or a path parameter without a value → unsendable, with a reason naming it", () => {
+  it("W11: no endpoint, or a path parameter without a value → unsendable, with a reason naming it", () => {
     expect(planRequest(change({ op: "update" }), { ...things, update: undefined }, "http://api.test")).toEqual({ kind: "unsendable", error: "The API has no update endpoint for things; the change cannot be sent." });
     expect(planRequest(change({ entity: "gone" }), undefined, "http://api.test")).toMatchObject({ kind: "unsendable" });
     const nested: SyncEntity = { ...things, update: { method: "patch", path: "/files/{file_key}/things/{id}", parts: ["/files/", { param: "file_key", field: "file_key" }, "/things/", { param: "id", field: "id" }] } };
@@ -261,7 +261,7 @@ describe("K1, K2: a key in a create's response", () => {
   });
 });
 
-describe("W12: a batch of changes", () => {
+describe("W12, W13: a batch of changes", () => {
   it("W4: a rejected create keeps the row's later changes out of the batch; other rows go on", () => {
     const reject: Outcome = { kind: "reject", status: 422, error: "no" };
     expect(blockedRow(change(), reject)).toBe(`things\u0000${change().row_key}`);
