@@ -3,8 +3,9 @@
 //
 // A thin I/O loop around writer-decisions.ts (what a response means, how long to wait, which SQL
 // records it): read a batch of queued changes in one query, send them one at a time in order,
-// record their outcomes in one transaction (on `idb://` every PGlite query copies the database
-// to IndexedDB: one copy per batch, not two per change). Scheduling: scheduler.ts. Invariants
+// and record their outcomes in a few transactions that run while the next changes are sent (on
+// `idb://` every PGlite query copies the database to IndexedDB: a few copies per burst, not two
+// per change). Scheduling: scheduler.ts. Invariants
 // W1–W13 and K1–K2 (order, idempotency, outcomes, backoff, monotonic waits, forward-only status,
 // one writer per database, batched bookkeeping, key swaps, local failures): SPEC.md, section W.
 import type { PGliteInterface } from "@electric-sql/pglite";
@@ -204,7 +205,7 @@ export class ChangeWriter {
 
   /**
    * Sends what can be sent now; resolves when the queue is empty or waiting for a retry. Rejects
-   * when the local database failed while the writer recorded an outcome (W8).
+   * when the local database failed while the writer recorded an outcome (W10).
    */
   async flush(): Promise<void> {
     this.failure = undefined;
