@@ -90,7 +90,7 @@ export class LayeredEta extends Eta {
 
 /**
  * Every built-in template file, as logical names (`types/schemas.ts.eta`, `runtime/client.ts`).
- * Documentation next to the templates (`runtime/SPEC.md`) is not a template.
+ * Documentation next to the templates (`runtime/SPEC.md`) is not a template: not rendered, ejected or listed.
  */
 export function listBuiltinTemplates(root = BUILTIN_TEMPLATES): string[] {
   const out: string[] = [];
@@ -98,7 +98,6 @@ export function listBuiltinTemplates(root = BUILTIN_TEMPLATES): string[] {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const abs = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(abs);
-      // Documentation next to the templates (runtime/SPEC.md) is not a template.
       else if (!entry.name.endsWith(".md")) out.push(path.relative(root, abs).split(path.sep).join("/"));
     }
   };

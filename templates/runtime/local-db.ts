@@ -13,6 +13,7 @@
 // statement; each reader (one per tab) reads on from its own cursor and reads only those rows
 // from the view, never the whole table.
 import type { PGliteInterface, Transaction } from "@electric-sql/pglite";
+import { Serial } from "./scheduler.js";
 
 // ---------------------------------------------------------------------------------------------
 // The entity description: what the runtime knows of an entity, one typed description per entity,
@@ -510,65 +511,6 @@ export function isLeaderChange(error: unknown): boolean {
   return error instanceof Error && /Leader changed/.test(error.message);
 }
 
-/**
- * Runs `task` once now, and once more after it if `run()` was called while it ran; never two at
- * once. A run cut off by a change of leader runs again (its queries wait for the new leader);
- * other errors go to `onError`, and the next `run()` tries again.
- */
-export class Serial {
-  private readonly task: (current: () => boolean) => Promise<void>;
-  private readonly onError: (error: unknown) => void;
-  private running: Promise<void> | undefined;
-  private again = false;
-  /** Which run is the current one (`restart` leaves the one before behind). */
-  private generation = 0;
-
-  /** `task` gets `current()`: false once the run was left behind by `restart` (it must then change nothing). */
-  constructor(task: (current: () => boolean) => Promise<void>, onError: (error: unknown) => void) {
-    this.task = task;
-    this.onError = onError;
-  }
-
-  run(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    const mine = ++this.generation;
-    const current = (): boolean => mine === this.generation;
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.task(current);
-        } catch (error) {
-          if (isLeaderChange(error)) this.again = true;
-          else if (current()) this.onError(error);
-        }
-      } while (this.again && current());
-    })().finally(() => {
-      if (current()) this.running = undefined;
-    });
-  }
-
-  /**
-   * Starts a new run now, leaving a run in progress behind: a query sent while PGlite's worker
-   * changed leader can be lost without an answer or an error (PGliteWorker 0.5.16), and a run
-   * waiting for it would wait for ever.
-   */
-  restart(): void {
-    this.generation++;
-    this.running = undefined;
-    this.again = false;
-    this.run();
-  }
-
-  /** Resolves when no run is in progress. */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-}
-
 const PRUNE_AFTER_ROWS = 1000;
 
 /**
@@ -589,10 +531,8 @@ export class ChangeFeed {
   constructor(pg: PGliteInterface, entities: readonly EntityDescription[], onError: (error: Error) => void = () => {}) {
     this.pg = pg;
     this.entities = byTable(entities);
-    this.serial = new Serial(
-      (current) => this.drain(current),
-      (error) => onError(error as Error),
-    );
+    // The same scheduler as the change writer's (scheduler.ts): one read at a time, bursts coalesce.
+    this.serial = new Serial((current) => this.drain(current), { rerun: isLeaderChange, onError: (error) => onError(error as Error) });
   }
 
   /** Starts listening; changes logged before this call are skipped (subscribers start from a full read). */

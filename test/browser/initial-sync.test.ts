@@ -43,6 +43,7 @@ afterAll(async () => {
   fs.rmSync(profileDir, { recursive: true, force: true });
 });
 
+// SPEC L6: the write journal.
 describe("a write during the initial sync", () => {
   // A second later (the issue's case), and at once: the row was on screen, so it must not vanish.
   it.each([1_000, 0])(`survives its tab being closed %i ms after the click, while ${ROWS} rows are still arriving`, async (closeAfterMs) => {

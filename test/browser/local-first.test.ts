@@ -129,6 +129,7 @@ describe("offline: the network really off", () => {
   }, 300_000);
 });
 
+// SPEC W9, L5, L7, L8: one engine per profile, every tab reads the feed, writes cut off by a hand-over.
 describe("tabs of one browser profile", () => {
   it("share one database and one sync engine: writes reach the other tabs with the server stopped, offline writes of every tab land once, and closing the leading tab mid-drain loses nothing", async () => {
     const context = await profile();

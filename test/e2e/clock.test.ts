@@ -63,6 +63,7 @@ async function offsetOf(c: SkewedClient): Promise<number> {
 
 const CONTACT_COLUMNS = `SELECT id::text, first_name, last_name, company FROM contacts WHERE id::text = ANY($1) ORDER BY id`;
 
+// SPEC W7
 describe("clock skew", () => {
   it("clients 2 h behind and 3 h ahead, one set back 5 h mid-run: every write once, none lost, all equal", async () => {
     const behind = await start("behind", -2 * HOUR);

@@ -50,6 +50,7 @@ async function connect(name: string) {
   return { db, engine };
 }
 
+// SPEC W5: 503s, a backend down, lost responses; every write lands once.
 describe("sync under faults", () => {
   it("N writes in → N rows on the server exactly once, none lost, equal state on all clients", async () => {
     // FAULTS_SCALE=10 runs ten times the writes with the same faults at the same points of the run.

@@ -188,6 +188,7 @@ describe("writes of nested resources", () => {
     expect(result.ok).toBe(true);
   }, 120_000);
 
+  // SPEC W11
   it("a change without a value for a parameter fails with that reason, and is not sent", async () => {
     hits = [];
     await db.pg.query(`INSERT INTO comments (id, message) VALUES ('orphan', 'no file')`);

@@ -114,6 +114,7 @@ afterAll(async () => {
 });
 
 describe("server-assigned keys (serial primary keys)", () => {
+  // SPEC K1, W13
   it("rows made offline under temporary keys reach the server once each, under its keys, with consistent references", async () => {
     // Offline: an optimistic create resolves with the local row under a temporary key.
     const made = await client.createRow(projects, { name: "Draft" }, { key: "id" });
@@ -198,6 +199,7 @@ describe("the generated client for server keys", () => {
     expect(result.ok).toBe(true);
   }, 120_000);
 
+  // SPEC K1
   it("a create answered without a key is reported, and the row's later changes fail with that reason (never a silent swap)", async () => {
     const stub = http.createServer((req, res) => {
       req.resume();

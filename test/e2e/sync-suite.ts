@@ -162,6 +162,7 @@ export function syncSuite(label: string, start: () => Promise<SyncStack>): void 
         await disconnect(a);
       });
 
+      // SPEC W1, W6
       it("with the backend down, writes queue and survive a client restart; then drain in order, exactly once", async () => {
         let a = await connect("offline");
         await backend.close();
@@ -184,6 +185,7 @@ export function syncSuite(label: string, start: () => Promise<SyncStack>): void 
         await disconnect(a);
       }, 90_000);
 
+      // SPEC W2
       it("a response lost after the server committed is retried with the same key and applied once", async () => {
         const a = await connect("lost-response");
         backend.faults!.dropNextAfterCommit(1);

@@ -40,6 +40,7 @@ async function serverRow(id: string, values: { name?: string | null; qty?: numbe
   );
 }
 
+// SPEC L1
 describe("writes through the view", () => {
   it("insert: visible at once as pending, logged with its values, key generated when absent", async () => {
     const r = await one(`INSERT INTO things (name, qty) VALUES ('a', 1) RETURNING id`);
@@ -108,6 +109,7 @@ describe("writes through the view", () => {
   });
 });
 
+// SPEC L2, L3
 describe("server state arriving", () => {
   it("without acknowledgement the overlay stays (syncing once the server accepted it); once acknowledged by txid it is cleaned up", async () => {
     const id = newId();
@@ -222,6 +224,7 @@ describe("server state arriving", () => {
   });
 });
 
+// SPEC L5
 describe("the change feed", () => {
   it("delivers exactly the changed rows for local writes, server rows, deletes and re-fetches", async () => {
     const batches: { reload: boolean; upserts: Record<string, unknown>[]; deletes: string[] }[] = [];

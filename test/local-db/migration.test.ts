@@ -35,6 +35,7 @@ async function open(spec: string, name: string): Promise<Db> {
   return init.createDatabase({ dataDir });
 }
 
+// SPEC L4
 describe("opening a database made by an earlier generation", () => {
   const ids = { inserted: crypto.randomUUID(), noted: crypto.randomUUID(), counted: crypto.randomUUID(), renamed: crypto.randomUUID() };
 

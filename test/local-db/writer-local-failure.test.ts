@@ -57,6 +57,7 @@ afterAll(async () => {
 
 const macrotask = () => new Promise((resolve) => setImmediate(resolve));
 
+// SPEC W10
 describe("the change writer when the local database fails to record an answer", () => {
   it("surfaces the failure, leaves no unhandled rejection, and sends again once the database works", async () => {
     // Any local failure at that point: here a trigger refuses to mark a change sent or synced.
