@@ -16,6 +16,7 @@ import {
   appUrl,
   buildApp,
   echoPageErrors,
+  INSPECT,
   launchChromium,
   openApp,
   probe,
@@ -64,6 +65,7 @@ async function open(db: string, extra: Record<string, string> = {}): Promise<Pag
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
   contexts.push(context);
   await context.addInitScript({ path: PROBES });
+  await context.addInitScript({ path: INSPECT });
   const page = await context.newPage();
   echoPageErrors(page, db);
   page.on("pageerror", (e) => pageErrors.push(`${db}: ${e.message}`));
@@ -232,7 +234,7 @@ describe("the finance-tracker app in Chromium", () => {
       `INSERT INTO contacts (id, first_name, last_name, email, company, created_at, updated_at)
        SELECT gen_random_uuid(), 'Bulk', 'Row ' || i, NULL, NULL, now(), now() FROM generate_series(1, 1500) AS i`,
     );
-    const page = await open("worker", { bench: "" });
+    const page = await open("worker");
     await page.waitForFunction(() => ((globalThis as unknown as { __financeTracker?: { collections: { contacts: { size: number } } } }).__financeTracker?.collections.contacts.size ?? 0) >= 1500, undefined, { timeout: 30_000 });
     const result = await page.evaluate(async () => {
       const pg = (globalThis as unknown as { __financeTracker: { db: { pg: PGliteInterface } } }).__financeTracker.db.pg;
@@ -258,7 +260,7 @@ describe("the finance-tracker app in Chromium", () => {
     expect(result).toEqual({ inWorker: true, bulk: 1500, copied: 3, afterTx: [1, 2, 3, 5], payloads: ["hello"], error: expect.stringContaining("no_such_table") });
     await query(`DELETE FROM contacts WHERE first_name = 'Bulk'`);
 
-    const fallback = await open("main-thread", { bench: "", mainthread: "" });
+    const fallback = await open("main-thread", { mainthread: "" });
     await fallback.waitForFunction(() => (globalThis as unknown as { __financeTracker?: unknown }).__financeTracker !== undefined);
     expect(await fallback.evaluate(() => "onLeaderChange" in (globalThis as unknown as { __financeTracker: { db: { pg: object } } }).__financeTracker.db.pg)).toBe(false);
   }, 90_000);

@@ -143,6 +143,9 @@ export function echoPageErrors(page: Page, label: string): void {
   });
 }
 
+/** Exposes the app's database, sync engine and collections as window.__financeTracker: `context.addInitScript({ path: INSPECT })`. */
+export const INSPECT = path.join(REPO, "test/browser/inspect.js");
+
 /** The in-page helpers of probes.js; add them to a context with `context.addInitScript({ path: PROBES })`. */
 export const PROBES = path.join(REPO, "test/browser/probes.js");
 
@@ -155,7 +158,7 @@ export interface UiTiming {
   status: string;
   /** Durations (ms) of main-thread long tasks around the click (create only). */
   blockedBy?: number[];
-  /** With ?bench: click → the row in the collection / in the list's live query, ms. */
+  /** With INSPECT: click → the row in the collection / in the list's live query, ms. */
   stages?: { collection?: number; liveQuery?: number };
 }
 

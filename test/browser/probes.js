@@ -68,7 +68,7 @@
       const name = `${first} ${last}`;
       const button = byTestId("add-contact", form);
       const seen = whenDom(list, () => list.querySelector(`[data-testid="contact-row"][data-name="${CSS.escape(name)}"]`) !== null);
-      // With ?bench, also note when the collection and the list's live query got the row.
+      // With inspect.js loaded, also note when the collection and the list's live query got the row.
       const ft = window.__financeTracker;
       const stages = {};
       const watch = (label, collection) =>
@@ -108,7 +108,7 @@
     },
 
     /**
-     * The data path without React, for bench/ui (needs `?bench`): inserts `n` contacts straight
+     * The data path without React, for bench/ui (needs inspect.js): inserts `n` contacts straight
      * into the collection, one at a time, and times for each
      *  - `insert`: the synchronous collection.insert() call, in which TanStack DB updates every
      *    live query on the collection (the app's and the bench's own) — the live-query cost;
@@ -117,7 +117,7 @@
      */
     async dataPath(n, prefix) {
       const ft = window.__financeTracker;
-      if (!ft) throw new Error("open the app with ?bench");
+      if (!ft) throw new Error("add test/browser/inspect.js to the context (addInitScript)");
       const out = [];
       for (let i = 0; i < n; i++) {
         const id = crypto.randomUUID();

@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { accountRow, addAccount, addContact, attr, contactRow, editContact, expectAttr, expectCount, synced } from "./app-page.js";
-import { appUrl, buildApp, echoPageErrors, launchChromium, serveStatic, startStack, type Stack, type StaticServer } from "./harness.js";
+import { appUrl, buildApp, echoPageErrors, INSPECT, launchChromium, serveStatic, startStack, type Stack, type StaticServer } from "./harness.js";
 
 const postgres = usePostgres();
 let stack: Stack;
@@ -112,12 +112,13 @@ afterEach(async () => {
 async function open(db: string, options: { viewport?: { width: number; height: number }; init?: () => void } = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 760 } });
   contexts.push(context);
+  await context.addInitScript({ path: INSPECT });
   if (options.init) await context.addInitScript(options.init);
   const page = await context.newPage();
   echoPageErrors(page, db);
   page.on("pageerror", (e) => pageErrors.push(`${db}: ${e.message}`));
   // A fresh profile downloads and compiles PGlite: on a loaded machine that can take a while.
-  await page.goto(appUrl(web.url, stack, db, { electric: shapes.shapeUrl, bench: "" }));
+  await page.goto(appUrl(web.url, stack, db, { electric: shapes.shapeUrl }));
   await page.getByTestId("contact-form").waitFor({ timeout: 90_000 });
   return page;
 }

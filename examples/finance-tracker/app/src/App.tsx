@@ -1,5 +1,4 @@
 import { Accounts } from "./components/Accounts.js";
-import { BenchHook } from "./components/BenchHook.js";
 import { Contacts } from "./components/Contacts.js";
 import { ErrorsPanel } from "./components/ErrorsPanel.js";
 import { ServiceWorker } from "./components/ServiceWorker.js";
@@ -7,7 +6,7 @@ import { SyncBadge } from "./components/SyncBadge.js";
 import { Toasts, ToastProvider } from "./components/Toasts.js";
 import { Transactions } from "./components/Transactions.js";
 
-export function App({ bench }: { bench: boolean }) {
+export function App() {
   return (
     <ToastProvider>
       {/* The page scrolls above the toasts, never under them: a toast takes its room from the page's bottom and covers no button. */}
@@ -30,7 +29,6 @@ export function App({ bench }: { bench: boolean }) {
         </div>
         <Toasts />
         <ServiceWorker />
-        {bench && <BenchHook />}
       </div>
     </ToastProvider>
   );

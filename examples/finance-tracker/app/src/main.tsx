@@ -11,8 +11,8 @@ const config = readConfig(window.location.search, import.meta.env);
 // own below.
 configureClient({ baseUrl: config.apiUrl });
 
-// PGlite runs in a Web Worker (generated db/worker.ts), so its copies to IndexedDB never block a
-// paint; `?mainthread` keeps it on the page. The `new Worker(new URL(…))` line stays here, where
+// PGlite runs in a Web Worker (generated db/worker.ts), on OPFS (idb:// where OPFS access handles
+// are missing), and never blocks a paint; `?mainthread` keeps it on the page (on idb://). The `new Worker(new URL(…))` line stays here, where
 // Vite sees it and bundles the worker.
 const worker = config.mainThread ? undefined : () => new Worker(new URL("./generated/db/worker.ts", import.meta.url), { type: "module" });
 
@@ -25,6 +25,7 @@ createRoot(document.getElementById("root")!).render(
   <QueryClientProvider client={queryClient}>
     <SyncProvider
       dataDir={config.dataDir}
+      {...(config.prebuiltDataDir ? { prebuiltDataDir: config.prebuiltDataDir } : {})}
       relaxedDurability={config.relaxedDurability}
       {...(worker ? { worker } : {})}
       apiUrl={config.apiUrl}
@@ -33,7 +34,7 @@ createRoot(document.getElementById("root")!).render(
       onError={(error) => console.warn("[sync]", error)}
       fallback={<p className="loading" data-testid="loading">Opening the local database…</p>}
     >
-      <App bench={config.bench} />
+      <App />
     </SyncProvider>
   </QueryClientProvider>,
 );

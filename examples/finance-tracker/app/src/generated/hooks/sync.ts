@@ -2,6 +2,7 @@
 // Do not edit: `npx sync-patterns generate` overwrites this file. Customise the templates instead.
 
 import { createContext, createElement, useContext, useEffect, useState, type ReactNode } from "react";
+import { createLiveQueryCollection } from "@tanstack/react-db";
 import { createDatabase, type DatabaseWorker, type LocalDatabase } from "../db/init.js";
 import { startSync, type StartSyncOptions, type SyncEngine } from "../sync/engine.js";
 import type { ChangeRow, WriterStatus } from "../sync/change-writer.js";
@@ -22,6 +23,8 @@ export interface SyncProviderProps extends Omit<StartSyncOptions, "db"> {
   dataDir?: string;
   /** See CreateDatabaseOptions.relaxedDurability. */
   relaxedDurability?: boolean;
+  /** A new database starts from this data directory tarball (`buildDataDir()`), not from initdb: see CreateDatabaseOptions.prebuiltDataDir. */
+  prebuiltDataDir?: string | URL | Blob;
   /**
    * Browser: makes the Web Worker PGlite runs in (see CreateDatabaseOptions.worker), e.g.
    * `() => new Worker(new URL("./generated/db/worker.ts", import.meta.url), { type: "module" })`.
@@ -34,7 +37,7 @@ export interface SyncProviderProps extends Omit<StartSyncOptions, "db"> {
 }
 
 /** Opens the local database, starts the sync engine and shares them with the hooks below it. */
-export function SyncProvider({ dataDir, relaxedDurability, worker, fallback = null, children, ...options }: SyncProviderProps) {
+export function SyncProvider({ dataDir, relaxedDurability, prebuiltDataDir, worker, fallback = null, children, ...options }: SyncProviderProps) {
   const [value, setValue] = useState<SyncContextValue | null>(null);
   const [error, setError] = useState<Error | null>(null);
   useEffect(() => {
@@ -45,11 +48,15 @@ export function SyncProvider({ dataDir, relaxedDurability, worker, fallback = nu
         ...(dataDir !== undefined ? { dataDir } : {}),
         ...(relaxedDurability !== undefined ? { relaxedDurability } : {}),
         ...(worker !== undefined ? { worker } : {}),
+        ...(prebuiltDataDir !== undefined ? { prebuiltDataDir } : {}),
       });
       const engine = await startSync({ ...options, db });
       opened = { db, engine, collections: createCollections(db) };
       if (stopped) await close(opened);
-      else setValue(opened);
+      else {
+        setValue(opened);
+        inspector()?.opened?.(opened, { createLiveQueryCollection });
+      }
     })().catch((e: unknown) => setError(e as Error));
     return () => {
       stopped = true;
@@ -61,6 +68,21 @@ export function SyncProvider({ dataDir, relaxedDurability, worker, fallback = nu
   if (error) throw error;
   if (!value) return fallback as never;
   return createElement(SyncContext.Provider, { value }, children);
+}
+
+/**
+ * Tools that look inside a running app (benchmarks, end-to-end tests, devtools) define
+ * `globalThis.__SYNC_PATTERNS_INSPECTOR__` before the app starts (e.g. Playwright's
+ * `page.addInitScript`); each SyncProvider hands it the database, the sync engine and the
+ * collections once they are open, and TanStack DB's `createLiveQueryCollection` to run live
+ * queries on them. Apps need not do anything; nothing is exposed otherwise.
+ */
+export interface SyncInspector {
+  opened?(value: SyncContextValue, tools: { createLiveQueryCollection: typeof createLiveQueryCollection }): void;
+}
+
+function inspector(): SyncInspector | undefined {
+  return (globalThis as { __SYNC_PATTERNS_INSPECTOR__?: SyncInspector }).__SYNC_PATTERNS_INSPECTOR__;
 }
 
 async function close(value: SyncContextValue): Promise<void> {
