@@ -7,7 +7,7 @@ export * from "./queries/categories.js";
 export * from "./queries/contacts.js";
 export * from "./queries/reports.js";
 export * from "./queries/transactions.js";
-export { SyncProvider, useSync, useSyncErrors, useSyncStatus, type SyncInspector, type SyncProviderProps } from "./hooks/sync.js";
+export { SyncProvider, useHasSynced, useSync, useSyncErrors, useSyncStatus, type SyncInspector, type SyncProviderProps } from "./hooks/sync.js";
 export * from "./hooks/account.js";
 export * from "./hooks/contact.js";
 export * from "./hooks/transaction.js";

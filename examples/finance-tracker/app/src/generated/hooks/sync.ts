@@ -96,6 +96,39 @@ export function useSync(): SyncContextValue {
   return value;
 }
 
+/**
+ * Whether the server's rows of `table` have arrived at least once on this device (its shape
+ * stream stored a first batch, in any tab of the profile): until then an empty list means "not
+ * loaded yet", not "none". `undefined` while the local database is asked; true when shapes do not
+ * sync at all (no Electric URL). Follows the change feed, no timer.
+ */
+export function useHasSynced(table: string): boolean | undefined {
+  const { db, engine } = useSync();
+  const [synced, setSynced] = useState<boolean | undefined>(engine.syncsShapes ? undefined : true);
+  useEffect(() => {
+    if (!engine.syncsShapes) return;
+    let live = true;
+    let off = (): void => {};
+    const check = (): void =>
+      void db.pg.query<{ synced: boolean }>(`SELECT EXISTS (SELECT 1 FROM "_sync_shapes" WHERE "entity" = $1) AS "synced"`, [table]).then(
+        (r) => {
+          const yes = r.rows[0]?.synced === true;
+          if (live) setSynced(yes);
+          if (yes) off();
+        },
+        () => {},
+      );
+    // A first batch logs a reload of the entity in the feed (even when it brought no rows).
+    off = db.feed.subscribe(table, (batch) => batch.reload && check());
+    check();
+    return () => {
+      live = false;
+      off();
+    };
+  }, [db, engine, table]);
+  return synced;
+}
+
 export interface SyncStatus extends WriterStatus {
   /** The browser's own view (navigator.onLine), combined with the writer's. */
   online: boolean;
