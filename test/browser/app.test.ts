@@ -255,13 +255,45 @@ describe("the finance-tracker app in Chromium", () => {
       for (let i = 0; i < 50 && payloads.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       await unlisten();
       const error = await pg.query(`SELECT * FROM no_such_table`).then(() => "", (e: Error) => e.message);
-      return { inWorker, bulk, copied, afterTx, payloads, error };
+      const storage = (globalThis as unknown as { __financeTracker: { db: { storage: string } } }).__financeTracker.db.storage;
+      // A new database starts from the prebuilt data directory: initdb's and migrate's work is in it already.
+      const schema = (await pg.query<{ entity: string }>(`SELECT "entity" FROM "_sync_schema" ORDER BY 1`)).rows.map((r) => r.entity);
+      const created = (globalThis as unknown as { __financeTracker: { db: { migration: { created: string[] } } } }).__financeTracker.db.migration.created;
+      return { inWorker, bulk, copied, afterTx, payloads, error, storage, schema, created };
     });
-    expect(result).toEqual({ inWorker: true, bulk: 1500, copied: 3, afterTx: [1, 2, 3, 5], payloads: ["hello"], error: expect.stringContaining("no_such_table") });
+    expect(result).toEqual({
+      inWorker: true,
+      bulk: 1500,
+      copied: 3,
+      afterTx: [1, 2, 3, 5],
+      payloads: ["hello"],
+      error: expect.stringContaining("no_such_table"),
+      // In a worker, OPFS through access handles.
+      storage: "opfs-ahp",
+      schema: ["accounts", "contacts", "transactions"],
+      created: [],
+    });
     await query(`DELETE FROM contacts WHERE first_name = 'Bulk'`);
 
     const fallback = await open("main-thread", { mainthread: "" });
     await fallback.waitForFunction(() => (globalThis as unknown as { __financeTracker?: unknown }).__financeTracker !== undefined);
     expect(await fallback.evaluate(() => "onLeaderChange" in (globalThis as unknown as { __financeTracker: { db: { pg: object } } }).__financeTracker.db.pg)).toBe(false);
+    // OPFS access handles exist only in workers: on the page the same opfs-ahp:// dataDir falls back to IndexedDB.
+    expect(await fallback.evaluate(() => (globalThis as unknown as { __financeTracker: { db: { storage: string } } }).__financeTracker.db.storage)).toBe("idb");
+  }, 90_000);
+
+  it("h: a database kept in IndexedDB stays there when the app moves to OPFS; its rows and queued writes are kept", async () => {
+    await stack.backend.close();
+    try {
+      const page = await open("moved", { storage: "idb" });
+      await addContact(page, "Kept", "In IndexedDB");
+      await expectAttr(contactRow(page, "Kept In IndexedDB"), "data-status", "pending");
+      // The next version of the app asks for opfs-ahp:// (the default): the IndexedDB database is found and used.
+      await page.goto(appUrl(web.url, stack, "moved"));
+      await contactRow(page, "Kept In IndexedDB").waitFor({ timeout: 30_000 });
+      expect(await page.evaluate(() => (globalThis as unknown as { __financeTracker: { db: { storage: string } } }).__financeTracker.db.storage)).toBe("idb");
+    } finally {
+      await stack.restartBackend();
+    }
   }, 90_000);
 });

@@ -160,6 +160,8 @@ export interface UiTiming {
   blockedBy?: number[];
   /** With INSPECT: click → the row in the collection / in the list's live query, ms. */
   stages?: { collection?: number; liveQuery?: number };
+  /** Epoch ms of the click (performance.timeOrigin + now: comparable across tabs). */
+  clickedAt: number;
 }
 
 export interface DataPathSample {
@@ -172,6 +174,8 @@ export interface DataPathSample {
 }
 
 interface Probes {
+  firstRows(): { dom?: number; paint?: number };
+  paintedAt(name: string): Promise<number>;
   createContact(first: string, last: string): Promise<UiTiming>;
   editContact(id: string, last: string): Promise<UiTiming>;
   dataPath(n: number, prefix: string): Promise<DataPathSample[]>;
@@ -184,6 +188,8 @@ export const probe = {
     page.evaluate(([f, l]) => (globalThis as unknown as ProbeGlobal).__probes.createContact(f, l), [first, last] as const),
   editContact: (page: Page, id: string, last: string) =>
     page.evaluate(([i, l]) => (globalThis as unknown as ProbeGlobal).__probes.editContact(i, l), [id, last] as const),
+  firstRows: (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeGlobal).__probes.firstRows()),
+  paintedAt: (page: Page, name: string) => page.evaluate((n) => (globalThis as unknown as ProbeGlobal).__probes.paintedAt(n), name),
   longTasks: (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeGlobal).__probes.longTasks()),
   dataPath: (page: Page, n: number, prefix: string) =>
     page.evaluate(([count, p]) => (globalThis as unknown as ProbeGlobal).__probes.dataPath(count, p), [n, prefix] as const),

@@ -50,7 +50,33 @@
   /** Durations of the long tasks that overlap [from, to]. */
   const overlapping = (from, to) => longTasks.filter((t) => t.start < to && t.start + t.duration > from).map((t) => Math.round(t.duration));
 
+  // When the first contact rows reached the DOM and the screen, in ms since navigation start
+  // (performance.now()): bench/ui's "reload → first rows painted".
+  const firstRows = {};
+  const watchFirstRows = () => {
+    const observer = new MutationObserver(() => {
+      if (firstRows.dom !== undefined || !document.querySelector('[data-testid="contact-row"]')) return;
+      firstRows.dom = performance.now();
+      observer.disconnect();
+      void nextPaint().then((at) => (firstRows.paint = at));
+    });
+    observer.observe(document, { childList: true, subtree: true });
+  };
+  watchFirstRows();
+
   window.__probes = {
+    /** { dom, paint }: when the first contact rows were in the DOM / painted, ms since navigation start (undefined until then). */
+    firstRows() {
+      return { ...firstRows };
+    },
+
+    /** Resolves when a contact row named `name` is painted: epoch ms (performance.timeOrigin + now, comparable across tabs). */
+    async paintedAt(name) {
+      const list = byTestId("contacts");
+      await whenDom(list, () => list.querySelector(`[data-testid="contact-row"][data-name="${CSS.escape(name)}"]`) !== null);
+      return performance.timeOrigin + (await nextPaint());
+    },
+
     /** Long tasks (start, duration in ms) since `since` (performance.now() time). */
     longTasks(since = 0) {
       return longTasks.filter((t) => t.start >= since);
@@ -84,7 +110,7 @@
       // The status the row had when it appeared (pending: the server cannot have answered yet).
       const status = list.querySelector(`[data-testid="contact-row"][data-name="${CSS.escape(name)}"]`).getAttribute("data-status");
       const paint = await nextPaint();
-      return { dom: dom - t0, paint: paint - t0, status, blockedBy: overlapping(t0 - 200, paint), stages };
+      return { dom: dom - t0, paint: paint - t0, status, blockedBy: overlapping(t0 - 200, paint), stages, clickedAt: performance.timeOrigin + t0 };
     },
 
     /** Opens the row's edit form, changes the last name, saves; times click on Save → DOM and → paint. */
