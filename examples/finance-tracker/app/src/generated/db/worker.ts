@@ -14,7 +14,7 @@
 // `chooseStorage`), and a new database starts from the prebuilt data directory when one is given.
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { worker } from "@electric-sql/pglite/worker";
-import { openStorage, STORAGE_SETTING } from "./local-db.js";
+import { chooseStorage, openStorage, STORAGE_SETTING } from "./local-db.js";
 
 /** What the page sends along (`PGliteWorker`'s `meta`). */
 interface WorkerMeta {
@@ -35,6 +35,12 @@ void worker({
         const { OpfsAhpFS } = await import("@electric-sql/pglite/opfs-ahp");
         const { dataDir, ...withoutDir } = o;
         return PGlite.create({ ...withoutDir, fs: new OpfsAhpFS(dataDir.slice("opfs-ahp://".length), { initialPoolSize: 2000 }) });
+      }
+      if (o.relaxedDurability && o.dataDir?.startsWith("idb://") && (await chooseStorage(o.dataDir)).fresh) {
+        // A new idb:// database is created durably first (see createDatabase's relaxedDurability).
+        await (await PGlite.create({ ...o, relaxedDurability: false })).close();
+        const { loadDataDir: _loaded, ...reopen } = o;
+        return PGlite.create(reopen);
       }
       return PGlite.create(o);
     }, rest, prebuilt);
