@@ -170,8 +170,11 @@ try {
         await cdp.send("HeapProfiler.collectGarbage");
         f.heapMB = (await cdp.send("Runtime.getHeapUsage")).usedSize / 1024 / 1024;
         await cdp.detach();
+      } catch (error) {
+        console.error(`run ${run} ${storage} failed after ${JSON.stringify(f)}:`, error);
+        continue;
       } finally {
-        await context.close();
+        await context.close().catch(() => {});
         fs.rmSync(profile, { recursive: true, force: true });
       }
       (results[storage] ??= []).push(f);
@@ -180,7 +183,8 @@ try {
   }
 
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
-  const medians = Object.fromEntries(STORAGES.map((s) => [s, Object.fromEntries(Object.keys(results[s]![0]!).map((k) => [k, median(results[s]!.map((r) => r[k]!))]))]));
+  const done = STORAGES.filter((s) => results[s]?.length);
+  const medians = Object.fromEntries(done.map((s) => [s, Object.fromEntries(Object.keys(results[s]![0]!).map((k) => [k, median(results[s]!.map((r) => r[k]!))]))]));
   const rows: [string, string, string][] = [
     ["fresh profile → first rows painted", "freshFirstRows", "< 3000 ms"],
     ["fresh profile → all rows loaded", "freshAllLoaded", ""],
@@ -196,9 +200,9 @@ try {
     ["page JS heap, MB", "heapMB", "< 150"],
   ];
   console.log(`\n${ROWS} contacts, medians of ${RUNS} runs (p99 within each run over ${CLICKS} clicks); load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
-  console.log(`${"".padEnd(46)}${STORAGES.map((s) => s.padStart(12)).join("")}${STORAGES.length === 2 ? `  ${STORAGES[0]}/${STORAGES[1]}` : ""}   goal`);
+  console.log(`${"".padEnd(46)}${done.map((s) => s.padStart(12)).join("")}${done.length === 2 ? `  ${done[0]}/${done[1]}` : ""}   goal`);
   for (const [label, key, goal] of rows) {
-    const m = STORAGES.map((s) => medians[s]![key]!);
+    const m = done.map((s) => medians[s]![key]!);
     console.log(`${label.padEnd(46)}${m.map((v) => v.toFixed(1).padStart(12)).join("")}${m.length === 2 ? `  ${(m[0]! / m[1]!).toFixed(2)}×`.padEnd(12) : ""}   ${goal}`);
   }
   console.log(JSON.stringify({ date: new Date().toISOString(), rows: ROWS, runs: RUNS, clicks: CLICKS, load: os.loadavg(), medians, results }));

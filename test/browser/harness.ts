@@ -130,7 +130,8 @@ export function appUrl(base: string, stack: Stack, db: string, extra: Record<str
 /** Opens the app and waits until the local database is open and the lists have loaded. */
 export async function openApp(page: Page, url: string): Promise<void> {
   await page.goto(url);
-  await page.getByTestId("contacts").waitFor({ timeout: 30_000 });
+  // A fresh profile downloads and compiles PGlite and creates its OPFS files: on a loaded machine that takes a while.
+  await page.getByTestId("contacts").waitFor({ timeout: 90_000 });
   await page.getByTestId("contact-form").waitFor();
 }
 

@@ -34,7 +34,7 @@ void worker({
         // schema in it has more files than that, and loading it would run out. A larger first pool.
         const { OpfsAhpFS } = await import("@electric-sql/pglite/opfs-ahp");
         const { dataDir, ...withoutDir } = o;
-        return PGlite.create({ ...withoutDir, fs: new OpfsAhpFS(dataDir.slice("opfs-ahp://".length), { initialPoolSize: 2000 }) });
+        return PGlite.create({ ...withoutDir, fs: new OpfsAhpFS(dataDir.slice("opfs-ahp://".length), { initialPoolSize: 1300 }) });
       }
       if (o.relaxedDurability && o.dataDir?.startsWith("idb://") && (await chooseStorage(o.dataDir)).fresh) {
         // A new idb:// database is created durably first (see createDatabase's relaxedDurability).
