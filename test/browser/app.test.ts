@@ -291,7 +291,7 @@ describe("the finance-tracker app in Chromium", { timeout: 240_000 }, () => {
       await expectAttr(contactRow(page, "Kept In IndexedDB"), "data-status", "pending");
       // The next version of the app asks for opfs-ahp:// (the default): the IndexedDB database is found and used.
       await page.goto(appUrl(web.url, stack, "moved"));
-      await contactRow(page, "Kept In IndexedDB").waitFor({ timeout: 30_000 });
+      await contactRow(page, "Kept In IndexedDB").waitFor({ timeout: 90_000 });
       expect(await page.evaluate(() => (globalThis as unknown as { __financeTracker: { db: { storage: string } } }).__financeTracker.db.storage)).toBe("idb");
     } finally {
       await stack.restartBackend();

@@ -4,6 +4,7 @@
 import { createContext, createElement, useContext, useEffect, useState, type ReactNode } from "react";
 import { createLiveQueryCollection } from "@tanstack/react-db";
 import { createDatabase, type DatabaseWorker, type LocalDatabase } from "../db/init.js";
+import { listenShared } from "../db/local-db.js";
 import { startSync, type StartSyncOptions, type SyncEngine } from "../sync/engine.js";
 import type { ChangeRow, WriterStatus } from "../sync/change-writer.js";
 import { createCollections, type Collections } from "../collections/_all.js";
@@ -108,22 +109,17 @@ export function useHasSynced(table: string): boolean | undefined {
   useEffect(() => {
     if (!engine.syncsShapes) return;
     let live = true;
-    let off = (): void => {};
     const check = (): void =>
       void db.pg.query<{ synced: boolean }>(`SELECT EXISTS (SELECT 1 FROM "_sync_shapes" WHERE "entity" = $1) AS "synced"`, [table]).then(
-        (r) => {
-          const yes = r.rows[0]?.synced === true;
-          if (live) setSynced(yes);
-          if (yes) off();
-        },
+        (r) => live && setSynced(r.rows[0]?.synced === true),
         () => {},
       );
-    // A first batch logs a reload of the entity in the feed (even when it brought no rows).
-    off = db.feed.subscribe(table, (batch) => batch.reload && check());
+    // A shape's first stored batch notifies `_sync_first` (every tab; LISTEN again after a change of PGlite's leader, then read again).
+    const listening = listenShared(db.pg, "_sync_first", (entity) => entity === table && check(), check);
     check();
     return () => {
       live = false;
-      off();
+      void listening.then((stop) => stop(), () => {});
     };
   }, [db, engine, table]);
   return synced;

@@ -164,11 +164,10 @@ END
 $sp$;
 
 -- An entity's shape stream stored where it stands for the first time (its first batch, even an
--- empty one): readers reload the entity, so a list can tell "nothing synced yet" from "empty".
+-- empty one): tell every tab, so a list can tell "nothing synced yet" from "empty".
 CREATE OR REPLACE FUNCTION "_sync_shapes_first"() RETURNS trigger LANGUAGE plpgsql AS $sp$
 BEGIN
-  INSERT INTO "_sync_feed" ("entity", "row_key") VALUES (NEW."entity", NULL);
-  PERFORM pg_notify('_sync_feed', NEW."entity");
+  PERFORM pg_notify('_sync_first', NEW."entity");
   RETURN NULL;
 END
 $sp$;
