@@ -114,8 +114,11 @@ export function useHasSynced(table: string): boolean | undefined {
         (r) => live && setSynced(r.rows[0]?.synced === true),
         () => {},
       );
-    // A shape's first stored batch notifies `_sync_first` (every tab; LISTEN again after a change of PGlite's leader, then read again).
-    const listening = listenShared(db.pg, "_sync_first", (entity) => entity === table && check(), check);
+    // A shape's first stored batch notifies `_sync_first` (every tab; LISTEN again after a change of
+    // PGlite's leader, then read again). Its rows go through the change feed first: only once the feed
+    // delivered them to the collections does the list stop saying "Loading…" (else "none yet" flashes).
+    const afterFeed = (): void => void db.feed.flush().then(check, check);
+    const listening = listenShared(db.pg, "_sync_first", (entity) => entity === table && afterFeed(), afterFeed);
     check();
     return () => {
       live = false;
