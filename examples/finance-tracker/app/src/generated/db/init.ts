@@ -53,7 +53,7 @@ export interface LocalDatabase {
   pg: PGliteInterface;
   /** Keys of changed rows per entity, read from the view (see db/local-db.ts). */
   feed: ChangeFeed;
-  /** Where the data lives (CreateDatabaseOptions.dataDir as asked for); undefined in memory. */
+  /** Where the data lives: CreateDatabaseOptions.dataDir, with the storage it runs on (`opfs-ahp://x` that fell back is `idb://x`); undefined in memory. */
   dataDir?: string;
   /** The storage PGlite runs on (`opfs-ahp`, or `idb` where it fell back; `memory`, `nodefs` in Node). */
   storage: StorageKind;
@@ -131,9 +131,14 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
     pg = opened.pg;
     storage = opened.choice.storage;
   }
+  // Where the data went: `opfs-ahp://x` that fell back is `idb://x`. The write journal and the
+  // engine's lock are keyed by it, so a tab of an earlier version on `idb://x` and this one agree
+  // (a note left by a closed idb:// tab is found here).
+  const scheme = options.dataDir?.match(/^([a-z0-9-]+):\/\//)?.[1];
+  const dataDir = scheme && (storage === "idb" || storage === "opfs-ahp") ? `${storage}://${options.dataDir!.slice(scheme.length + 3)}` : options.dataDir;
   try {
     const migration = await migrate(pg, LOCAL_SCHEMA);
-    const journal = options.dataDir ? await WriteJournal.open(options.dataDir) : undefined;
+    const journal = dataDir ? await WriteJournal.open(dataDir) : undefined;
     await journal?.recover(pg, LOCAL_SCHEMA.entities);
     const feed = new ChangeFeed(pg, LOCAL_SCHEMA.entities, options.onError ?? ((error) => console.warn("[sync-patterns] change feed:", error)));
     await feed.start();
@@ -142,7 +147,7 @@ export async function createDatabase(options: CreateDatabaseOptions = {}): Promi
       feed,
       migration,
       storage,
-      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(dataDir !== undefined ? { dataDir } : {}),
       ...(journal ? { journal } : {}),
       async close() {
         await feed.stop();
