@@ -160,13 +160,14 @@ export const HOUSEHOLD = { lovelace: "00000000-0000-4000-8000-00000000aa01", tur
  * Opens the app and waits until the local database is open and the lists have loaded; signs in
  * as `as` (default Ada) when the profile is signed out.
  */
-export async function openApp(page: Page, url: string, as: string = USERS.ada, timeout = 30_000): Promise<void> {
+export async function openApp(page: Page, url: string, as: string = USERS.ada, timeout = 90_000): Promise<void> {
   await page.goto(url);
   await signedIn(page, as, timeout);
 }
 
 /** Signs in as `as` if the page shows the sign-in form; then waits for the app. */
-export async function signedIn(page: Page, as: string = USERS.ada, timeout = 30_000): Promise<void> {
+export async function signedIn(page: Page, as: string = USERS.ada, timeout = 90_000): Promise<void> {
+  // A fresh profile downloads and compiles PGlite and creates its OPFS files: on a loaded machine that takes a while.
   const form = page.getByTestId("signin-form");
   const contacts = page.getByTestId("contacts");
   await form.or(contacts).first().waitFor({ timeout });
@@ -184,6 +185,9 @@ export function echoPageErrors(page: Page, label: string): void {
   });
 }
 
+/** Exposes the app's database, sync engine and collections as window.__financeTracker: `context.addInitScript({ path: INSPECT })`. */
+export const INSPECT = path.join(REPO, "test/browser/inspect.js");
+
 /** The in-page helpers of probes.js; add them to a context with `context.addInitScript({ path: PROBES })`. */
 export const PROBES = path.join(REPO, "test/browser/probes.js");
 
@@ -196,8 +200,10 @@ export interface UiTiming {
   status: string;
   /** Durations (ms) of main-thread long tasks around the click (create only). */
   blockedBy?: number[];
-  /** With ?bench: click → the row in the collection / in the list's live query, ms. */
+  /** With INSPECT: click → the row in the collection / in the list's live query, ms. */
   stages?: { collection?: number; liveQuery?: number };
+  /** Epoch ms of the click (performance.timeOrigin + now: comparable across tabs). */
+  clickedAt: number;
 }
 
 export interface DataPathSample {
@@ -210,6 +216,8 @@ export interface DataPathSample {
 }
 
 interface Probes {
+  firstRows(): { dom?: number; paint?: number };
+  paintedAt(name: string): Promise<number>;
   createContact(first: string, last: string): Promise<UiTiming>;
   editContact(id: string, last: string): Promise<UiTiming>;
   dataPath(n: number, prefix: string): Promise<DataPathSample[]>;
@@ -222,6 +230,8 @@ export const probe = {
     page.evaluate(([f, l]) => (globalThis as unknown as ProbeGlobal).__probes.createContact(f, l), [first, last] as const),
   editContact: (page: Page, id: string, last: string) =>
     page.evaluate(([i, l]) => (globalThis as unknown as ProbeGlobal).__probes.editContact(i, l), [id, last] as const),
+  firstRows: (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeGlobal).__probes.firstRows()),
+  paintedAt: (page: Page, name: string) => page.evaluate((n) => (globalThis as unknown as ProbeGlobal).__probes.paintedAt(n), name),
   longTasks: (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeGlobal).__probes.longTasks()),
   dataPath: (page: Page, n: number, prefix: string) =>
     page.evaluate(([count, p]) => (globalThis as unknown as ProbeGlobal).__probes.dataPath(count, p), [n, prefix] as const),

@@ -11,7 +11,7 @@ import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { contactRow, expectAttr } from "./app-page.js";
-import { appUrl, buildApp, echoPageErrors, HOUSEHOLD, launchProfile, openApp, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
+import { appUrl, buildApp, echoPageErrors, HOUSEHOLD, INSPECT, launchProfile, openApp, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
 
 const ROWS = 50_000;
 const postgres = usePostgres();
@@ -48,12 +48,15 @@ describe("a write during the initial sync", () => {
   // A second later (the issue's case), and at once: the row was on screen, so it must not vanish.
   it.each([1_000, 0])(`survives its tab being closed %i ms after the click, while ${ROWS} rows are still arriving`, async (closeAfterMs) => {
     const name = `After ${closeAfterMs}`;
-    context ??= await launchProfile(profileDir);
+    if (!context) {
+      context = await launchProfile(profileDir);
+      await context.addInitScript({ path: INSPECT });
+    }
     const errors: string[] = [];
     const page = await context.newPage();
     echoPageErrors(page, "first");
     page.on("pageerror", (e) => errors.push(e.message));
-    const url = appUrl(web.url, stack, `initial-${closeAfterMs}`, { bench: "" });
+    const url = appUrl(web.url, stack, `initial-${closeAfterMs}`);
     await openApp(page, url, USERS.ada, 60_000);
     await page.getByTestId("contact-first").fill("During");
     await page.getByTestId("contact-last").fill(name);

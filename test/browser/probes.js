@@ -50,7 +50,33 @@
   /** Durations of the long tasks that overlap [from, to]. */
   const overlapping = (from, to) => longTasks.filter((t) => t.start < to && t.start + t.duration > from).map((t) => Math.round(t.duration));
 
+  // When the first contact rows reached the DOM and the screen, in ms since navigation start
+  // (performance.now()): bench/ui's "reload → first rows painted".
+  const firstRows = {};
+  const watchFirstRows = () => {
+    const observer = new MutationObserver(() => {
+      if (firstRows.dom !== undefined || !document.querySelector('[data-testid="contact-row"]')) return;
+      firstRows.dom = performance.now();
+      observer.disconnect();
+      void nextPaint().then((at) => (firstRows.paint = at));
+    });
+    observer.observe(document, { childList: true, subtree: true });
+  };
+  watchFirstRows();
+
   window.__probes = {
+    /** { dom, paint }: when the first contact rows were in the DOM / painted, ms since navigation start (undefined until then). */
+    firstRows() {
+      return { ...firstRows };
+    },
+
+    /** Resolves when a contact row named `name` is painted: epoch ms (performance.timeOrigin + now, comparable across tabs). */
+    async paintedAt(name) {
+      const list = byTestId("contacts");
+      await whenDom(list, () => list.querySelector(`[data-testid="contact-row"][data-name="${CSS.escape(name)}"]`) !== null);
+      return performance.timeOrigin + (await nextPaint());
+    },
+
     /** Long tasks (start, duration in ms) since `since` (performance.now() time). */
     longTasks(since = 0) {
       return longTasks.filter((t) => t.start >= since);
@@ -68,7 +94,7 @@
       const name = `${first} ${last}`;
       const button = byTestId("add-contact", form);
       const seen = whenDom(list, () => list.querySelector(`[data-testid="contact-row"][data-name="${CSS.escape(name)}"]`) !== null);
-      // With ?bench, also note when the collection and the list's live query got the row.
+      // With inspect.js loaded, also note when the collection and the list's live query got the row.
       const ft = window.__financeTracker;
       const stages = {};
       const watch = (label, collection) =>
@@ -84,7 +110,7 @@
       // The status the row had when it appeared (pending: the server cannot have answered yet).
       const status = list.querySelector(`[data-testid="contact-row"][data-name="${CSS.escape(name)}"]`).getAttribute("data-status");
       const paint = await nextPaint();
-      return { dom: dom - t0, paint: paint - t0, status, blockedBy: overlapping(t0 - 200, paint), stages };
+      return { dom: dom - t0, paint: paint - t0, status, blockedBy: overlapping(t0 - 200, paint), stages, clickedAt: performance.timeOrigin + t0 };
     },
 
     /** Opens the row's edit form, changes the last name, saves; times click on Save → DOM and → paint. */
@@ -108,7 +134,7 @@
     },
 
     /**
-     * The data path without React, for bench/ui (needs `?bench`): inserts `n` contacts straight
+     * The data path without React, for bench/ui (needs inspect.js): inserts `n` contacts straight
      * into the collection, one at a time, and times for each
      *  - `insert`: the synchronous collection.insert() call, in which TanStack DB updates every
      *    live query on the collection (the app's and the bench's own) — the live-query cost;
@@ -117,7 +143,7 @@
      */
     async dataPath(n, prefix) {
       const ft = window.__financeTracker;
-      if (!ft) throw new Error("open the app with ?bench");
+      if (!ft) throw new Error("add test/browser/inspect.js to the context (addInitScript)");
       const out = [];
       for (let i = 0; i < n; i++) {
         const id = crypto.randomUUID();

@@ -13,8 +13,8 @@ import pg from "pg";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
-import { accountRow, addAccount, addContact, attr, contactRow, editContact, expectAttr, expectCount, synced } from "./app-page.js";
-import { appUrl, buildApp, echoPageErrors, launchChromium, openApp, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
+import { accountRow, addAccount, addContact, attr, contactRow, editContact, expectAttr, expectCount, expectText, synced } from "./app-page.js";
+import { appUrl, buildApp, echoPageErrors, INSPECT, launchChromium, openApp, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
 
 const postgres = usePostgres();
 let stack: Stack;
@@ -112,12 +112,13 @@ afterEach(async () => {
 async function open(db: string, options: { viewport?: { width: number; height: number }; init?: () => void } = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 760 } });
   contexts.push(context);
+  await context.addInitScript({ path: INSPECT });
   if (options.init) await context.addInitScript(options.init);
   const page = await context.newPage();
   echoPageErrors(page, db);
   page.on("pageerror", (e) => pageErrors.push(`${db}: ${e.message}`));
   // A fresh profile downloads and compiles PGlite: on a loaded machine that can take a while.
-  await openApp(page, appUrl(web.url, stack, db, { electric: shapes.shapeUrl, bench: "" }), USERS.ada, 90_000);
+  await openApp(page, appUrl(web.url, stack, db, { electric: shapes.shapeUrl }), USERS.ada, 90_000);
   return page;
 }
 
@@ -322,6 +323,38 @@ describe("honest status in Chromium", () => {
     await check("390-top");
     await page.getByTestId("error-item").getByTestId("discard").scrollIntoViewIfNeeded();
     await check("390-errors");
+  }, 180_000);
+
+  it("a fresh profile says Loading… until its first sync, never 'No accounts yet' while the server's accounts are on their way", async () => {
+    await remote.query(`INSERT INTO accounts (name, kind) VALUES ('On the server', 'cash')`);
+    shapes.hold();
+    const page = await open("first-sync", {
+      init: () => {
+        const states: string[] = [];
+        (globalThis as unknown as { __accountStates: string[] }).__accountStates = states;
+        const look = () => {
+          const panel = document.querySelector('[data-testid="accounts"]');
+          if (!panel) return;
+          const state = panel.querySelector('[data-testid="account-row"]') ? "rows" : (panel.querySelector(".empty")?.textContent ?? "none");
+          if (states.at(-1) !== state) states.push(state);
+        };
+        new MutationObserver(look).observe(document, { childList: true, subtree: true, characterData: true });
+      },
+    });
+    // The local database is open and read (the form works), the server's rows are held back.
+    await page.getByTestId("accounts").waitFor();
+    await page.waitForTimeout(1_500);
+    const held = await page.evaluate(() => (globalThis as unknown as { __accountStates: string[] }).__accountStates);
+    expect(held).toEqual(["Loading…"]);
+    shapes.release();
+    await accountRow(page, "On the server").waitFor({ timeout: 30_000 });
+    const states = await page.evaluate(() => (globalThis as unknown as { __accountStates: string[] }).__accountStates);
+    expect(states).toEqual(["Loading…", "rows"]);
+    // An entity the server has none of says so once its first (empty) batch is stored, in every list.
+    const { rows } = await remote.query<{ n: number }>(`SELECT count(*)::int AS n FROM transactions`);
+    const transactions = page.getByTestId("transactions");
+    if (rows[0]!.n === 0) await expectText(transactions.locator(".empty"), "No transactions yet", 15_000);
+    else await transactions.locator('[data-testid="transaction-row"]').first().waitFor({ timeout: 15_000 });
   }, 180_000);
 
   it("lists say Loading… while the local database reads, never 'No accounts yet' when there are accounts", async () => {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
+import { prebuiltDataDir } from "./prebuilt-data-dir.js";
 
 // The app is plain React + the generated client. PGlite ships its own WebAssembly and data
 // files and finds them with `new URL(…, import.meta.url)`: Vite must not pre-bundle it, or those
@@ -26,6 +27,8 @@ export default defineConfig({
   // precaches the app shell, PGlite's WebAssembly and data files and the database worker, and
   // answers every navigation with index.html. The data itself lives in IndexedDB (PGlite).
   plugins: [
+    // pglite-data.tar.gz: a new local database starts from it instead of running initdb.
+    prebuiltDataDir(),
     VitePWA({
       registerType: "autoUpdate",
       // Registered by the app once its local database is open (src/components/ServiceWorker.tsx), not

@@ -1,5 +1,4 @@
 import { Accounts } from "./components/Accounts.js";
-import { BenchHook } from "./components/BenchHook.js";
 import { Contacts } from "./components/Contacts.js";
 import { ErrorsPanel } from "./components/ErrorsPanel.js";
 import { ServiceWorker } from "./components/ServiceWorker.js";
@@ -9,7 +8,7 @@ import { Transactions } from "./components/Transactions.js";
 import { SignedIn } from "./components/SignedIn.js";
 import type { Session } from "./session.js";
 
-export function App({ bench, session }: { bench: boolean; session: Session }) {
+export function App({ session }: { session: Session }) {
   return (
     <ToastProvider>
       {/* The page scrolls above the toasts, never under them: a toast takes its room from the page's bottom and covers no button. */}
@@ -33,7 +32,6 @@ export function App({ bench, session }: { bench: boolean; session: Session }) {
         </div>
         <Toasts />
         <ServiceWorker />
-        {bench && <BenchHook />}
       </div>
     </ToastProvider>
   );

@@ -5,18 +5,21 @@
  *
  *   ?api=http://127.0.0.1:3000           REST API base URL
  *   ?electric=http://127.0.0.1:3000/v1/shape   shape endpoint: the backend's shape proxy (default: <api>/v1/shape)
- *   ?db=finance-tracker                  IndexedDB name of the local database; each user has their own, `<db>@<user id>`
+ *   ?db=finance-tracker                  name of the local database; each user has their own, `<db>@<user id>`
+ *   ?storage=idb                         keep it in IndexedDB; by default OPFS (opfs-ahp://), which falls back to IndexedDB where missing
+ *   ?initdb                              a new database runs PGlite's initdb instead of starting from the prebuilt data directory
  *   ?retryMax=5000                       longest wait between two retries of a queued write, ms
- *   ?bench                               exposes the database and collections as window.__financeTracker
  *   ?relaxed                             PGlite's relaxedDurability: off by default, it can lose data (docs/local-database.md)
  *   ?mainthread                          run PGlite on the main thread instead of in a Web Worker (the fallback)
  */
 export interface AppConfig {
   apiUrl: string;
   electricUrl: string;
+  /** `opfs-ahp://<db>` (falls back to `idb://<db>` where OPFS access handles are missing), or `idb://<db>` with `?storage=idb`. */
   dataDir: string;
+  /** The new database's data directory, built with the app (vite.config.ts): no initdb on a first visit. `?initdb` goes without it. */
+  prebuiltDataDir: string | undefined;
   retryMaxMs: number;
-  bench: boolean;
   relaxedDurability: boolean;
   /** PGlite on the main thread instead of in a Web Worker. */
   mainThread: boolean;
@@ -30,9 +33,9 @@ export function readConfig(search: string, env: Record<string, string | undefine
     apiUrl,
     // The app never talks to Electric itself: the backend proxies shapes, scoped to the user's household.
     electricUrl: params.get("electric") || env.VITE_ELECTRIC_URL || `${apiUrl}/v1/shape`,
-    dataDir: `idb://${db}`,
+    dataDir: params.get("storage") === "idb" ? `idb://${db}` : `opfs-ahp://${db}`,
+    prebuiltDataDir: params.has("initdb") ? undefined : `${env.BASE_URL ?? "/"}pglite-data.tar.gz`,
     retryMaxMs: Number(params.get("retryMax")) || 5_000,
-    bench: params.has("bench"),
     relaxedDurability: params.has("relaxed"),
     mainThread: params.has("mainthread"),
   };

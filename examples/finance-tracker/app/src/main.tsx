@@ -10,8 +10,8 @@ import "./styles.css";
 
 const config = readConfig(window.location.search, import.meta.env);
 
-// PGlite runs in a Web Worker (generated db/worker.ts), so its copies to IndexedDB never block a
-// paint; `?mainthread` keeps it on the page. The `new Worker(new URL(…))` line stays here, where
+// PGlite runs in a Web Worker (generated db/worker.ts), on OPFS (idb:// where OPFS access handles
+// are missing), and never blocks a paint; `?mainthread` keeps it on the page (on idb://). The `new Worker(new URL(…))` line stays here, where
 // Vite sees it and bundles the worker.
 const worker = config.mainThread ? undefined : () => new Worker(new URL("./generated/db/worker.ts", import.meta.url), { type: "module" });
 
@@ -42,6 +42,7 @@ function Root() {
     <QueryClientProvider client={queryClient}>
       <SyncProvider
         dataDir={config.dataDir}
+        {...(config.prebuiltDataDir ? { prebuiltDataDir: config.prebuiltDataDir } : {})}
         user={session?.user.id ?? null}
         headers={headers}
         onUnauthorized={() => writeSession(null)}
@@ -53,7 +54,7 @@ function Root() {
         onError={(error) => console.warn("[sync]", error)}
         fallback={session ? <p className="loading" data-testid="loading">Opening the local database…</p> : <SignIn apiUrl={config.apiUrl} />}
       >
-        {session && <App bench={config.bench} session={session} />}
+        {session && <App session={session} />}
       </SyncProvider>
     </QueryClientProvider>
   );

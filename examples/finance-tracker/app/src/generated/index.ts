@@ -7,7 +7,7 @@ export * from "./queries/categories.js";
 export * from "./queries/contacts.js";
 export * from "./queries/reports.js";
 export * from "./queries/transactions.js";
-export { SyncContext, SyncProvider, useSync, useSyncErrors, useSyncStatus, type SyncContextValue, type SyncProviderProps } from "./hooks/sync.js";
+export { SyncContext, SyncProvider, useHasSynced, useSync, useSyncErrors, useSyncStatus, type SyncContextValue, type SyncInspector, type SyncProviderProps } from "./hooks/sync.js";
 export { useCan, usePermissions, type Permissions } from "./hooks/permissions.js";
 export * from "./hooks/account.js";
 export * from "./hooks/contact.js";

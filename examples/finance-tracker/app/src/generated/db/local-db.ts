@@ -285,6 +285,118 @@ DROP FUNCTION IF EXISTS ${q("ack")}();`);
   await tx.query(`DELETE FROM "_sync_shapes" WHERE "entity" = $1`, [table]);
 }
 
+/**
+ * Where a database lives, as PGlite names it: `memory`, a Node directory (`nodefs`), IndexedDB
+ * (`idb`), OPFS through a pool of sync access handles (`opfs-ahp`, Web Workers only), or PGlite's
+ * memory-then-OPFS mirror (`memfs2opfs`).
+ */
+export type StorageKind = "memory" | "nodefs" | "idb" | "opfs-ahp" | "memfs2opfs";
+
+export interface StorageChoice {
+  /** The dataDir to give PGlite. */
+  dataDir: string | undefined;
+  storage: StorageKind;
+  /** false when a database is there already; undefined when that cannot be told (a Node directory). */
+  fresh: boolean | undefined;
+}
+
+type OpfsRoot = { getDirectoryHandle(name: string): Promise<OpfsRoot>; getFileHandle(name: string): Promise<unknown> };
+type BrowserGlobals = {
+  indexedDB?: { databases?: () => Promise<{ name?: string }[]> };
+  FileSystemFileHandle?: { prototype: object };
+  navigator?: { storage?: { getDirectory?: () => Promise<OpfsRoot> } };
+};
+
+/** Whether PGlite's IndexedDB database for `idb://<name>` exists (IdbFs names it /pglite/<name>). */
+async function idbExists(name: string): Promise<boolean> {
+  const idb = (globalThis as BrowserGlobals).indexedDB;
+  if (typeof idb?.databases !== "function") return false;
+  return (await idb.databases()).some((d) => d.name === `/pglite/${name}`);
+}
+
+/** The OPFS root when this context can open files with sync access handles (a dedicated Web Worker of a browser that has them). */
+async function opfsRoot(): Promise<OpfsRoot | undefined> {
+  const g = globalThis as BrowserGlobals;
+  if (!g.FileSystemFileHandle || !("createSyncAccessHandle" in g.FileSystemFileHandle.prototype)) return undefined;
+  if (typeof g.navigator?.storage?.getDirectory !== "function") return undefined;
+  // Rejects where OPFS is refused (Firefox private windows, storage blocked by the user).
+  return g.navigator.storage.getDirectory().catch(() => undefined);
+}
+
+/** Whether OPFS holds PGlite's `opfs-ahp` database at `path` (its state file). */
+async function opfsAhpExists(root: OpfsRoot, path: string): Promise<boolean> {
+  try {
+    let dir = root;
+    for (const part of path.split("/").filter(Boolean)) dir = await dir.getDirectoryHandle(part);
+    await dir.getFileHandle("state.txt");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Picks the storage for `dataDir` in this context (docs/local-database.md, "Storage choice").
+ * `opfs-ahp://<name>` is the fastest PGlite offers in the browser; it falls back to
+ * `idb://<name>` where it cannot run: on a page's main thread (sync access handles exist only
+ * in workers), in browsers without them or where OPFS is refused, and when an `idb://<name>`
+ * database exists already (made by an earlier version of the app: its queued writes live there).
+ * Every tab of a profile makes the same choice, so they share one database.
+ */
+export async function chooseStorage(dataDir: string | undefined): Promise<StorageChoice> {
+  if (!dataDir || dataDir.startsWith("memory://")) return { dataDir, storage: "memory", fresh: true };
+  const [scheme, name] = dataDir.includes("://") ? (dataDir.split("://", 2) as [string, string]) : ["", dataDir];
+  if (scheme === "opfs-ahp") {
+    const root = await opfsRoot();
+    if (root && !(await idbExists(name))) return { dataDir, storage: "opfs-ahp", fresh: !(await opfsAhpExists(root, name)) };
+    return { dataDir: `idb://${name}`, storage: "idb", fresh: !(await idbExists(name)) };
+  }
+  if (scheme === "idb") return { dataDir, storage: "idb", fresh: !(await idbExists(name)) };
+  if (scheme === "memfs2opfs") return { dataDir, storage: "memfs2opfs", fresh: undefined };
+  return { dataDir, storage: "nodefs", fresh: undefined };
+}
+
+/** PGlite's error when `loadDataDir` is given for a directory that holds a database. */
+export function isExistingDatabase(error: unknown): boolean {
+  return error instanceof Error && /Database already exists/.test(error.message);
+}
+
+/** An `opfs-ahp` database whose access handles another worker still holds (a closed tab's worker that has not ended yet). */
+export function isHandleBusy(error: unknown): boolean {
+  return error instanceof Error && (error.name === "NoModificationAllowedError" || /createSyncAccessHandle|Access Handles cannot be created/i.test(error.message));
+}
+
+/**
+ * Opens PGlite on the storage `chooseStorage` picks, from a prebuilt data directory when the
+ * database is new (no initdb: docs/local-database.md, "A prebuilt data directory"). `create` is
+ * `PGlite.create` (this module imports no PGlite code, so the worker and the page share it).
+ * Waits while another worker still holds an `opfs-ahp` database's access handles (a closed tab's
+ * worker can outlive its page for a moment).
+ */
+export async function openStorage<TPg, TOptions extends { dataDir?: string; loadDataDir?: Blob | File }>(
+  create: (options: TOptions) => Promise<TPg>,
+  options: TOptions,
+  prebuilt?: () => Promise<Blob | undefined>,
+): Promise<{ pg: TPg; choice: StorageChoice }> {
+  const choice = await chooseStorage(options.dataDir);
+  const dataDir = choice.dataDir === undefined ? {} : { dataDir: choice.dataDir };
+  let loadDataDir = prebuilt && choice.fresh !== false ? await prebuilt() : undefined;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const pg = await create({ ...options, ...dataDir, ...(loadDataDir ? { loadDataDir } : {}) });
+      return { pg, choice };
+    } catch (error) {
+      if (loadDataDir && isExistingDatabase(error)) loadDataDir = undefined;
+      else if (isHandleBusy(error) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      else throw error;
+    }
+  }
+}
+
+/** The setting the worker records its storage in (a session setting of the leader's PGlite). */
+export const STORAGE_SETTING = "sync_patterns.storage";
+
 /** A local write through an entity's view, as the collections make it. */
 export interface LocalWrite {
   table: string;

@@ -6,7 +6,7 @@ import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { AccountsCollection } from "../collections/account.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { AccountCreate, AccountRow, AccountUpdate } from "../types/account.js";
-import { useSync } from "./sync.js";
+import { useHasSynced, useSync } from "./sync.js";
 
 /**
  * Confirmed: mutations resolve once the server accepted the change and it synced back.
@@ -29,8 +29,10 @@ export type AccountsQuery = ReturnType<typeof fromAccounts>;
  * The values a query uses (`x`) are part of its identity: it re-runs when they change.
  * `queryKey` only for a query TanStack DB cannot derive an identity from (a JavaScript function in
  * `fn.where` / `fn.select`): the values that identify it, e.g. `[x]`.
- * `isLoading` is true until the local database's first read of accounts is in (`data` is
- * then `[]` only because nothing is loaded yet: show "Loading…", not "none yet"); `isReady` after it.
+ * `isLoading` is true until the local database's first read of accounts is in, and while
+ * the result is empty because the server's rows have not arrived yet on this device (a fresh
+ * profile before its first sync): show "Loading…" then, not "none yet". `hasSynced` tells the
+ * second case apart (false: nothing synced yet; `useHasSynced`).
  */
 export function useAccounts(query?: (q: AccountsQuery) => AccountsQuery, queryKey?: readonly unknown[]) {
   const { collections } = useSync();
@@ -39,7 +41,9 @@ export function useAccounts(query?: (q: AccountsQuery) => AccountsQuery, queryKe
     query: (q: InitialQueryBuilder) => (query ? query(fromAccounts(q, collection)) : fromAccounts(q, collection)),
     ...(queryKey ? { queryKey: [collection.id, ...queryKey] } : {}),
   });
-  return { ...result, data: result.data as AccountRow[] };
+  const hasSynced = useHasSynced("accounts");
+  const data = result.data as AccountRow[];
+  return { ...result, data, hasSynced: hasSynced === true, isLoading: result.isLoading || (data.length === 0 && hasSynced !== true) };
 }
 
 /** One account by key, live; `data` is `undefined` while loading (`isLoading`) or when it does not exist (`isReady`). */

@@ -6,7 +6,7 @@ import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { ContactsCollection } from "../collections/contact.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { ContactCreate, ContactRow, ContactUpdate } from "../types/contact.js";
-import { useSync } from "./sync.js";
+import { useHasSynced, useSync } from "./sync.js";
 
 /**
  * Optimistic (local_first): mutations resolve once the change is stored locally.
@@ -29,8 +29,10 @@ export type ContactsQuery = ReturnType<typeof fromContacts>;
  * The values a query uses (`x`) are part of its identity: it re-runs when they change.
  * `queryKey` only for a query TanStack DB cannot derive an identity from (a JavaScript function in
  * `fn.where` / `fn.select`): the values that identify it, e.g. `[x]`.
- * `isLoading` is true until the local database's first read of contacts is in (`data` is
- * then `[]` only because nothing is loaded yet: show "Loading…", not "none yet"); `isReady` after it.
+ * `isLoading` is true until the local database's first read of contacts is in, and while
+ * the result is empty because the server's rows have not arrived yet on this device (a fresh
+ * profile before its first sync): show "Loading…" then, not "none yet". `hasSynced` tells the
+ * second case apart (false: nothing synced yet; `useHasSynced`).
  */
 export function useContacts(query?: (q: ContactsQuery) => ContactsQuery, queryKey?: readonly unknown[]) {
   const { collections } = useSync();
@@ -39,7 +41,9 @@ export function useContacts(query?: (q: ContactsQuery) => ContactsQuery, queryKe
     query: (q: InitialQueryBuilder) => (query ? query(fromContacts(q, collection)) : fromContacts(q, collection)),
     ...(queryKey ? { queryKey: [collection.id, ...queryKey] } : {}),
   });
-  return { ...result, data: result.data as ContactRow[] };
+  const hasSynced = useHasSynced("contacts");
+  const data = result.data as ContactRow[];
+  return { ...result, data, hasSynced: hasSynced === true, isLoading: result.isLoading || (data.length === 0 && hasSynced !== true) };
 }
 
 /** One contact by key, live; `data` is `undefined` while loading (`isLoading`) or when it does not exist (`isReady`). */

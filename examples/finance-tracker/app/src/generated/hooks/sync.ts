@@ -2,8 +2,9 @@
 // Do not edit: `npx sync-patterns generate` overwrites this file. Customise the templates instead.
 
 import { createContext, createElement, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { createLiveQueryCollection } from "@tanstack/react-db";
 import { createDatabase, type DatabaseWorker, type LocalDatabase } from "../db/init.js";
-import { isLeaderChange } from "../db/local-db.js";
+import { isLeaderChange, listenShared } from "../db/local-db.js";
 import { startSync, type StartSyncOptions, type SyncEngine } from "../sync/engine.js";
 import type { ChangeRow, WriterStatus } from "../sync/change-writer.js";
 import { createCollections, type Collections } from "../collections/_all.js";
@@ -36,6 +37,8 @@ export interface SyncProviderProps extends Omit<StartSyncOptions, "db"> {
   user?: string | null;
   /** See CreateDatabaseOptions.relaxedDurability. */
   relaxedDurability?: boolean;
+  /** A new database starts from this data directory tarball (`buildDataDir()`), not from initdb: see CreateDatabaseOptions.prebuiltDataDir. */
+  prebuiltDataDir?: string | URL | Blob;
   /**
    * Browser: makes the Web Worker PGlite runs in (see CreateDatabaseOptions.worker), e.g.
    * `() => new Worker(new URL("./generated/db/worker.ts", import.meta.url), { type: "module" })`.
@@ -52,7 +55,7 @@ interface Opened extends SyncContextValue {
 }
 
 /** Opens the local database, starts the sync engine and shares them with the hooks below it. */
-export function SyncProvider({ dataDir, user, relaxedDurability, worker, fallback = null, children, ...options }: SyncProviderProps) {
+export function SyncProvider({ dataDir, user, relaxedDurability, prebuiltDataDir, worker, fallback = null, children, ...options }: SyncProviderProps) {
   const [value, setValue] = useState<Opened | null>(null);
   const [error, setError] = useState<Error | null>(null);
   // Bumped when another tab took the profile for another user (close) or gave it back (open again).
@@ -92,6 +95,7 @@ export function SyncProvider({ dataDir, user, relaxedDurability, worker, fallbac
         ...(user !== undefined ? { user } : {}),
         ...(relaxedDurability !== undefined ? { relaxedDurability } : {}),
         ...(worker !== undefined ? { worker } : {}),
+        ...(prebuiltDataDir !== undefined ? { prebuiltDataDir } : {}),
       });
       let engine: SyncEngine;
       try {
@@ -104,7 +108,10 @@ export function SyncProvider({ dataDir, user, relaxedDurability, worker, fallbac
       if (stopped) {
         await close(opened);
         opened = null;
-      } else setValue(opened);
+      } else {
+        setValue(opened);
+        inspector()?.opened?.(opened, { createLiveQueryCollection });
+      }
     })().catch((e: unknown) => !stopped && setError(e as Error));
     return () => {
       unwatch?.();
@@ -156,6 +163,21 @@ function profileUser(dataDir: string | undefined, user: string | null | undefine
 }
 
 /**
+ * Tools that look inside a running app (benchmarks, end-to-end tests, devtools) define
+ * `globalThis.__SYNC_PATTERNS_INSPECTOR__` before the app starts (e.g. Playwright's
+ * `page.addInitScript`); each SyncProvider hands it the database, the sync engine and the
+ * collections once they are open, and TanStack DB's `createLiveQueryCollection` to run live
+ * queries on them. Apps need not do anything; nothing is exposed otherwise.
+ */
+export interface SyncInspector {
+  opened?(value: SyncContextValue, tools: { createLiveQueryCollection: typeof createLiveQueryCollection }): void;
+}
+
+function inspector(): SyncInspector | undefined {
+  return (globalThis as { __SYNC_PATTERNS_INSPECTOR__?: SyncInspector }).__SYNC_PATTERNS_INSPECTOR__;
+}
+
+/**
  * Stops the engine and closes the database. Errors are reported, not thrown: when every tab of a
  * profile closes a database at once (a sign-out), a query can be cut off by PGlite's change of
  * leader ("Leader changed"), and nothing is left to do with it.
@@ -169,6 +191,37 @@ export function useSync(): SyncContextValue {
   const value = useContext(SyncContext);
   if (!value) throw new Error("useSync: wrap the component in <SyncProvider>.");
   return value;
+}
+
+/**
+ * Whether the server's rows of `table` have arrived at least once on this device (its shape
+ * stream stored a first batch, in any tab of the profile): until then an empty list means "not
+ * loaded yet", not "none". `undefined` while the local database is asked; true when shapes do not
+ * sync at all (no Electric URL). Follows the change feed, no timer.
+ */
+export function useHasSynced(table: string): boolean | undefined {
+  const { db, engine } = useSync();
+  const [synced, setSynced] = useState<boolean | undefined>(engine.syncsShapes ? undefined : true);
+  useEffect(() => {
+    if (!engine.syncsShapes) return;
+    let live = true;
+    const check = (): void =>
+      void db.pg.query<{ synced: boolean }>(`SELECT EXISTS (SELECT 1 FROM "_sync_shapes" WHERE "entity" = $1) AS "synced"`, [table]).then(
+        (r) => live && setSynced(r.rows[0]?.synced === true),
+        () => {},
+      );
+    // A shape's first stored batch notifies `_sync_first` (every tab; LISTEN again after a change of
+    // PGlite's leader, then read again). Its rows go through the change feed first: only once the feed
+    // delivered them to the collections does the list stop saying "Loading…" (else "none yet" flashes).
+    const afterFeed = (): void => void db.feed.flush().then(check, check);
+    const listening = listenShared(db.pg, "_sync_first", (entity) => entity === table && afterFeed(), afterFeed);
+    check();
+    return () => {
+      live = false;
+      void listening.then((stop) => stop(), () => {});
+    };
+  }, [db, engine, table]);
+  return synced;
 }
 
 export interface SyncStatus extends WriterStatus {

@@ -6,7 +6,7 @@ import { eq, useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import type { TransactionsCollection } from "../collections/transaction.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { TransactionCreate, TransactionRow, TransactionUpdate } from "../types/transaction.js";
-import { useSync } from "./sync.js";
+import { useHasSynced, useSync } from "./sync.js";
 
 /**
  * Optimistic (local_first): mutations resolve once the change is stored locally.
@@ -29,8 +29,10 @@ export type TransactionsQuery = ReturnType<typeof fromTransactions>;
  * The values a query uses (`x`) are part of its identity: it re-runs when they change.
  * `queryKey` only for a query TanStack DB cannot derive an identity from (a JavaScript function in
  * `fn.where` / `fn.select`): the values that identify it, e.g. `[x]`.
- * `isLoading` is true until the local database's first read of transactions is in (`data` is
- * then `[]` only because nothing is loaded yet: show "Loading…", not "none yet"); `isReady` after it.
+ * `isLoading` is true until the local database's first read of transactions is in, and while
+ * the result is empty because the server's rows have not arrived yet on this device (a fresh
+ * profile before its first sync): show "Loading…" then, not "none yet". `hasSynced` tells the
+ * second case apart (false: nothing synced yet; `useHasSynced`).
  */
 export function useTransactions(query?: (q: TransactionsQuery) => TransactionsQuery, queryKey?: readonly unknown[]) {
   const { collections } = useSync();
@@ -39,7 +41,9 @@ export function useTransactions(query?: (q: TransactionsQuery) => TransactionsQu
     query: (q: InitialQueryBuilder) => (query ? query(fromTransactions(q, collection)) : fromTransactions(q, collection)),
     ...(queryKey ? { queryKey: [collection.id, ...queryKey] } : {}),
   });
-  return { ...result, data: result.data as TransactionRow[] };
+  const hasSynced = useHasSynced("transactions");
+  const data = result.data as TransactionRow[];
+  return { ...result, data, hasSynced: hasSynced === true, isLoading: result.isLoading || (data.length === 0 && hasSynced !== true) };
 }
 
 /** One transaction by key, live; `data` is `undefined` while loading (`isLoading`) or when it does not exist (`isReady`). */

@@ -163,6 +163,17 @@ BEGIN
 END
 $sp$;
 
+-- An entity's shape stream stored where it stands for the first time (its first batch, even an
+-- empty one): tell every tab, so a list can tell "nothing synced yet" from "empty".
+CREATE OR REPLACE FUNCTION "_sync_shapes_first"() RETURNS trigger LANGUAGE plpgsql AS $sp$
+BEGIN
+  PERFORM pg_notify('_sync_first', NEW."entity");
+  RETURN NULL;
+END
+$sp$;
+DROP TRIGGER IF EXISTS "first_sync" ON "_sync_shapes";
+CREATE TRIGGER "first_sync" AFTER INSERT ON "_sync_shapes" FOR EACH ROW EXECUTE FUNCTION "_sync_shapes_first"();
+
 -- After a schema change: open changes that no longer fit the entity's columns fail with a reason.
 CREATE OR REPLACE FUNCTION "_sync_validate_changes"(ent text, local_table text, cols text[]) RETURNS void LANGUAGE plpgsql AS $sp$
 DECLARE

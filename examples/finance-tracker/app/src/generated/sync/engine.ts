@@ -48,6 +48,8 @@ export interface SyncEngine {
   ready: Promise<void>;
   /** Whether this tab runs the sync (shape streams and sending writes); one tab per database does. */
   leading(): boolean;
+  /** Whether shapes sync at all (an Electric URL is set): without it, no server rows ever arrive. */
+  syncsShapes: boolean;
   stop(): Promise<void>;
 }
 
@@ -121,6 +123,7 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     shapes,
     ready: Promise.all(shapes.map((s) => s.ready)).then(() => undefined),
     leading: () => leading,
+    syncsShapes: Boolean(electricUrl),
     async stop() {
       stopped = true;
       stopRoles();
