@@ -5,13 +5,13 @@
 import { pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { camelCase, docLines, kebabCase, NameRegistry, pascalCase, propertyKey, safeIdentifier } from "./naming.js";
 import { deref, isObj, type SchemaObject } from "./schema-walk.js";
-import { refersToNamespace, STRING, tsType, UNKNOWN, type TsMember, type TsType, type TsTypeContext } from "./ts-type.js";
+import { refersToNamespace, STRING, tsType, UNKNOWN, type TsTypeContext } from "./ts-type.js";
 
 /** The namespace the generated api/ and queries/ modules import the schema types as (`import type * as T`). */
 export const SCHEMA_NAMESPACE = "T";
 const BLOB: TsType = { kind: "global", name: "Blob" };
 import type { Json } from "../spec/parse.js";
-import type { BodyEncoding, HttpMethod, Operation, OperationError, OperationGroup, OperationNames, Parameter, RequestBody, ResponseEncoding } from "./types.js";
+import type { BodyEncoding, HttpMethod, Operation, OperationError, OperationGroup, OperationNames, Parameter, RequestBody, ResponseEncoding, TsMember, TsType } from "./types.js";
 
 export const HTTP_METHODS: readonly HttpMethod[] = ["get", "put", "post", "patch", "delete", "head", "options", "trace"];
 

@@ -23,36 +23,7 @@
  */
 import { componentName, isNullable, isNullSchema, isObj, resolveRef, schemaTypes, type SchemaObject } from "./schema-walk.js";
 import type { Json } from "../spec/parse.js";
-
-/** A TypeScript type as data: what the model knows; src/plan/print/typescript.ts prints it. */
-export type TsType =
-  | { kind: "unknown" }
-  | { kind: "never" }
-  | { kind: "void" }
-  | { kind: "primitive"; name: "string" | "number" | "boolean" | "null" }
-  /** A global type of the platform: `Blob` (binary bodies), `FormData` (multipart bodies). */
-  | { kind: "global"; name: "Blob" | "FormData" }
-  | { kind: "literal"; value: string | number | boolean }
-  /** A named schema type; `namespace` when it is imported as one (`T.Contact`). */
-  | { kind: "ref"; name: string; namespace?: string }
-  | { kind: "array"; item: TsType }
-  /** 3.1 `prefixItems`; `rest` when more items of any type may follow. */
-  | { kind: "tuple"; items: TsType[]; rest: boolean }
-  /** Properties and an index type (`additionalProperties`); neither → `Record<string, unknown>`. */
-  | { kind: "object"; props: TsMember[]; index?: TsType }
-  | { kind: "union"; members: TsType[] }
-  | { kind: "intersection"; members: TsType[] }
-  /** A oneOf member narrowed by its discriminator: `(T & { property: "tag" | … })`. */
-  | { kind: "tagged"; type: TsType; property: string; tags: string[] }
-  /** A request body sent as multipart: `FormData`, or the fields of the schema (`FormData | T`). */
-  | { kind: "multipart"; fields: TsType };
-
-export interface TsMember {
-  /** Property name as it travels on the wire (printed as a key by the printer). */
-  name: string;
-  type: TsType;
-  optional: boolean;
-}
+import type { TsType } from "./types.js";
 
 export const UNKNOWN: TsType = { kind: "unknown" };
 export const STRING: TsType = { kind: "primitive", name: "string" };

@@ -9,7 +9,6 @@
  * Bump MODEL_VERSION when a field of the template context is removed or changes meaning;
  * ejected templates declare the version they were written for (src/model/migrations.ts).
  */
-import type { TsType } from "./ts-type.js";
 
 export const MODEL_VERSION = 2;
 
@@ -31,6 +30,39 @@ export interface Names {
   camelPlural: string;
   /** `contacts` */
   snakePlural: string;
+}
+
+/**
+ * A TypeScript type as data: what the model knows of a value's type (built from a JSON Schema by
+ * src/model/ts-type.ts); src/plan/print/typescript.ts prints it, once.
+ */
+export type TsType =
+  | { kind: "unknown" }
+  | { kind: "never" }
+  | { kind: "void" }
+  | { kind: "primitive"; name: "string" | "number" | "boolean" | "null" }
+  /** A global type of the platform: `Blob` (binary bodies), `FormData` (multipart bodies). */
+  | { kind: "global"; name: "Blob" | "FormData" }
+  | { kind: "literal"; value: string | number | boolean }
+  /** A named schema type; `namespace` when it is imported as one (`T.Contact`). */
+  | { kind: "ref"; name: string; namespace?: string }
+  | { kind: "array"; item: TsType }
+  /** 3.1 `prefixItems`; `rest` when more items of any type may follow. */
+  | { kind: "tuple"; items: TsType[]; rest: boolean }
+  /** Properties and an index type (`additionalProperties`); neither → `Record<string, unknown>`. */
+  | { kind: "object"; props: TsMember[]; index?: TsType }
+  | { kind: "union"; members: TsType[] }
+  | { kind: "intersection"; members: TsType[] }
+  /** A oneOf member narrowed by its discriminator: `(T & { property: "tag" | … })`. */
+  | { kind: "tagged"; type: TsType; property: string; tags: string[] }
+  /** A request body sent as multipart: `FormData`, or the fields of the schema (`FormData | T`). */
+  | { kind: "multipart"; fields: TsType };
+
+export interface TsMember {
+  /** Property name as it travels on the wire (printed as a key by the printer). */
+  name: string;
+  type: TsType;
+  optional: boolean;
 }
 
 /** A documentation comment, already made safe to place inside `/** … *\/`. */

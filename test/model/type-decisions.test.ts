@@ -15,7 +15,7 @@ import { printModel } from "../../src/plan/print/index.js";
 const ok = (schema: Json) => ({ "200": { description: "ok", content: { "application/json": { schema } } } });
 
 function build(doc: Json): SpecModel {
-  const r = buildModel({ document: doc, locate: (pointer) => ({ file: "spec.yaml", pointer }) });
+  const r = buildModel({ document: doc as Record<string, Json>, locate: (pointer) => ({ file: "spec.yaml", pointer }) });
   if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
   return r.value;
 }

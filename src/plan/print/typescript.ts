@@ -5,8 +5,7 @@
  * identifiers; string literals always are).
  */
 import { propertyKey } from "../../model/naming.js";
-import type { TsType } from "../../model/ts-type.js";
-import type { Operation } from "../../model/types.js";
+import type { Operation, TsType } from "../../model/types.js";
 
 /** A type as a TypeScript type expression. */
 export function printTsType(t: TsType): string {
