@@ -6,6 +6,8 @@
 import { error, warning, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Entity, EntityField } from "../model/types.js";
 import type { ShapeColumn } from "./shape.js";
+import { printTsType } from "../plan/print/typescript.js";
+import { admitsString } from "../model/ts-type.js";
 
 /** The model's pgType as `electric-schema` spells it. */
 const TYPNAME: Record<string, string> = {
@@ -60,7 +62,7 @@ export function checkColumns(entity: Entity, schema: Record<string, ShapeColumn>
           "doctor/shape-column-nullable",
           `${entity.table}.${field.name}: the spec says it is never null (required, not nullable), but the column allows NULL.`,
           loc,
-          `Add NOT NULL to the column, or make the property nullable in the spec (type: [${field.tsType.includes("string") ? "string" : "…"}, 'null']): otherwise the client's types promise a value that can be null.`,
+          `Add NOT NULL to the column, or make the property nullable in the spec (type: [${admitsString(field.type) ? "string" : "…"}, 'null']): otherwise the client's types promise a value that can be null.`,
         ),
       );
     }
@@ -126,7 +128,7 @@ function checkType(entity: Entity, field: EntityField, column: ShapeColumn, loc:
   return [
     error(
       "doctor/shape-column-type",
-      `${name}: the spec says ${field.tsType} (${show(want)}), but the column is ${show(got)}.`,
+      `${name}: the spec says ${printTsType(field.type)} (${show(want)}), but the column is ${show(got)}.`,
       loc,
       `Change the column to ${show(want)}, or the property's type/format in the spec to match the column (docs/type-mapping.md). The client's local table is ${show(want)} and cannot store every ${show(got)} value.`,
     ),

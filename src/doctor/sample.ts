@@ -46,13 +46,13 @@ function typedValue(field: EntityField): unknown {
     case "boolean":
       return false;
     case "jsonb":
-      return /\[\]$|^Array<|^readonly /.test(field.tsType.trim()) ? [] : {};
+      return field.type.kind === "array" ? [] : {};
     case "integer":
     case "bigint":
     case "real":
     case "double precision":
     case "numeric":
-      return field.numericString || field.tsType === "string" ? "1" : 1;
+      return field.numericString || (field.type.kind === "primitive" && field.type.name === "string") ? "1" : 1;
     default:
       return MARKER;
   }

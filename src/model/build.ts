@@ -4,7 +4,7 @@
 import { error, fail, hasErrors, ok, pointerJoin, type Diagnostic, type Result, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { closest } from "../diagnostics/suggest.js";
 import { buildEntities, findResources, type EntityRequest, type ResourceCandidate } from "./entities.js";
-import { buildOperations } from "./operations.js";
+import { buildOperations, SCHEMA_NAMESPACE } from "./operations.js";
 import { schemaCycles } from "./schema-cycles.js";
 import { buildNamedSchema, componentSchemas, nameSchemas } from "./schemas.js";
 import { isObj } from "./schema-walk.js";
@@ -28,12 +28,12 @@ export function buildModel(input: ModelInput): Result<SpecModel> {
   const naming = nameSchemas(doc, locate, diagnostics);
   diagnostics.push(...schemaCycles(doc, locate));
   const unsupported = new Set<string>();
-  const ctx: TsTypeContext = { doc, names: naming, prefix: "", onUnsupported: (p, what) => unsupported.add(`${p}\u0000${what}`) };
+  const ctx: TsTypeContext = { doc, names: naming, onUnsupported: (p, what) => unsupported.add(`${p}\u0000${what}`) };
   const schemas: NamedSchema[] = Object.entries(componentSchemas(doc))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, schema]) => buildNamedSchema(name, schema, naming, ctx, `/components/schemas/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`));
 
-  const { operations, groups } = buildOperations(doc, { ...ctx, prefix: "T." }, locate, diagnostics, naming.registry);
+  const { operations, groups } = buildOperations(doc, { ...ctx, namespace: SCHEMA_NAMESPACE }, locate, diagnostics, naming.registry);
   const candidates = findResources(doc, locate, diagnostics);
   const requests = entityRequests(candidates, input, diagnostics);
 

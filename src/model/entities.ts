@@ -10,7 +10,7 @@ import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase
 import { codecOf, pgType } from "./pg-type.js";
 import { columnNameProblem, entityObjectNames, entityRelations, MAX_IDENTIFIER_BYTES, tableNameProblem } from "./sql-names.js";
 import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";
-import { tsType, type TsTypeContext } from "./ts-type.js";
+import { admitsString, tsType, type TsTypeContext } from "./ts-type.js";
 import { rawOperations, type RawOperation } from "./operations.js";
 import { readRbac, resolveRoleSources, type RoleSourceCandidate } from "./rbac.js";
 import { decideKeySource, newKeyOf, readKeySource, tempKeyOf, resolveReferences, type ReferenceCandidate } from "./keys.js";
@@ -275,10 +275,10 @@ export function buildEntities(
       return {
         name: p.name,
         key: propertyKey(p.name),
-        tsType: ts,
+        type: ts,
         pgType: pg,
         codec: codecOf(pg),
-        numericString: (pg === "numeric" || pg === "bigint") && /(^|\| )string( \||$)/.test(ts),
+        numericString: (pg === "numeric" || pg === "bigint") && admitsString(ts),
         nullable: isNullable(own) || isNullable(s),
         required: p.required,
         readOnly: flag("readOnly"),

@@ -5,9 +5,13 @@
 import { pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { camelCase, docLines, kebabCase, NameRegistry, pascalCase, propertyKey, safeIdentifier } from "./naming.js";
 import { deref, isObj, type SchemaObject } from "./schema-walk.js";
-import { tsType, type TsTypeContext } from "./ts-type.js";
+import { refersToNamespace, STRING, tsType, UNKNOWN, type TsTypeContext } from "./ts-type.js";
+
+/** The namespace the generated api/ and queries/ modules import the schema types as (`import type * as T`). */
+export const SCHEMA_NAMESPACE = "T";
+const BLOB: TsType = { kind: "global", name: "Blob" };
 import type { Json } from "../spec/parse.js";
-import type { BodyEncoding, HttpMethod, Operation, OperationError, OperationGroup, OperationNames, Parameter, RequestBody, ResponseEncoding } from "./types.js";
+import type { BodyEncoding, HttpMethod, Operation, OperationError, OperationGroup, OperationNames, Parameter, RequestBody, ResponseEncoding, TsMember, TsType } from "./types.js";
 
 export const HTTP_METHODS: readonly HttpMethod[] = ["get", "put", "post", "patch", "delete", "head", "options", "trace"];
 
@@ -107,8 +111,8 @@ export function buildOperations(doc: Json, ctx: TsTypeContext, locate: (p: strin
       operations: ops,
       hasQueries: ops.some((o) => o.isQuery),
       hasMutations: ops.some((o) => !o.isQuery),
-      usesSchemaTypes: ops.some((o) => /\bT\./.test([o.argsType, o.responseType, ...o.errors.map((e) => e.bodyType)].join(" "))),
-      queriesUseSchemaTypes: ops.some((o) => /\bT\./.test(`${o.argsType} ${o.responseType}`)),
+      usesSchemaTypes: ops.some((o) => [o.args, o.response, ...o.errors.map((e) => e.body)].some((t) => refersToNamespace(t, SCHEMA_NAMESPACE))),
+      queriesUseSchemaTypes: ops.some((o) => [o.args, o.response].some((t) => refersToNamespace(t, SCHEMA_NAMESPACE))),
     };
   });
   return { operations, groups };
@@ -135,14 +139,15 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
   for (const name of [...raw.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)) {
     if (!pathParams.some((p) => p.name === name)) {
       diagnostics.push(warning("model/undeclared-path-param", `Path parameter {${name}} of ${raw.path} is not declared; it is typed as string.`, locate(raw.pointer), `Add a parameter with \`name: ${name}, in: path, required: true\`.`));
-      pathParams.push({ name, key: propertyKey(name), in: "path", tsType: "string", required: true, style: "simple", explode: false, doc: [] });
+      pathParams.push({ name, key: propertyKey(name), in: "path", type: STRING, required: true, style: "simple", explode: false, doc: [] });
     }
   }
   const body = requestBody(doc, raw, ctx);
-  const { type: responseType, encoding: responseEncoding } = successResponse(doc, raw, ctx);
+  const { type: response, encoding: responseEncoding } = successResponse(doc, raw, ctx);
   const isQuery = isQueryMethod(raw.method);
   const errors = errorResponses(doc, raw, ctx);
   const argsRequired = pathParams.length > 0 || queryParams.some((p) => p.required) || headerParams.some((p) => p.required) || body?.required === true;
+  const args = argsType(pathParams, queryParams, headerParams, body);
   const hasArgs = pathParams.length + queryParams.length + headerParams.length > 0 || body !== undefined;
   return {
     id,
@@ -167,26 +172,27 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
     queryParams,
     headerParams,
     ...(body ? { body } : {}),
-    responseType,
+    response,
     responseEncoding,
     isQuery,
     argsRequired,
     hasArgs,
-    argsType: argsType(pathParams, queryParams, headerParams, body),
+    ...(args ? { args } : {}),
   };
 }
 
-function paramsObject(params: Parameter[]): string {
-  return `{ ${params.map((p) => `${p.key}${p.required ? "" : "?"}: ${p.tsType}`).join("; ")} }`;
+function paramsObject(params: Parameter[]): TsType {
+  return { kind: "object", props: params.map((p) => ({ name: p.name, type: p.type, optional: !p.required })) };
 }
 
-function argsType(path: Parameter[], query: Parameter[], headers: Parameter[], body: RequestBody | undefined): string {
-  const members: string[] = [];
-  if (path.length) members.push(`path: ${paramsObject(path)}`);
-  if (query.length) members.push(`query${query.some((p) => p.required) ? "" : "?"}: ${paramsObject(query)}`);
-  if (headers.length) members.push(`headers${headers.some((p) => p.required) ? "" : "?"}: ${paramsObject(headers)}`);
-  if (body) members.push(`body${body.required ? "" : "?"}: ${body.tsType}`);
-  return members.length ? `{ ${members.join("; ")} }` : "";
+/** The argument object: `{ path: {…}; query?: {…}; headers?: {…}; body: … }`; undefined when there is nothing to pass. */
+function argsType(path: Parameter[], query: Parameter[], headers: Parameter[], body: RequestBody | undefined): TsType | undefined {
+  const members: TsMember[] = [];
+  if (path.length) members.push({ name: "path", type: paramsObject(path), optional: false });
+  if (query.length) members.push({ name: "query", type: paramsObject(query), optional: !query.some((p) => p.required) });
+  if (headers.length) members.push({ name: "headers", type: paramsObject(headers), optional: !headers.some((p) => p.required) });
+  if (body) members.push({ name: "body", type: body.type, optional: !body.required });
+  return members.length ? { kind: "object", props: members } : undefined;
 }
 
 function mergeParameters(doc: Json, raw: RawOperation, ctx: TsTypeContext): Parameter[] {
@@ -208,7 +214,7 @@ function mergeParameters(doc: Json, raw: RawOperation, ctx: TsTypeContext): Para
         name: p.name,
         key: propertyKey(p.name),
         in: location,
-        tsType: tsType(schema, ctx, "write", `${ptr}/${i}/schema`),
+        type: tsType(schema, ctx, "write", `${ptr}/${i}/schema`),
         required: p.required === true,
         style: typeof p.style === "string" ? p.style : location === "query" || location === "cookie" ? "form" : "simple",
         explode: typeof p.explode === "boolean" ? p.explode : (typeof p.style !== "string" || p.style === "form") && location !== "path" && location !== "header",
@@ -238,15 +244,15 @@ function requestBody(doc: Json, raw: RawOperation, ctx: TsTypeContext): RequestB
   const chosen = entries[0];
   if (!chosen) return undefined;
   const ptr = pointerJoin(raw.pointer, "requestBody", "content", chosen.mediaType, "schema");
-  const type =
-    chosen.encoding === "multipart" ? `FormData | ${tsType(chosen.media.schema, ctx, "write", ptr)}` :
-    chosen.encoding === "binary" ? "Blob" :
-    chosen.encoding === "text" ? "string" :
+  const type: TsType =
+    chosen.encoding === "multipart" ? { kind: "multipart", fields: tsType(chosen.media.schema, ctx, "write", ptr) } :
+    chosen.encoding === "binary" ? BLOB :
+    chosen.encoding === "text" ? STRING :
     tsType(chosen.media.schema, ctx, "write", ptr);
-  return { tsType: type, required: rb.required === true, mediaType: chosen.mediaType, encoding: chosen.encoding };
+  return { type, required: rb.required === true, mediaType: chosen.mediaType, encoding: chosen.encoding };
 }
 
-function successResponse(doc: Json, raw: RawOperation, ctx: TsTypeContext): { type: string; encoding: ResponseEncoding } {
+function successResponse(doc: Json, raw: RawOperation, ctx: TsTypeContext): { type: TsType; encoding: ResponseEncoding } {
   const responses = isObj(raw.op.responses) ? raw.op.responses : {};
   const codes = Object.keys(responses).filter((c) => /^2(\d\d|XX)$/i.test(c)).sort();
   for (const code of codes) {
@@ -255,10 +261,10 @@ function successResponse(doc: Json, raw: RawOperation, ctx: TsTypeContext): { ty
     const entries = Object.entries(r.content).map(([mt, m]) => ({ mt, media: isObj(m) ? m : {}, enc: mediaTypeEncoding(mt) }));
     const json = entries.find((e) => e.enc === "json");
     if (json) return { type: tsType(json.media.schema, ctx, "read", pointerJoin(raw.pointer, "responses", code, "content", json.mt, "schema")), encoding: "json" };
-    if (entries.some((e) => e.enc === "text")) return { type: "string", encoding: "text" };
-    if (entries.length) return { type: "Blob", encoding: "blob" };
+    if (entries.some((e) => e.enc === "text")) return { type: STRING, encoding: "text" };
+    if (entries.length) return { type: BLOB, encoding: "blob" };
   }
-  return { type: "void", encoding: "none" };
+  return { type: { kind: "void" }, encoding: "none" };
 }
 
 /**
@@ -267,7 +273,7 @@ function successResponse(doc: Json, raw: RawOperation, ctx: TsTypeContext): { ty
  */
 function errorResponses(doc: Json, raw: RawOperation, ctx: TsTypeContext): OperationError[] {
   const responses = isObj(raw.op.responses) ? raw.op.responses : {};
-  const byType = new Map<string, string[]>();
+  const byType = new Map<string, { body: TsType; responses: string[] }>();
   const keys = Object.keys(responses)
     .filter((k) => /^([1-5]\d\d|[1-5]XX|default)$/i.test(k) && !/^2/.test(k))
     .sort((a, b) => cmp(a.toUpperCase(), b.toUpperCase()));
@@ -277,17 +283,18 @@ function errorResponses(doc: Json, raw: RawOperation, ctx: TsTypeContext): Opera
     if (seen.has(normalized)) continue;
     seen.add(normalized);
     const type = errorBodyType(doc, responses[key], pointerJoin(raw.pointer, "responses", key), ctx);
-    byType.set(type, [...(byType.get(type) ?? []), normalized]);
+    const same = JSON.stringify(type);
+    byType.set(same, { body: type, responses: [...(byType.get(same)?.responses ?? []), normalized] });
   }
-  return [...byType].map(([bodyType, keys]) => ({ responses: keys, documented: keys.map((k) => JSON.stringify(k)).join(" | "), bodyType }));
+  return [...byType.values()].map(({ body, responses }) => ({ responses, body }));
 }
 
-function errorBodyType(doc: Json, response: Json | undefined, pointer: string, ctx: TsTypeContext): string {
+function errorBodyType(doc: Json, response: Json | undefined, pointer: string, ctx: TsTypeContext): TsType {
   const r = deref(doc, response);
-  if (!r || !isObj(r.content)) return "unknown";
+  if (!r || !isObj(r.content)) return UNKNOWN;
   const entries = Object.entries(r.content).map(([mt, m]) => ({ mt, media: isObj(m) ? m : {}, enc: mediaTypeEncoding(mt) }));
   const json = entries.find((e) => e.enc === "json");
   if (json) return tsType(json.media.schema, ctx, "read", pointerJoin(pointer, "content", json.mt, "schema"));
-  if (entries.length > 0 && entries.every((e) => e.enc === "text")) return "string";
-  return "unknown";
+  if (entries.length > 0 && entries.every((e) => e.enc === "text")) return STRING;
+  return UNKNOWN;
 }

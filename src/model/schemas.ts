@@ -3,7 +3,7 @@
  * TypeScript names, read and write forms.
  */
 import { warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
-import { docLines, NameRegistry, pascalCase, safeTypeName } from "./naming.js";
+import { docLines, NameRegistry, pascalCase, propertyKey, safeTypeName } from "./naming.js";
 import { componentName, isObj, type SchemaObject } from "./schema-walk.js";
 import { hasVisibilitySplit, indexSignatureType, objectMembers, tsType, type TsTypeContext, type TypeNames } from "./ts-type.js";
 import type { Json } from "../spec/parse.js";
@@ -80,7 +80,7 @@ export function buildNamedSchema(original: string, schema: Json, naming: TypeNam
   const index = isObj(s.properties) ? indexSignatureType(s, ctx, "read", pointer) : undefined;
   const plainObject =
     typeof s.$ref !== "string" && isObj(s.properties) && !s.allOf && !s.oneOf && !s.anyOf && !Array.isArray(s.enum) && !("const" in s) &&
-    (s.type === undefined || s.type === "object") && s.nullable !== true && (index === undefined || index === "unknown");
+    (s.type === undefined || s.type === "object") && s.nullable !== true && (index === undefined || index.kind === "unknown");
   if (plainObject) {
     const props = s.properties as Record<string, Json>;
     const toProperties = (visibility: "read" | "write"): SchemaProperty[] =>
@@ -88,8 +88,8 @@ export function buildNamedSchema(original: string, schema: Json, naming: TypeNam
         const p = isObj(props[m.name]) ? (props[m.name] as SchemaObject) : {};
         return {
           name: m.name,
-          key: m.key,
-          tsType: m.type,
+          key: propertyKey(m.name),
+          type: m.type,
           optional: m.optional,
           readOnly: p.readOnly === true,
           writeOnly: p.writeOnly === true,
@@ -105,8 +105,6 @@ export function buildNamedSchema(original: string, schema: Json, naming: TypeNam
       properties: toProperties("read"),
       writeProperties: names.writeName ? toProperties("write") : [],
       ...(index ? { indexType: index } : {}),
-      tsType: "",
-      tsWriteType: "",
     };
   }
   return {
@@ -117,7 +115,7 @@ export function buildNamedSchema(original: string, schema: Json, naming: TypeNam
     kind: "alias",
     properties: [],
     writeProperties: [],
-    tsType: tsType(schema, ctx, "read", pointer),
-    tsWriteType: tsType(schema, ctx, "write", pointer),
+    type: tsType(schema, ctx, "read", pointer),
+    writeType: tsType(schema, ctx, "write", pointer),
   };
 }

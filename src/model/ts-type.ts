@@ -1,28 +1,64 @@
 /**
- * The one place where a JSON Schema becomes a TypeScript type expression.
+ * The one place where a JSON Schema becomes a TypeScript type — as data (`TsType`); the text is
+ * printed once, by src/plan/print/typescript.ts (`printTsType`).
  *
- * | schema                                   | TypeScript                         |
- * |------------------------------------------|------------------------------------|
- * | `$ref: #/components/schemas/X`           | `X` (or `XWrite` in request bodies)|
- * | string (any format but binary)           | `string`                           |
- * | string, format binary                    | `Blob`                             |
- * | integer, number (any format)             | `number`                           |
- * | boolean / null                           | `boolean` / `null`                 |
- * | enum / const                             | union of literals                  |
- * | array                                    | `T[]`; 3.1 `prefixItems` → tuple   |
- * | object with properties                   | `{ a: T; b?: U }`                  |
- * | additionalProperties                     | `Record<string, T>` (joined by &)  |
- * | allOf / oneOf / anyOf                    | `A & B` / `A \| B`                 |
- * | oneOf + discriminator                    | `(A & { kind: "a" }) \| …`         |
- * | 3.0 `nullable`, 3.1 `type: [x, "null"]`  | `… \| null`                        |
- * | `{}` / no type                           | `unknown`                          |
+ * | schema                                   | TsType (printed)                              |
+ * |------------------------------------------|-----------------------------------------------|
+ * | `$ref: #/components/schemas/X`           | ref `X` (or `XWrite` in request bodies)       |
+ * | string (any format but binary)           | primitive `string`                            |
+ * | string, format binary                    | `Blob`                                        |
+ * | integer, number (any format)             | primitive `number`                            |
+ * | boolean / null                           | primitive `boolean` / `null`                  |
+ * | enum / const                             | union of literals                             |
+ * | array                                    | array `T[]`; 3.1 `prefixItems` → tuple        |
+ * | object with properties                   | object `{ a: T; b?: U }`                      |
+ * | additionalProperties                     | object with an index type `Record<string, T>` |
+ * | allOf / oneOf / anyOf                    | intersection `A & B` / union `A \| B`         |
+ * | oneOf + discriminator                    | tagged `(A & { kind: "a" }) \| …`             |
+ * | 3.0 `nullable`, 3.1 `type: [x, "null"]`  | union with `null`                             |
+ * | `{}` / no type                           | `unknown`                                     |
  *
- * Output is a single-line expression, safe for any property name or enum value (keys are
- * quoted with JSON.stringify when they are not identifiers; literals always are).
+ * Unions and intersections are normalized when built (duplicates dropped, `unknown` absorbs a
+ * union and vanishes from an intersection), so the printer only prints.
  */
-import { propertyKey } from "./naming.js";
 import { componentName, isNullable, isNullSchema, isObj, resolveRef, schemaTypes, type SchemaObject } from "./schema-walk.js";
 import type { Json } from "../spec/parse.js";
+import type { TsType } from "./types.js";
+
+export const UNKNOWN: TsType = { kind: "unknown" };
+export const STRING: TsType = { kind: "primitive", name: "string" };
+const NULL: TsType = { kind: "primitive", name: "null" };
+
+/** Whether a type names a schema type imported as `namespace` anywhere inside it. */
+export function refersToNamespace(t: TsType | undefined, namespace: string): boolean {
+  if (!t) return false;
+  switch (t.kind) {
+    case "ref":
+      return t.namespace === namespace;
+    case "array":
+      return refersToNamespace(t.item, namespace);
+    case "tuple":
+      return t.items.some((i) => refersToNamespace(i, namespace));
+    case "object":
+      return t.props.some((p) => refersToNamespace(p.type, namespace)) || refersToNamespace(t.index, namespace);
+    case "union":
+    case "intersection":
+      return t.members.some((m) => refersToNamespace(m, namespace));
+    case "tagged":
+      return refersToNamespace(t.type, namespace);
+    case "multipart":
+      return refersToNamespace(t.fields, namespace);
+    default:
+      return false;
+  }
+}
+
+/** Whether a value of this type may be a string (a member of a top-level union, or the type itself). */
+export function admitsString(t: TsType): boolean {
+  if (t.kind === "primitive") return t.name === "string";
+  if (t.kind === "union") return t.members.some(admitsString);
+  return false;
+}
 
 export type Visibility = "read" | "write";
 
@@ -34,28 +70,35 @@ export interface TypeNames {
 export interface TsTypeContext {
   doc: Json;
   names: TypeNames;
-  /** Prefix for named types, e.g. `T.` when the types are imported as a namespace. */
-  prefix: string;
+  /** Namespace of named types, e.g. `T` when the types are imported as a namespace; none when local. */
+  namespace?: string;
   /** Called once per construct that maps to `unknown` for a reason the user may want to know. */
   onUnsupported?: (pointer: string, what: string) => void;
 }
 
-export function tsType(schema: Json | undefined, ctx: TsTypeContext, visibility: Visibility, pointer = "", inlining: string[] = []): string {
-  if (schema === undefined || schema === true) return "unknown";
-  if (schema === false) return "never";
-  if (!isObj(schema)) return "unknown";
+export function tsType(schema: Json | undefined, ctx: TsTypeContext, visibility: Visibility, pointer = "", inlining: string[] = []): TsType {
+  if (schema === undefined || schema === true) return UNKNOWN;
+  if (schema === false) return { kind: "never" };
+  if (!isObj(schema)) return UNKNOWN;
   const base = baseType(schema, ctx, visibility, pointer, inlining);
-  return isNullable(schema) && !/(^|\| )null$/.test(base) && base !== "unknown" ? union([base, "null"]) : base;
+  return isNullable(schema) && !endsWithNull(base) && base.kind !== "unknown" ? union([base, NULL]) : base;
 }
 
-function baseType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): string {
+/** `null`, or a union whose last member (as printed, flattened) is `null`. */
+function endsWithNull(t: TsType): boolean {
+  if (t.kind === "primitive") return t.name === "null";
+  if (t.kind === "union") return t.members.length > 0 && endsWithNull(t.members[t.members.length - 1]!);
+  return false;
+}
+
+function baseType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): TsType {
   if (typeof s.$ref === "string") return refType(s.$ref, ctx, vis, ptr, inlining);
   if ("const" in s) return literal(s.const!);
   if (Array.isArray(s.enum)) {
     const values = s.enum.filter((v) => v !== null);
-    return values.length ? union(values.map(literal)) : "null";
+    return values.length ? union(values.map(literal)) : NULL;
   }
-  const parts: string[] = [];
+  const parts: TsType[] = [];
   if (Array.isArray(s.allOf)) {
     parts.push(intersection(s.allOf.map((m, i) => tsType(m, ctx, vis, `${ptr}/allOf/${i}`, inlining))));
   }
@@ -77,25 +120,28 @@ function baseType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: str
   } else if (s.items !== undefined) {
     parts.push(primitive("array", s, ctx, vis, ptr, inlining));
   }
-  if (parts.length === 0) return isNullable(s) && (s.type === "null" || Array.isArray(s.type)) ? "null" : "unknown";
+  if (parts.length === 0) return isNullable(s) && (s.type === "null" || Array.isArray(s.type)) ? NULL : UNKNOWN;
   return intersection(parts);
 }
 
-function refType(ref: string, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): string {
+function refType(ref: string, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): TsType {
   const component = componentName(ref);
   const named = component !== undefined ? ctx.names.get(component) : undefined;
-  if (named) return ctx.prefix + (vis === "write" && named.writeName ? named.writeName : named.name);
+  if (named) {
+    const name = vis === "write" && named.writeName ? named.writeName : named.name;
+    return ctx.namespace ? { kind: "ref", name, namespace: ctx.namespace } : { kind: "ref", name };
+  }
   // A ref to something that is not a named schema (a property of one, an external file): inline it.
   if (inlining.includes(ref)) {
     ctx.onUnsupported?.(ptr, `a cycle through ${ref}, which is not a named schema`);
-    return "unknown";
+    return UNKNOWN;
   }
   const target = resolveRef(ctx.doc, ref);
-  if (target === undefined) return "unknown";
+  if (target === undefined) return UNKNOWN;
   return tsType(target, ctx, vis, ref.slice(1), [...inlining, ref]);
 }
 
-function discriminated(parent: SchemaObject, member: Json, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): string {
+function discriminated(parent: SchemaObject, member: Json, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): TsType {
   const type = tsType(member, ctx, vis, ptr, inlining);
   const disc = parent.discriminator;
   if (!isObj(disc) || typeof disc.propertyName !== "string" || !isObj(member) || typeof member.$ref !== "string") return type;
@@ -109,46 +155,41 @@ function discriminated(parent: SchemaObject, member: Json, ctx: TsTypeContext, v
     if (name !== undefined) tags.push(name);
   }
   if (tags.length === 0) return type;
-  return `(${type} & { ${propertyKey(disc.propertyName)}: ${union(tags.map((t) => JSON.stringify(t)))} })`;
+  return { kind: "tagged", type, property: disc.propertyName, tags: [...new Set(tags)] };
 }
 
-function primitive(t: string, s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): string {
+function primitive(t: string, s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): TsType {
   switch (t) {
     case "string":
-      return s.format === "binary" ? "Blob" : "string";
+      return s.format === "binary" ? { kind: "global", name: "Blob" } : STRING;
     case "integer":
     case "number":
-      return "number";
+      return { kind: "primitive", name: "number" };
     case "boolean":
-      return "boolean";
+      return { kind: "primitive", name: "boolean" };
     case "array": {
       if (Array.isArray(s.prefixItems)) {
         const items = s.prefixItems.map((m, i) => tsType(m, ctx, vis, `${ptr}/prefixItems/${i}`, inlining));
-        return `[${items.join(", ")}${s.items === false ? "" : ", ...unknown[]"}]`;
+        return { kind: "tuple", items, rest: s.items !== false };
       }
-      const item = tsType(s.items as Json | undefined, ctx, vis, `${ptr}/items`, inlining);
-      return /^[\w.]+$/.test(item) ? `${item}[]` : `(${item})[]`;
+      return { kind: "array", item: tsType(s.items as Json | undefined, ctx, vis, `${ptr}/items`, inlining) };
     }
     case "object":
       return objectType(s, ctx, vis, ptr, inlining);
     default:
-      return "unknown";
+      return UNKNOWN;
   }
 }
 
-function objectType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): string {
-  const props = objectMembers(s, ctx, vis, ptr, inlining);
+function objectType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[]): TsType {
+  const props = objectMembers(s, ctx, vis, ptr, inlining).map(({ name, type, optional }) => ({ name, type, optional }));
   const index = indexSignatureType(s, ctx, vis, ptr, inlining);
-  const body = props.length ? `{ ${props.map((p) => `${p.key}${p.optional ? "?" : ""}: ${p.type}`).join("; ")} }` : undefined;
-  if (body && index) return `${body} & Record<string, ${index}>`;
-  if (body) return body;
-  return `Record<string, ${index ?? "unknown"}>`;
+  return index ? { kind: "object", props, index } : { kind: "object", props };
 }
 
 export interface MemberType {
   name: string;
-  key: string;
-  type: string;
+  type: TsType;
   optional: boolean;
   schema: Json;
 }
@@ -165,7 +206,6 @@ export function objectMembers(s: SchemaObject, ctx: TsTypeContext, vis: Visibili
     if (vis === "write" && (p.readOnly === true || p["x-sync-exclude"] === true)) continue;
     out.push({
       name,
-      key: propertyKey(name),
       type: tsType(prop, ctx, vis, `${ptr}/properties/${/[~/]/.test(name) ? name.replace(/~/g, "~0").replace(/\//g, "~1") : name}`, inlining),
       optional: !required.has(name),
       schema: prop,
@@ -175,11 +215,11 @@ export function objectMembers(s: SchemaObject, ctx: TsTypeContext, vis: Visibili
 }
 
 /** The value type of `additionalProperties` / `patternProperties`, or undefined when closed or absent. */
-export function indexSignatureType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[] = []): string | undefined {
+export function indexSignatureType(s: SchemaObject, ctx: TsTypeContext, vis: Visibility, ptr: string, inlining: string[] = []): TsType | undefined {
   const ap = s.additionalProperties;
-  if (ap === true || (isObj(ap) && Object.keys(ap).length === 0)) return "unknown";
+  if (ap === true || (isObj(ap) && Object.keys(ap).length === 0)) return UNKNOWN;
   if (isObj(ap)) return tsType(ap, ctx, vis, `${ptr}/additionalProperties`, inlining);
-  if (isObj(s.patternProperties)) return "unknown";
+  if (isObj(s.patternProperties)) return UNKNOWN;
   return undefined;
 }
 
@@ -189,37 +229,34 @@ export function hasVisibilitySplit(s: Json | undefined): boolean {
   return Object.values(s.properties).some((p) => isObj(p) && (p.readOnly === true || p.writeOnly === true || p["x-sync-exclude"] === true));
 }
 
-export function literal(value: Json): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return "unknown";
+export function literal(value: Json): TsType {
+  if (value === null) return NULL;
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return { kind: "literal", value };
+  return UNKNOWN;
 }
 
-function wrap(t: string): string {
-  return /^[\w.\[\]"<>, ]+$/.test(t) && !t.includes(" | ") && !t.includes(" & ") ? t : t.startsWith("(") && t.endsWith(")") && balanced(t.slice(1, -1)) ? t : `(${t})`;
+/** Drops repeated members (structural identity: the same facts make the same type). */
+function unique(types: TsType[]): TsType[] {
+  const seen = new Set<string>();
+  return types.filter((t) => {
+    const k = JSON.stringify(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
-function balanced(t: string): boolean {
-  let depth = 0;
-  for (const ch of t) {
-    if (ch === "(") depth++;
-    else if (ch === ")" && --depth < 0) return false;
-  }
-  return depth === 0;
+export function union(types: TsType[]): TsType {
+  const members = unique(types);
+  if (members.some((t) => t.kind === "unknown")) return UNKNOWN;
+  if (members.length === 0) return { kind: "never" };
+  if (members.length === 1) return members[0]!;
+  return { kind: "union", members };
 }
 
-export function union(types: string[]): string {
-  const unique = [...new Set(types)];
-  if (unique.includes("unknown")) return "unknown";
-  if (unique.length === 0) return "never";
-  if (unique.length === 1) return unique[0]!;
-  return unique.map((t) => (t.includes(" & ") ? wrap(t) : t)).join(" | ");
-}
-
-export function intersection(types: string[]): string {
-  const unique = [...new Set(types)].filter((t) => t !== "unknown");
-  if (unique.length === 0) return "unknown";
-  if (unique.length === 1) return unique[0]!;
-  return unique.map(wrap).join(" & ");
+export function intersection(types: TsType[]): TsType {
+  const members = unique(types).filter((t) => t.kind !== "unknown");
+  if (members.length === 0) return UNKNOWN;
+  if (members.length === 1) return members[0]!;
+  return { kind: "intersection", members };
 }

@@ -1,9 +1,10 @@
 /**
  * The SpecModel: the one normalized, data-only view of an OpenAPI document. Every fact a
  * template needs is decided here (names in each case, TypeScript and Postgres types, codecs,
- * endpoints, SQL object names), so templates contain no OpenAPI lookups and no logic. SQL text
- * (quoted identifiers, string literals, temporary-key expressions) and TypeScript literals are
- * printed once, by src/plan/print/, into the template context (src/plan/context.ts).
+ * endpoints, SQL object names), so templates contain no OpenAPI lookups and no logic. TypeScript
+ * types are data (`TsType`, ./ts-type.ts); SQL text (quoted identifiers, string literals,
+ * temporary-key expressions), TypeScript types and TypeScript literals are printed once, by
+ * src/plan/print/, into the template context (src/plan/context.ts).
  *
  * Bump MODEL_VERSION when a field of the template context is removed or changes meaning;
  * ejected templates declare the version they were written for (src/model/migrations.ts).
@@ -31,6 +32,39 @@ export interface Names {
   snakePlural: string;
 }
 
+/**
+ * A TypeScript type as data: what the model knows of a value's type (built from a JSON Schema by
+ * src/model/ts-type.ts); src/plan/print/typescript.ts prints it, once.
+ */
+export type TsType =
+  | { kind: "unknown" }
+  | { kind: "never" }
+  | { kind: "void" }
+  | { kind: "primitive"; name: "string" | "number" | "boolean" | "null" }
+  /** A global type of the platform: `Blob` (binary bodies), `FormData` (multipart bodies). */
+  | { kind: "global"; name: "Blob" | "FormData" }
+  | { kind: "literal"; value: string | number | boolean }
+  /** A named schema type; `namespace` when it is imported as one (`T.Contact`). */
+  | { kind: "ref"; name: string; namespace?: string }
+  | { kind: "array"; item: TsType }
+  /** 3.1 `prefixItems`; `rest` when more items of any type may follow. */
+  | { kind: "tuple"; items: TsType[]; rest: boolean }
+  /** Properties and an index type (`additionalProperties`); neither → `Record<string, unknown>`. */
+  | { kind: "object"; props: TsMember[]; index?: TsType }
+  | { kind: "union"; members: TsType[] }
+  | { kind: "intersection"; members: TsType[] }
+  /** A oneOf member narrowed by its discriminator: `(T & { property: "tag" | … })`. */
+  | { kind: "tagged"; type: TsType; property: string; tags: string[] }
+  /** A request body sent as multipart: `FormData`, or the fields of the schema (`FormData | T`). */
+  | { kind: "multipart"; fields: TsType };
+
+export interface TsMember {
+  /** Property name as it travels on the wire (printed as a key by the printer). */
+  name: string;
+  type: TsType;
+  optional: boolean;
+}
+
 /** A documentation comment, already made safe to place inside `/** … *\/`. */
 export type DocComment = string[];
 
@@ -39,8 +73,8 @@ export interface SchemaProperty {
   name: string;
   /** The name as a TypeScript property key: bare when it is an identifier, quoted otherwise. */
   key: string;
-  /** TypeScript type expression (in the form of the list it is in: read or write). */
-  tsType: string;
+  /** Its TypeScript type (in the form of the list it is in: read or write); printed as `tsType`. */
+  type: TsType;
   optional: boolean;
   readOnly: boolean;
   writeOnly: boolean;
@@ -63,11 +97,11 @@ export interface NamedSchema {
   /** Properties of the write form (no readOnly ones); used when `writeName` is set. */
   writeProperties: SchemaProperty[];
   /** Index signature value type for `additionalProperties`, on interfaces. */
-  indexType?: string;
-  /** The aliased type (read form) for `alias`. */
-  tsType: string;
-  /** The aliased type (write form) for `alias`. */
-  tsWriteType: string;
+  indexType?: TsType;
+  /** The aliased type (read form) for `alias`; printed as `tsType`. */
+  type?: TsType;
+  /** The aliased type (write form) for `alias`; printed as `tsWriteType`. */
+  writeType?: TsType;
 }
 
 export type HttpMethod = "get" | "put" | "post" | "patch" | "delete" | "head" | "options" | "trace";
@@ -76,7 +110,8 @@ export interface Parameter {
   name: string;
   key: string;
   in: "path" | "query" | "header" | "cookie";
-  tsType: string;
+  /** Printed as `tsType`. */
+  type: TsType;
   required: boolean;
   /** Query serialization: `form` (default) or `deepObject`; explode as in the spec. */
   style: string;
@@ -87,7 +122,8 @@ export interface Parameter {
 export type BodyEncoding = "json" | "form" | "multipart" | "binary" | "text";
 
 export interface RequestBody {
-  tsType: string;
+  /** Printed as `tsType`. */
+  type: TsType;
   required: boolean;
   mediaType: string;
   encoding: BodyEncoding;
@@ -111,10 +147,8 @@ export interface OperationNames {
 export interface OperationError {
   /** Response keys as in the spec (`404`, `4XX`, `default`), sorted. */
   responses: string[];
-  /** The keys as a TypeScript union of string literals: `"400" | "404"`. */
-  documented: string;
-  /** TypeScript type of the body: the JSON schema's type, `string` for text, `unknown` when not described. */
-  bodyType: string;
+  /** Type of the body: the JSON schema's type, `string` for text, `unknown` when not described; printed as `bodyType`. */
+  body: TsType;
 }
 
 export interface Operation {
@@ -142,8 +176,8 @@ export interface Operation {
   queryParams: Parameter[];
   headerParams: Parameter[];
   body?: RequestBody;
-  /** TypeScript type of the success response body. */
-  responseType: string;
+  /** Type of the success response body; printed as `responseType`. */
+  response: TsType;
   responseEncoding: ResponseEncoding;
   /** True for GET/HEAD: generated as a query hook; everything else is a mutation hook. */
   isQuery: boolean;
@@ -151,8 +185,8 @@ export interface Operation {
   argsRequired: boolean;
   /** True when the operation takes any argument at all. */
   hasArgs: boolean;
-  /** TypeScript type of the argument object: `{ path: { id: string }; body: T.ContactWrite }`; empty when none. */
-  argsType: string;
+  /** Type of the argument object (`{ path: { id: string }; body: T.ContactWrite }`), when it takes any; printed as `argsType`. */
+  args?: TsType;
 }
 
 export interface OperationGroup {
@@ -204,7 +238,8 @@ export type NewKey =
 export interface EntityField {
   name: string;
   key: string;
-  tsType: string;
+  /** Its TypeScript type (read form); printed as `tsType`. */
+  type: TsType;
   pgType: string;
   codec: Codec;
   nullable: boolean;

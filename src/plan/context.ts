@@ -9,7 +9,7 @@
  * temporary-key SQL, TypeScript object literals) is added here by the one printing module,
  * src/plan/print/. The template-visible shape is the model's plus those printed fields.
  */
-import type { Entity, EntityDescription, EntityField, EntityObjects, Operation, OperationGroup, SpecModel } from "../model/types.js";
+import type { Entity, EntityDescription, EntityField, EntityObjects, NamedSchema, Operation, OperationError, OperationGroup, Parameter, RequestBody, SchemaProperty, SpecModel } from "../model/types.js";
 
 /** What every template receives as `it`. */
 export interface TemplateData {
@@ -35,14 +35,35 @@ export interface PlanSettings {
 }
 
 /** The model as templates see it: entities, operations and groups with their printed text. */
-export interface TemplateModel extends Omit<SpecModel, "entities" | "operations" | "groups"> {
+export interface TemplateModel extends Omit<SpecModel, "entities" | "operations" | "groups" | "schemas"> {
+  schemas: TemplateSchema[];
   entities: TemplateEntity[];
   operations: TemplateOperation[];
   groups: TemplateGroup[];
 }
 
-/** An entity field with its SQL text. */
+/** A property of a named schema with its TypeScript type printed. */
+export interface TemplateSchemaProperty extends SchemaProperty {
+  /** TypeScript type expression (in the form of the list it is in: read or write). */
+  tsType: string;
+}
+
+/** A named schema with its TypeScript types printed. */
+export interface TemplateSchema extends Omit<NamedSchema, "properties" | "writeProperties" | "indexType"> {
+  properties: TemplateSchemaProperty[];
+  writeProperties: TemplateSchemaProperty[];
+  /** Index signature value type for `additionalProperties`, on interfaces. */
+  indexType?: string;
+  /** The aliased type (read form) for `alias`; empty for interfaces. */
+  tsType: string;
+  /** The aliased type (write form) for `alias`; empty for interfaces. */
+  tsWriteType: string;
+}
+
+/** An entity field with its SQL and TypeScript text. */
 export interface TemplateField extends EntityField {
+  /** TypeScript type expression (read form). */
+  tsType: string;
   /** SQL identifier, always double-quoted and escaped: `"order"`. */
   column: string;
   /** The name as a SQL string literal: `'order'`. */
@@ -95,8 +116,23 @@ export interface TemplateEntity extends Omit<Entity, FieldLists> {
   descriptionName: string;
 }
 
+/** A parameter with its TypeScript type printed. */
+export interface TemplateParameter extends Parameter {
+  tsType: string;
+}
+
 /** An operation as templates see it. */
-export interface TemplateOperation extends Operation {
+export interface TemplateOperation extends Omit<Operation, "pathParams" | "queryParams" | "headerParams" | "body" | "errors"> {
+  pathParams: TemplateParameter[];
+  queryParams: TemplateParameter[];
+  headerParams: TemplateParameter[];
+  body?: RequestBody & { tsType: string };
+  /** Documented error responses, with the keys as a union of string literals (`documented`: `"400" | "404"`) and the body type (`bodyType`). */
+  errors: (OperationError & { documented: string; bodyType: string })[];
+  /** TypeScript type of the success response body. */
+  responseType: string;
+  /** TypeScript type of the argument object: `{ path: { id: string }; body: T.ContactWrite }`; empty when none. */
+  argsType: string;
   /** Query parameters serialized differently from `form` + explode, as a TypeScript object literal; empty when none. */
   queryStyles: string;
 }

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { printTsType } from "../../src/plan/print/typescript.js";
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { buildModel, type ModelInput } from "../../src/model/build.js";
@@ -250,7 +251,7 @@ describe("buildModel naming", () => {
   it("builds a self-referencing component schema as a reference to itself", async () => {
     const { model } = await buildOk(`${FIXTURES}/cyclic-schema.yaml`);
     const tree = model.schemas.find((s) => s.original === "TreeNode");
-    expect(tree?.properties.map((p) => [p.name, p.tsType])).toEqual([
+    expect(tree?.properties.map((p) => [p.name, printTsType(p.type)])).toEqual([
       ["id", "string"],
       ["children", "TreeNode[]"],
     ]);

@@ -3,7 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { tsType, type TsTypeContext, type Visibility } from "../../src/model/ts-type.js";
+import { tsType as typeOf, type TsTypeContext, type Visibility } from "../../src/model/ts-type.js";
+import { printTsType } from "../../src/plan/print/typescript.js";
+
+/** The model's type of a schema, printed (src/plan/print/typescript.ts). */
+const tsType = (...args: Parameters<typeof typeOf>): string => printTsType(typeOf(...args));
 import type { Json } from "../../src/spec/parse.js";
 import { TSC } from "../support/project.js";
 
@@ -34,7 +38,8 @@ const NAMES: Record<string, { name: string; writeName?: string }> = {
 };
 
 function context(prefix = "", onUnsupported?: TsTypeContext["onUnsupported"]): TsTypeContext {
-  return { doc, names: { get: (c) => NAMES[c] }, prefix, ...(onUnsupported ? { onUnsupported } : {}) };
+  const namespace = prefix.replace(/\.$/, "");
+  return { doc, names: { get: (c) => NAMES[c] }, ...(namespace ? { namespace } : {}), ...(onUnsupported ? { onUnsupported } : {}) };
 }
 
 interface Case {

@@ -1,7 +1,15 @@
 /** `sync-patterns list`: the entities and operations found in the spec. */
 import { loadConfig } from "../../config/config.js";
 import { loadModel } from "../../generate.js";
+import type { EntityField } from "../../model/types.js";
+import { printTsType } from "../../plan/print/typescript.js";
 import type { Report } from "../report.js";
+
+/** JSON replacer: an entity field's type appears as its TypeScript text (`tsType`), where `type` is in the model. */
+function printedTypes(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || !("pgType" in value && "codec" in value && "type" in value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => (k === "type" ? ["tsType", printTsType((value as EntityField).type)] : [k, v])));
+}
 
 export async function runList(cwd: string, report: Report, json = false): Promise<void> {
   const config = await loadConfig(cwd);
@@ -14,7 +22,7 @@ export async function runList(cwd: string, report: Report, json = false): Promis
   if (!loaded.ok) return;
   const { model } = loaded.value;
   if (json) {
-    report.lines.push(JSON.stringify({ entities: model.entities, resources: model.resources, operations: model.operations.map(({ id, fnName, method, path, group }) => ({ id, fnName, method, path, group })) }, null, 2));
+    report.lines.push(JSON.stringify({ entities: model.entities, resources: model.resources, operations: model.operations.map(({ id, fnName, method, path, group }) => ({ id, fnName, method, path, group })) }, printedTypes, 2));
     return;
   }
   report.lines.push(`${model.title} ${model.version}`.trim(), "");

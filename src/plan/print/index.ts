@@ -5,10 +5,10 @@
  */
 import { describeEntity } from "../../model/description.js";
 import { ENTITY_OBJECT_SUFFIXES } from "../../model/sql-names.js";
-import type { Entity, Operation, OperationGroup, SpecModel } from "../../model/types.js";
-import type { PlanSettings, TemplateData, TemplateEntity, TemplateGroup, TemplateModel, TemplateOperation } from "../context.js";
+import type { Entity, NamedSchema, Operation, OperationGroup, Parameter, SchemaProperty, SpecModel } from "../../model/types.js";
+import type { PlanSettings, TemplateData, TemplateEntity, TemplateGroup, TemplateModel, TemplateOperation, TemplateParameter, TemplateSchema, TemplateSchemaProperty } from "../context.js";
 import { bookkeepingSql, entitySql, printField, tempKeySql } from "./sql.js";
-import { queryStylesLiteral, tsLiteral } from "./typescript.js";
+import { documentedLiteral, printTsType, queryStylesLiteral, tsLiteral } from "./typescript.js";
 
 
 export function printEntity(e: Entity): TemplateEntity {
@@ -38,14 +38,47 @@ function printGroup(g: OperationGroup, ops: Map<Operation, TemplateOperation>): 
   return { ...g, operations: g.operations.map((o) => ops.get(o) ?? printOperation(o)) };
 }
 
+function printParameter(p: Parameter): TemplateParameter {
+  return { ...p, tsType: printTsType(p.type) };
+}
+
 function printOperation(o: Operation): TemplateOperation {
-  return { ...o, queryStyles: queryStylesLiteral(o) };
+  const { body, ...rest } = o;
+  return {
+    ...rest,
+    pathParams: o.pathParams.map(printParameter),
+    queryParams: o.queryParams.map(printParameter),
+    headerParams: o.headerParams.map(printParameter),
+    ...(body ? { body: { ...body, tsType: printTsType(body.type) } } : {}),
+    errors: o.errors.map((e) => ({ ...e, documented: documentedLiteral(e.responses), bodyType: printTsType(e.body) })),
+    responseType: printTsType(o.response),
+    argsType: o.args ? printTsType(o.args) : "",
+    queryStyles: queryStylesLiteral(o),
+  };
+}
+
+function printSchemaProperty(p: SchemaProperty): TemplateSchemaProperty {
+  return { ...p, tsType: printTsType(p.type) };
+}
+
+/** A named schema with its types printed (`tsType` / `tsWriteType` empty for interfaces). */
+export function printSchema(s: NamedSchema): TemplateSchema {
+  const { indexType, ...rest } = s;
+  return {
+    ...rest,
+    properties: s.properties.map(printSchemaProperty),
+    writeProperties: s.writeProperties.map(printSchemaProperty),
+    ...(indexType ? { indexType: printTsType(indexType) } : {}),
+    tsType: s.type ? printTsType(s.type) : "",
+    tsWriteType: s.writeType ? printTsType(s.writeType) : "",
+  };
 }
 
 export function printModel(model: SpecModel): TemplateModel {
   const ops = new Map<Operation, TemplateOperation>(model.operations.map((o) => [o, printOperation(o)]));
   return {
     ...model,
+    schemas: model.schemas.map(printSchema),
     entities: model.entities.map(printEntity),
     operations: model.operations.map((o) => ops.get(o)!),
     groups: model.groups.map((g) => printGroup(g, ops)),

@@ -4,6 +4,7 @@
  * key is made and recognized). The model holds the facts (names, types); the SQL templates
  * (templates/partials/sql/*.eta) print what this module gives them through `it`.
  */
+import { printTsType } from "./typescript.js";
 import { BOOKKEEPING, CHANNELS, ENTITY_OBJECT_SUFFIXES, SYNC_STATUS_COLUMN } from "../../model/sql-names.js";
 import type { Entity, EntityField } from "../../model/types.js";
 import type { BookkeepingSql, EntitySql, TemplateField } from "../context.js";
@@ -34,7 +35,7 @@ export function bookkeepingSql(): BookkeepingSql {
 
 /** A field with its column (quoted identifier) and its name as a string literal. */
 export function printField(f: EntityField): TemplateField {
-  return { ...f, column: sqlIdentifier(f.name), literal: sqlString(f.name) };
+  return { ...f, tsType: printTsType(f.type), column: sqlIdentifier(f.name), literal: sqlString(f.name) };
 }
 
 /** The quoted names of an entity's SQL objects and its name as a string literal. */

@@ -1,5 +1,67 @@
-/** TypeScript printing of facts the model keeps as data (literals are printed with JSON.stringify). */
-import type { Operation } from "../../model/types.js";
+/**
+ * TypeScript printing of facts the model keeps as data: types (`TsType`, src/model/ts-type.ts),
+ * literals (printed with JSON.stringify) and property keys. Each type prints as a single-line
+ * expression, safe for any property name or enum value (keys are quoted when they are not
+ * identifiers; string literals always are).
+ */
+import { propertyKey } from "../../model/naming.js";
+import type { Operation, TsType } from "../../model/types.js";
+
+/** A type as a TypeScript type expression. */
+export function printTsType(t: TsType): string {
+  switch (t.kind) {
+    case "unknown":
+    case "never":
+    case "void":
+      return t.kind;
+    case "primitive":
+    case "global":
+      return t.name;
+    case "literal":
+      return typeof t.value === "string" ? JSON.stringify(t.value) : String(t.value);
+    case "ref":
+      return t.namespace ? `${t.namespace}.${t.name}` : t.name;
+    case "array": {
+      const item = printTsType(t.item);
+      return /^[\w.]+$/.test(item) ? `${item}[]` : `(${item})[]`;
+    }
+    case "tuple":
+      return `[${t.items.map(printTsType).join(", ")}${t.rest ? ", ...unknown[]" : ""}]`;
+    case "object": {
+      const body = t.props.length ? `{ ${t.props.map((p) => `${propertyKey(p.name)}${p.optional ? "?" : ""}: ${printTsType(p.type)}`).join("; ")} }` : undefined;
+      const index = t.index ? printTsType(t.index) : undefined;
+      if (body && index) return `${body} & Record<string, ${index}>`;
+      return body ?? `Record<string, ${index ?? "unknown"}>`;
+    }
+    case "union":
+      return t.members.map((m) => printTsType(m)).map((m) => (m.includes(" & ") ? wrap(m) : m)).join(" | ");
+    case "intersection":
+      return t.members.map((m) => wrap(printTsType(m))).join(" & ");
+    case "tagged":
+      return `(${printTsType(t.type)} & { ${propertyKey(t.property)}: ${t.tags.map((tag) => JSON.stringify(tag)).map((m) => (m.includes(" & ") ? wrap(m) : m)).join(" | ")} })`;
+    case "multipart":
+      return `FormData | ${printTsType(t.fields)}`;
+  }
+}
+
+/** Parenthesize a member of an intersection (or a union member holding one) unless it is atomic. */
+function wrap(t: string): string {
+  return /^[\w.\[\]"<>, ]+$/.test(t) && !t.includes(" | ") && !t.includes(" & ") ? t : t.startsWith("(") && t.endsWith(")") && balanced(t.slice(1, -1)) ? t : `(${t})`;
+}
+
+function balanced(t: string): boolean {
+  let depth = 0;
+  for (const ch of t) {
+    if (ch === "(") depth++;
+    else if (ch === ")" && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/** Response keys as a TypeScript union of string literals: `"400" | "404"`. */
+export function documentedLiteral(responses: string[]): string {
+  return responses.map((k) => JSON.stringify(k)).join(" | ");
+}
 
 /** Query parameters serialized differently from `form` + explode, as an object literal; empty when none. */
 export function queryStylesLiteral(op: Operation): string {
