@@ -35,6 +35,13 @@
 //     (a server that ignores the client's key) is swapped as in K1 and reported as the
 //     writer's last error and on the create, naming the fix (`key_source: server`, or keep the
 //     client's key).
+//  U1 A stopped writer sends nothing: stop() aborts a request in flight, and the drain checks
+//     again after every wait (the next change, the credentials) that it was not stopped meanwhile.
+//     A database closes only after its writer stopped (SyncProvider, engine.stop()).
+//  U2 Credentials are the database's user's or none: when `headers()` withholds them
+//     (CredentialsWithheldError: the user of this database is not the one signed in now), no
+//     request is made and the change stays pending, its attempts untouched, until that user is
+//     signed in again. A change is never sent with another user's token.
 //  W10 A failure of the local database while the writer records an outcome (the change stays
 //     pending, so it is sent again, with the same idempotency key) is not swallowed: it is the
 //     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
@@ -137,7 +144,23 @@ export class ChangeTimeoutError extends Error {
   }
 }
 
-type Outcome = { kind: "ok"; txid: number | null; body: unknown } | { kind: "rejected"; error: string; status: number } | { kind: "retry"; error: string; retryAfterMs: number; network: boolean };
+/**
+ * Thrown by a `headers()` function that has no credentials for this database's user now (another
+ * user is signed in, or nobody): the writer sends nothing and keeps the change pending (U2).
+ */
+export class CredentialsWithheldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CredentialsWithheldError";
+  }
+}
+
+/** A CredentialsWithheldError (by name: it may come from another copy of this module). */
+export function isCredentialsWithheld(error: unknown): boolean {
+  return error instanceof Error && error.name === "CredentialsWithheldError";
+}
+
+type Outcome = { kind: "held" } | { kind: "ok"; txid: number | null; body: unknown } | { kind: "rejected"; error: string; status: number } | { kind: "retry"; error: string; retryAfterMs: number; network: boolean };
 
 export class ChangeWriter {
   private readonly backoff: BackoffOptions;
@@ -155,6 +178,8 @@ export class ChangeWriter {
   private readonly listeners = new Set<(status: WriterStatus) => void>();
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
+  /** Aborts the request in flight when the writer stops (U1). */
+  private aborter = new AbortController();
   private readonly options: ChangeWriterOptions;
   private readonly byTable: ReadonlyMap<string, SyncEntity>;
   /** The last problem with a create's key (K1, K2): kept as the last error, since no retry fixes it. */
@@ -192,6 +217,7 @@ export class ChangeWriter {
   async start(options: { send?: boolean } = {}): Promise<void> {
     const { pg } = this.options;
     this.stopped = false;
+    if (this.aborter.signal.aborted) this.aborter = new AbortController();
     this.sending = options.send ?? true;
     if (this.sending) await this.prune();
     // After a change of PGlite's leader: start anew (a query in progress may never be answered;
@@ -224,6 +250,7 @@ export class ChangeWriter {
     if (this.stopped) return;
     if (!this.sending) {
       await this.prune();
+      if (this.stopped) return;
       this.sending = true;
     }
     await this.announce();
@@ -234,6 +261,7 @@ export class ChangeWriter {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.aborter.abort();
     for (const u of this.unlisten.splice(0)) await u();
     await this.serial.idle();
     await this.emitter.idle();
@@ -391,7 +419,14 @@ export class ChangeWriter {
         break;
       }
       this.dueAt.delete(String(next.seq));
+      if (this.stopped || !current()) break;
       const outcome = await this.send(next);
+      if (outcome.kind === "held") {
+        // U1, U2: stopped, or no credentials for this database's user now. Nothing was sent and
+        // nothing is recorded; a writer that goes on looks again later.
+        this.retryIn(this.backoff.maxMs);
+        break;
+      }
       if (outcome.kind === "ok") {
         const entity = this.entity(next.entity);
         const awaitsEcho = outcome.txid !== null || entity?.writeId !== undefined;
@@ -534,14 +569,24 @@ export class ChangeWriter {
       } else body = changed;
     }
     const url = this.options.baseUrl.replace(/\/$/, "") + path;
-    const headers = new Headers(await this.options.headers?.());
+    let auth: HeadersInit | undefined;
+    try {
+      auth = await this.options.headers?.();
+    } catch (error) {
+      if (isCredentialsWithheld(error)) return { kind: "held" };
+      throw error;
+    }
+    // The credentials may have taken a while (a refresh): stopped meanwhile, nothing is sent (U1).
+    if (this.stopped) return { kind: "held" };
+    const headers = new Headers(auth);
     headers.set("idempotency-key", change.change_id);
     headers.set("x-change-id", change.change_id);
     if (body) headers.set("content-type", "application/json");
     let response: Response;
     try {
-      response = await this.fetchFn(url, { method: endpoint.method.toUpperCase(), headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+      response = await this.fetchFn(url, { method: endpoint.method.toUpperCase(), headers, signal: this.aborter.signal, ...(body ? { body: JSON.stringify(body) } : {}) });
     } catch (error) {
+      if (this.stopped) return { kind: "held" };
       return { kind: "retry", network: true, retryAfterMs: 0, error: `Network error: ${(error as Error).message}` };
     }
     const text = await response.text().catch(() => "");
