@@ -94,7 +94,7 @@ export function SyncProvider({ dataDir, user, relaxedDurability, worker, fallbac
       shutDown();
       setClaim((n) => n + 1);
     });
-    (async () => {
+    const open = async (): Promise<Opened> => {
       const db = await createDatabase({
         ...(dataDir !== undefined ? { dataDir } : {}),
         ...(user !== undefined ? { user } : {}),
@@ -124,10 +124,22 @@ export function SyncProvider({ dataDir, user, relaxedDurability, worker, fallbac
       try {
         engine = await startSync({ ...options, headers, db });
       } catch (e) {
-        await db.close();
+        await db.close().catch(() => {});
         throw e;
       }
-      opened = { db, engine, collections: createCollections(db), user };
+      return { db, engine, collections: createCollections(db), user };
+    };
+    (async () => {
+      for (;;) {
+        try {
+          opened = await open();
+          break;
+        } catch (e) {
+          // PGlite's leader changed while the database opened (the other tabs of the profile
+          // reloading or closing it at that moment): nothing is half done; open it again.
+          if (stopped || !isLeaderChange(e)) throw e;
+        }
+      }
       if (stopped) {
         await close(opened);
         opened = null;
