@@ -8,6 +8,7 @@
 // per change). Scheduling: scheduler.ts. Invariants
 // W1–W13 and K1–K2 (order, idempotency, outcomes, backoff, monotonic waits, forward-only status,
 // one writer per database, batched bookkeeping, key swaps, local failures): SPEC.md, section W.
+// U1 (a stopped writer sends nothing) and U2 (credentials are the database's user's or none): section U.
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { byTable, isLeaderChange, listenShared, quoteIdent } from "../db/local-db.js";
 import { Serial } from "../db/scheduler.js";
@@ -31,6 +32,22 @@ import {
 } from "./writer-decisions.js";
 
 export { BACKOFF_DEFAULTS, endpointPath, retryAfter, type BackoffOptions, type ChangeRow, type ChangeStatus, type Endpoint, type SyncEntity } from "./writer-decisions.js";
+
+/**
+ * Thrown by a `headers()` function that has no credentials for this database's user now (another
+ * user is signed in, or nobody): the writer sends nothing and keeps the change pending (U2).
+ */
+export class CredentialsWithheldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CredentialsWithheldError";
+  }
+}
+
+/** A CredentialsWithheldError (by name: it may come from another copy of this module). */
+export function isCredentialsWithheld(error: unknown): boolean {
+  return error instanceof Error && error.name === "CredentialsWithheldError";
+}
 
 export interface ChangeWriterOptions {
   pg: PGliteInterface;
@@ -110,6 +127,8 @@ export class ChangeWriter {
   /** When each change waiting for a retry is due, on the monotonic clock (W7). */
   private readonly dueAt = new Map<string, number>();
   private stopped = true;
+  /** Aborts the request in flight when the writer stops (U1). */
+  private aborter = new AbortController();
   /** Sends changes (this tab leads); otherwise only watches their status. */
   private sending = true;
   private online = true;
@@ -155,6 +174,7 @@ export class ChangeWriter {
   async start(options: { send?: boolean } = {}): Promise<void> {
     const { pg } = this.options;
     this.stopped = false;
+    if (this.aborter.signal.aborted) this.aborter = new AbortController();
     this.serial.resume();
     this.emitter.resume();
     this.sending = options.send ?? true;
@@ -189,6 +209,8 @@ export class ChangeWriter {
     if (this.stopped) return;
     if (!this.sending) {
       await this.prune();
+      // Stopped while pruning (U1): this writer never sends.
+      if (this.stopped) return;
       this.sending = true;
     }
     await this.announce();
@@ -198,6 +220,7 @@ export class ChangeWriter {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.aborter.abort();
     this.serial.stop();
     this.emitter.stop();
     for (const u of this.unlisten.splice(0)) await u();
@@ -397,6 +420,13 @@ export class ChangeWriter {
           }
           this.dueAt.delete(String(change.seq));
           const outcome = await this.attempt(change);
+          if (outcome === "held") {
+            // U1, U2: stopped, or no credentials for this database's user now. Nothing was sent and
+            // nothing is recorded; a writer that goes on looks again later.
+            if (!this.stopped) this.serial.runIn(this.backoff.maxMs);
+            more = false;
+            break;
+          }
           if (!answered.length) oldest = performance.now();
           answered.push({ change, outcome });
           if (outcome.kind === "retry") {
@@ -432,7 +462,7 @@ export class ChangeWriter {
   }
 
   /** Sends one change and decides what its answer means (writer-decisions.ts). */
-  private async attempt(change: ChangeRow): Promise<Outcome> {
+  private async attempt(change: ChangeRow): Promise<Outcome | "held"> {
     const entity = this.entity(change.entity);
     let row: Record<string, unknown> | undefined;
     if (entity && needsCurrentRow(change, entity)) {
@@ -443,13 +473,24 @@ export class ChangeWriter {
     if (prepared.kind === "unsendable") answer = prepared;
     else {
       const { request } = prepared;
-      const headers = new Headers(await this.options.headers?.());
+      let auth: HeadersInit | undefined;
+      try {
+        auth = await this.options.headers?.();
+      } catch (error) {
+        if (isCredentialsWithheld(error)) return "held";
+        throw error;
+      }
+      // The credentials (or the row) may have taken a while: stopped meanwhile, nothing is sent (U1).
+      if (this.stopped) return "held";
+      const headers = new Headers(auth);
       for (const [name, value] of Object.entries(request.headers)) headers.set(name, value);
       try {
-        const response = await this.fetchFn(request.url, { method: request.method, headers, ...(request.body !== undefined ? { body: request.body } : {}) });
+        const response = await this.fetchFn(request.url, { method: request.method, headers, signal: this.aborter.signal, ...(request.body !== undefined ? { body: request.body } : {}) });
+        if (this.stopped) return "held";
         const text = await response.text().catch(() => "");
         answer = { kind: "response", status: response.status, statusText: response.statusText, headers: response.headers, text };
       } catch (error) {
+        if (this.stopped) return "held";
         answer = { kind: "network", message: (error as Error).message };
       }
     }

@@ -19,6 +19,60 @@ interface WorkerMeta {
   prebuiltDataDir?: string | Blob;
 }
 
+// PGlite's worker (0.5.16) gives a tab the query or transaction lock (`_acquireQueryLock`,
+// `_acquireTransactionLock`) when its turn comes, and releases it when the tab asks or closes. A tab
+// that closed (a reload) while it WAITED for the lock is given it later anyway: the answer goes to
+// its closed channel, nobody releases the lock, and every other tab's queries wait forever (seen
+// as a reloaded tab that never shows its data). So: the method of each call is noted when it
+// arrives; an answer to a closed tab's lock request releases that lock at once.
+type Release = () => void;
+const held: { query?: Release; transaction?: Release } = {};
+const methods = new Map<string, string>();
+const closed = new WeakSet<BroadcastChannel>();
+const channelProto = BroadcastChannel.prototype;
+const close = channelProto.close;
+channelProto.close = function (this: BroadcastChannel) {
+  closed.add(this);
+  close.call(this);
+};
+const addListener = channelProto.addEventListener;
+channelProto.addEventListener = function (this: BroadcastChannel, type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions) {
+  if (type === "message" && this.name.startsWith("pglite-tab:")) {
+    addListener.call(this, "message", (event: Event) => {
+      const data = (event as MessageEvent).data as { type?: string; callId?: string; method?: string } | undefined;
+      if (data?.type === "rpc-call" && data.callId && data.method) methods.set(data.callId, data.method);
+    });
+  }
+  if (listener) addListener.call(this, type, listener, options);
+} as typeof channelProto.addEventListener;
+const post = channelProto.postMessage;
+channelProto.postMessage = function (this: BroadcastChannel, message: unknown) {
+  const data = message as { type?: string; callId?: string } | undefined;
+  const method = data?.callId ? methods.get(data.callId) : undefined;
+  if (data?.callId) methods.delete(data.callId);
+  if (closed.has(this)) {
+    // The tab is gone: nobody reads this answer. A lock it was just given is released.
+    if (data?.type === "rpc-return" && method === "_acquireQueryLock") held.query?.();
+    if (data?.type === "rpc-return" && method === "_acquireTransactionLock") held.transaction?.();
+    return;
+  }
+  post.call(this, message);
+};
+
+/** Wraps PGlite's exclusive sections so that the current holder can be released from outside. */
+function releasable(pg: PGlite, name: "_runExclusiveQuery" | "_runExclusiveTransaction", slot: "query" | "transaction"): void {
+  const run = pg[name].bind(pg) as <T>(fn: () => Promise<T>) => Promise<T>;
+  (pg as unknown as Record<string, unknown>)[name] = <T>(fn: () => Promise<T>): Promise<T> =>
+    run(() => {
+      let force!: Release;
+      const forced = new Promise<T>((resolve) => (force = () => resolve(undefined as T)));
+      held[slot] = force;
+      return Promise.race([fn(), forced]).finally(() => {
+        if (held[slot] === force) delete held[slot];
+      });
+    });
+}
+
 void worker({
   async init(options) {
     const { meta, ...rest } = options as PGliteOptions & { meta?: WorkerMeta };
@@ -41,6 +95,8 @@ void worker({
       }
       return PGlite.create(o);
     }, rest, prebuilt);
+    releasable(pg, "_runExclusiveQuery", "query");
+    releasable(pg, "_runExclusiveTransaction", "transaction");
     // PGliteWorker (0.5.16) forwards each protocol message of a query without its options, so
     // PGlite here would copy the database to its storage after every message (parse, describe,
     // bind, execute, sync: six copies per query on idb://). The page's PGliteWorker asks for the

@@ -10,6 +10,11 @@
  * with the user the profile was signed in as at that moment. Each reported row must belong to
  * that user's household (its id looked up in Postgres at the end), and no row may show while
  * nobody is signed in. The DOM is also checked directly at several moments.
+ *
+ * "Kept for Ada": every write request any tab makes is recorded (the browser's own request
+ * events, offline ones too), with the household of the token it carries. Ada's queued change is
+ * never even attempted from the moment every tab shows her signed out until she signs in again,
+ * and every write carries the token of the user signed in at that step (SPEC U1, U2).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -42,6 +47,28 @@ interface Seen {
   shown: string | null;
 }
 const seen: Seen[] = [];
+
+/** A write request some tab made: when (the test's step), to where, with whose token. */
+interface Sent {
+  step: string;
+  method: string;
+  url: string;
+  /** The household of the bearer token (its payload's `hh`), or null without one. */
+  household: string | null;
+  body: string;
+}
+const writes: Sent[] = [];
+let step = "start";
+/** The household in a token `<base64url payload>.<signature>` (examples/finance-tracker/server/auth.ts). */
+function householdOfToken(authorization: string | undefined): string | null {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+  if (!token) return null;
+  try {
+    return (JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString("utf8")) as { hh?: string }).hh ?? "unreadable";
+  } catch {
+    return "unreadable";
+  }
+}
 
 const HOUSEHOLD_OF: Record<string, string> = {
   [USERS.ada]: HOUSEHOLD.lovelace,
@@ -117,7 +144,9 @@ const shownContacts = async (page: Page) =>
   (await page.locator('[data-testid="contact-row"]').evaluateAll((rows) => rows.map((r) => (r as unknown as Attributed).getAttribute("data-name") ?? ""))).sort();
 const shownAccounts = async (page: Page) =>
   (await page.locator('[data-testid="account-row"]').evaluateAll((rows) => rows.map((r) => (r as unknown as Attributed).getAttribute("data-name") ?? ""))).sort();
-const WAIT = { timeout: 30_000 };
+// Generous: opening a database (PGlite's WebAssembly, IndexedDB) or joining another tab's PGlite
+// worker after a reload can take long on a loaded machine. These are waits for a condition, not limits.
+const WAIT = { timeout: 120_000 };
 const LOVELACE = ["Lovelace One", "Lovelace Three", "Lovelace Two"];
 const TURING = ["Turing One", "Turing Two"];
 
@@ -125,14 +154,20 @@ describe("two users on one browser profile", () => {
   it("Ada queues a write offline and signs out; Alan sees only his household in every tab; Ada signs in again and her write is sent once", async () => {
     context = await launchProfile(profileDir);
     await context.addInitScript(watchRows);
+    context.on("request", (request) => {
+      const method = request.method();
+      if (method === "GET" || method === "OPTIONS" || !request.url().startsWith(`${stack.backend.url}/api/`) || request.url().endsWith("/api/login")) return;
+      writes.push({ step, method, url: request.url(), household: householdOfToken(request.headers()["authorization"]), body: request.postData() ?? "" });
+    });
     const url = appUrl(web.url, stack, "users");
     const first = await tab("first");
     const second = await tab("second");
 
     // Ada signs in in the first tab; the second tab of the profile is signed in too.
-    await openApp(first, url, USERS.ada);
+    step = "ada";
+    await openApp(first, url, USERS.ada, WAIT.timeout);
     await expect.poll(() => shownContacts(first), WAIT).toEqual(LOVELACE);
-    await openApp(second, url, USERS.ada);
+    await openApp(second, url, USERS.ada, WAIT.timeout);
     await expect.poll(() => shownContacts(second), WAIT).toEqual(LOVELACE);
     await expect.poll(() => shownAccounts(second), WAIT).toEqual(["Lovelace account"]);
 
@@ -145,15 +180,18 @@ describe("two users on one browser profile", () => {
     expect(queuedId).toBeTruthy();
 
     // She signs out (still offline): both tabs show the sign-in form, and no row.
+    step = "ada signing out";
     await first.getByTestId("sign-out").click();
     for (const page of [first, second]) {
       await page.getByTestId("signin-form").waitFor(WAIT);
       await expectCount(page.locator("[data-id]"), 0);
     }
+    step = "signed out";
 
     // Online again, Alan signs in on the second tab. Ada's write stays queued in her database: it
     // is not sent while she is signed out (nobody has it open).
     await context.setOffline(false);
+    step = "alan";
     await signIn(second, USERS.alan);
     await expect.poll(() => shownContacts(second), WAIT).toEqual(TURING);
     await expect.poll(() => shownAccounts(second), WAIT).toEqual(["Turing account"]);
@@ -162,23 +200,27 @@ describe("two users on one browser profile", () => {
     await expect.poll(() => shownContacts(first), WAIT).toEqual(TURING);
     // Alan adds a row of his own, and reloads the first tab.
     await addContact(second, "Turing", "Three");
-    await expectAttr(contactRow(second, "Turing Three"), "data-status", "synced", 30_000);
+    await expectAttr(contactRow(second, "Turing Three"), "data-status", "synced", WAIT.timeout);
     await first.reload();
     await first.getByTestId("contacts").waitFor(WAIT);
     await expect.poll(() => shownContacts(first), WAIT).toEqual([...TURING, "Turing Three"].sort());
-    // Not sent while Ada is signed out (and never with Alan's token: it would be in his household).
+    // Not sent while Ada is signed out (and never with Alan's token: it would be in his household),
+    // not even tried: no request for it since every tab showed her signed out.
     expect(await remote.query(`SELECT household_id::text AS household FROM contacts WHERE last_name = 'By Ada'`).then((r) => r.rows)).toEqual([]);
+    expect(writes.filter((w) => w.body.includes(queuedId!) && (w.step === "signed out" || w.step === "alan"))).toEqual([]);
 
     // Alan signs out in the first tab; Ada signs in again there: her rows and her queued write,
     // which is now sent, exactly once, to her household.
+    step = "alan signing out";
     await first.getByTestId("sign-out").click();
     await second.getByTestId("signin-form").waitFor(WAIT);
+    step = "ada again";
     await signIn(first, USERS.ada);
-    await expectAttr(contactRow(first, "Queued By Ada"), "data-status", "synced", 60_000);
+    await expectAttr(contactRow(first, "Queued By Ada"), "data-status", "synced", WAIT.timeout);
     await expect.poll(() => shownContacts(first), WAIT).toEqual([...LOVELACE, "Queued By Ada"].sort());
     await second.locator(`[data-testid="signed-in"][data-user="${USERS.ada}"]`).waitFor(WAIT);
     await expect.poll(() => shownContacts(second), WAIT).toEqual([...LOVELACE, "Queued By Ada"].sort());
-    await expectAttr(first.getByTestId("sync-badge"), "data-queued", "0", 30_000);
+    await expectAttr(first.getByTestId("sync-badge"), "data-queued", "0", WAIT.timeout);
     const sent = async () => (await remote.query(`SELECT id::text, household_id::text FROM contacts WHERE last_name = 'By Ada'`)).rows;
     expect(await sent()).toEqual([{ id: queuedId, household_id: HOUSEHOLD.lovelace }]);
     // Still once after a reload of both tabs (nothing is sent again).
@@ -197,6 +239,12 @@ describe("two users on one browser profile", () => {
     // Both users' rows were seen (the observer works), each only under its own user.
     expect(new Set(seen.filter((s) => s.name.startsWith("Turing")).map((s) => s.user))).toEqual(new Set([USERS.alan]));
     expect(new Set(seen.filter((s) => s.name.startsWith("Lovelace")).map((s) => s.user))).toEqual(new Set([USERS.ada]));
+    // Every write went out with the token of the user signed in at that step: Ada's queued change
+    // only once she was back, with her token; Alan's with his.
+    const tokenOf: Record<string, string> = { ada: HOUSEHOLD.lovelace, "ada again": HOUSEHOLD.lovelace, alan: HOUSEHOLD.turing };
+    expect(writes.filter((w) => w.body.includes(queuedId!)).length).toBeGreaterThan(0);
+    expect(writes.filter((w) => w.body.includes(queuedId!) && w.step !== "ada" && w.step !== "ada signing out" && w.step !== "ada again")).toEqual([]);
+    expect(writes.filter((w) => w.step in tokenOf && w.household !== tokenOf[w.step])).toEqual([]);
     expect(pageErrors).toEqual([]);
-  }, 600_000);
+  }, 900_000);
 });

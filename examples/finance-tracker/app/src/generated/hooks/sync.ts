@@ -6,6 +6,8 @@ import { createLiveQueryCollection } from "@tanstack/react-db";
 import { createDatabase, type DatabaseWorker, type LocalDatabase } from "../db/init.js";
 import { isLeaderChange, listenShared } from "../db/local-db.js";
 import { startSync, type StartSyncOptions, type SyncEngine } from "../sync/engine.js";
+import { getClientConfig } from "../api/client.js";
+import { CredentialsWithheldError } from "../sync/change-writer.js";
 import type { ChangeRow, WriterStatus } from "../sync/change-writer.js";
 import { createCollections, type Collections } from "../collections/_all.js";
 
@@ -31,8 +33,11 @@ export interface SyncProviderProps extends Omit<StartSyncOptions, "db"> {
    * One user per browser profile at a time: opening it for a user closes the databases other
    * tabs of the profile hold open for someone else (they show `fallback` until they are given
    * that user too), and signing out (a user, then `null`) closes them in every tab.
-   * Pass `headers` bound to this user (read from the session this user signed in with), so
-   * that a tab that has not switched yet never sends their queued writes with another's token.
+   * The sync engine of a user's database gets credentials only while that user is the one
+   * given here and the one the profile is signed in as: `headers` (or the API client's) are read
+   * at each request, and withheld (nothing is sent, the change stays queued) from the moment
+   * `user` changes, so one user's writes never go out with another's token, nor while they are
+   * signed out. Pass `user` and `headers` of the same session in one render.
    */
   user?: string | null;
   /** See CreateDatabaseOptions.relaxedDurability. */
@@ -61,6 +66,9 @@ export function SyncProvider({ dataDir, user, relaxedDurability, prebuiltDataDir
   // Bumped when another tab took the profile for another user (close) or gave it back (open again).
   const [claim, setClaim] = useState(0);
   const evicted = useRef<string | null | undefined>(null);
+  // Who is signed in now and their credentials, as of the latest render (read by the engines).
+  const latest = useRef({ user, headers: options.headers });
+  latest.current = { user, headers: options.headers };
   useEffect(() => {
     if (user === null) {
       // Signed out here: a sign-in that follows in this tab is the app's, not a stale one.
@@ -89,7 +97,7 @@ export function SyncProvider({ dataDir, user, relaxedDurability, prebuiltDataDir
       shutDown();
       setClaim((n) => n + 1);
     });
-    (async () => {
+    const open = async (): Promise<Opened> => {
       const db = await createDatabase({
         ...(dataDir !== undefined ? { dataDir } : {}),
         ...(user !== undefined ? { user } : {}),
@@ -97,14 +105,45 @@ export function SyncProvider({ dataDir, user, relaxedDurability, prebuiltDataDir
         ...(worker !== undefined ? { worker } : {}),
         ...(prebuiltDataDir !== undefined ? { prebuiltDataDir } : {}),
       });
+      // This database's engine gets this user's credentials only, and none once they left (U2).
+      const withheld = (): string | undefined =>
+        stopped
+          ? "its database was closed"
+          : latest.current.user !== user
+            ? "another user is signed in in this tab now"
+            : profile && profile.current() !== user
+              ? "another user is signed in in this browser profile now"
+              : undefined;
+      const headers = async (): Promise<HeadersInit> => {
+        const before = withheld();
+        if (before) throw new CredentialsWithheldError(`No credentials for the database of ${String(user)}: ${before}.`);
+        const source = latest.current.headers ?? getClientConfig().headers;
+        const value = typeof source === "function" ? await source() : source ?? {};
+        // Read while the user changed (a token refresh takes a while): not for this database.
+        const after = withheld();
+        if (after) throw new CredentialsWithheldError(`No credentials for the database of ${String(user)}: ${after}.`);
+        return value;
+      };
       let engine: SyncEngine;
       try {
-        engine = await startSync({ ...options, db });
+        engine = await startSync({ ...options, headers, db });
       } catch (e) {
-        await db.close();
+        await db.close().catch(() => {});
         throw e;
       }
-      opened = { db, engine, collections: createCollections(db), user };
+      return { db, engine, collections: createCollections(db), user };
+    };
+    (async () => {
+      for (;;) {
+        try {
+          opened = await open();
+          break;
+        } catch (e) {
+          // PGlite's leader changed while the database opened (the other tabs of the profile
+          // reloading or closing it at that moment): nothing is half done; open it again.
+          if (stopped || !isLeaderChange(e)) throw e;
+        }
+      }
       if (stopped) {
         await close(opened);
         opened = null;

@@ -4,7 +4,7 @@
 import { getClientConfig } from "../api/client.js";
 import type { LocalDatabase } from "../db/init.js";
 import { engineLock, isLeaderChange } from "../db/local-db.js";
-import { ChangeWriter, type BackoffOptions } from "./change-writer.js";
+import { ChangeWriter, CredentialsWithheldError, type BackoffOptions } from "./change-writer.js";
 import { startShapeSync, type ShapeSync } from "./shape-sync.js";
 import { ENTITIES } from "./entities.js";
 import { watchRoles } from "../permissions.js";
@@ -56,7 +56,13 @@ export interface SyncEngine {
 export async function startSync(options: StartSyncOptions): Promise<SyncEngine> {
   const client = getClientConfig();
   const clientHeaders = client.headers;
-  const auth = options.headers ?? (async () => (typeof clientHeaders === "function" ? await clientHeaders() : clientHeaders ?? {}));
+  const given = options.headers ?? (async () => (typeof clientHeaders === "function" ? await clientHeaders() : clientHeaders ?? {}));
+  let stopped = false;
+  // A stopped engine hands out no credentials (U1): a request it was about to make is not made.
+  const auth = async (): Promise<HeadersInit> => {
+    if (stopped) throw new CredentialsWithheldError("The sync engine of this database was stopped.");
+    return given();
+  };
   const onUnauthorized = options.onUnauthorized ?? client.onUnauthorized;
   const writer = new ChangeWriter({
     pg: options.db.pg,
@@ -75,20 +81,21 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
   const startShapes = async (): Promise<void> => {
     if (!electricUrl) return;
     for (const entity of ENTITIES) {
-      if (started.has(entity.table)) continue;
-      shapes.push(
-        await startShapeSync({
-          pg: options.db.pg,
-          entity,
-          url: electricUrl,
-          auth,
-          ...(client.credentials ? { credentials: client.credentials } : {}),
-          ...(onUnauthorized ? { onUnauthorized } : {}),
-          ...(options.shapeHeaders ? { headers: options.shapeHeaders } : {}),
-          ...(options.fetch ? { fetchClient: options.fetch } : {}),
-          ...(options.onError ? { onError: options.onError } : {}),
-        }),
-      );
+      if (started.has(entity.table) || stopped) continue;
+      const shape = await startShapeSync({
+        pg: options.db.pg,
+        entity,
+        url: electricUrl,
+        auth,
+        ...(client.credentials ? { credentials: client.credentials } : {}),
+        ...(onUnauthorized ? { onUnauthorized } : {}),
+        ...(options.shapeHeaders ? { headers: options.shapeHeaders } : {}),
+        ...(options.fetch ? { fetchClient: options.fetch } : {}),
+        ...(options.onError ? { onError: options.onError } : {}),
+      });
+      // Stopped while it started: it stops too (stop() stopped the ones before it).
+      if (stopped) await shape.stop();
+      else shapes.push(shape);
       started.add(entity.table);
     }
   };
@@ -96,7 +103,6 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
   // shape offsets and the queued changes.
   const lock = engineLock(options.db.dataDir);
   let leading = false;
-  let stopped = false;
   // The hand-over can be cut off by PGlite's own change of leader ("Leader changed, pending
   // operation in indeterminate state"): go on until done.
   const takeOver = async (): Promise<void> => {
