@@ -10,8 +10,8 @@
 -- last touched the row (X-Change-Id or a uuid Idempotency-Key), NULL otherwise. They use
 -- REPLICA IDENTITY FULL so that logical replication sends whole old rows on update and delete.
 
--- Who may see what: households, their members (with a role, stored for issue #15, not enforced
--- yet) and sign-in (auth.ts). Every row of the data tables below belongs to one household
+-- Who may see what: households, their members (with a role: owner, editor or viewer, enforced on
+-- every write from openapi.yaml's x-rbac, handlers.ts) and sign-in (auth.ts). Every row of the data tables below belongs to one household
 -- (`household_id`, set by the server from the signed-in user, never from a request body); a row
 -- with no household is nobody's. The shape proxy serves each user their household's rows only.
 CREATE TABLE IF NOT EXISTS households (
@@ -35,6 +35,13 @@ CREATE TABLE IF NOT EXISTS household_members (
   role         text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
   PRIMARY KEY (user_id, household_id)
 );
+
+-- Memberships are synced to their user (x-sync scope user_id): the client reads its role on each row
+-- from them (x-rbac.roles), so they need a key of their own, and whole old rows on delete.
+ALTER TABLE household_members ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid();
+CREATE UNIQUE INDEX IF NOT EXISTS household_members_id ON household_members (id);
+CREATE INDEX IF NOT EXISTS household_members_user ON household_members (user_id);
+ALTER TABLE household_members REPLICA IDENTITY FULL;
 
 -- The key tokens are signed with (HMAC-SHA256), made once per database so that restarts keep sessions.
 CREATE TABLE IF NOT EXISTS server_secret (

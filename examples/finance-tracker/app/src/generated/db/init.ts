@@ -67,8 +67,8 @@ export interface LocalDatabase {
   close(): Promise<void>;
 }
 
-/** Entities in this database: accounts, contacts, transactions. */
-export const ENTITY_TABLES = ["accounts", "contacts", "transactions"] as const;
+/** Entities in this database: accounts, contacts, household_members, transactions. */
+export const ENTITY_TABLES = ["accounts", "contacts", "household_members", "transactions"] as const;
 export type EntityTable = (typeof ENTITY_TABLES)[number];
 
 /** Whether PGlite's IndexedDB database for `idb://<name>` exists (IdbFs names it /pglite/<name>). */
