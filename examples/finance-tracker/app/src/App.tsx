@@ -8,6 +8,18 @@ import { Toasts, ToastProvider } from "./components/Toasts.js";
 import { Transactions } from "./components/Transactions.js";
 import { SignedIn } from "./components/SignedIn.js";
 import type { Session } from "./session.js";
+import { usePermissions } from "./generated/index.js";
+
+/** The user's role in the household, live (it follows a change made on the server). */
+function RoleBadge({ household }: { household: string }) {
+  const { ready, role } = usePermissions("contacts");
+  const current = ready ? role({ household_id: household }) : null;
+  return (
+    <span className="role-badge" data-testid="role" data-role={current ?? ""}>
+      {current ?? "…"}
+    </span>
+  );
+}
 
 export function App({ bench, session }: { bench: boolean; session: Session }) {
   return (
@@ -20,12 +32,13 @@ export function App({ bench, session }: { bench: boolean; session: Session }) {
               <h1>Finance tracker</h1>
               <SyncBadge />
               <SignedIn session={session} />
+              <RoleBadge household={session.household.id} />
             </header>
             <main>
-              <Contacts />
+              <Contacts household={session.household.id} />
               <div className="side">
-                <Accounts />
-                <Transactions />
+                <Accounts household={session.household.id} />
+                <Transactions household={session.household.id} />
                 <ErrorsPanel />
               </div>
             </main>
