@@ -37,9 +37,21 @@ CREATE TABLE IF NOT EXISTS household_members (
 );
 
 -- Memberships are synced to their user (x-sync scope user_id): the client reads its role on each row
--- from them (x-rbac.roles), so they need a key of their own, and whole old rows on delete.
+-- from them (x-rbac.roles), so they need a key of their own that is the primary key (a shape's
+-- change messages name the row by its primary key), and whole old rows on delete. A database made
+-- before this (primary key user_id, household_id) is moved over once.
 ALTER TABLE household_members ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid();
-CREATE UNIQUE INDEX IF NOT EXISTS household_members_id ON household_members (id);
+DO $$
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = 'household_members'::regclass AND i.indisprimary AND a.attname = 'id'
+  ) THEN
+    ALTER TABLE household_members DROP CONSTRAINT household_members_pkey;
+    ALTER TABLE household_members ADD CONSTRAINT household_members_pkey PRIMARY KEY (id);
+    ALTER TABLE household_members ADD CONSTRAINT household_members_user_household UNIQUE (user_id, household_id);
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS household_members_user ON household_members (user_id);
 ALTER TABLE household_members REPLICA IDENTITY FULL;
 
