@@ -36,12 +36,12 @@ const codes = (diagnostics: Diagnostic[]): string[] => diagnostics.map((d) => d.
 describe("buildModel on the finance-tracker example", async () => {
   const { model, diagnostics } = await buildOk(EXAMPLE);
 
-  it("builds without diagnostics", () => {
-    expect(diagnostics).toEqual([]);
+  it("builds with one warning: the memberships are read-only (no write endpoints)", () => {
+    expect(diagnostics.map((d) => [d.code, d.location?.pointer])).toEqual([["model/entity-partial-crud", "/paths/~1api~1household_members"]]);
   });
 
   it("makes entities of exactly the x-sync resources", () => {
-    expect(model.entities.map((e) => e.names.original).sort()).toEqual(["account", "contact", "transaction"]);
+    expect(model.entities.map((e) => e.names.original).sort()).toEqual(["account", "contact", "household_member", "transaction"]);
   });
 
   const entityCases: [string, { given: string; want: { mode: string; localFirst: boolean; table: string; sql: Pick<EntitySql, "table" | "synced" | "local" | "view">; key: string; row: string; write: string } }][] = [
@@ -111,13 +111,14 @@ describe("buildModel on the finance-tracker example", async () => {
         { role: "owner", groups: ["basic", "financial"] },
       ],
       create: ["editor", "owner"],
-      delete: ["editor", "owner"],
+      delete: ["owner"],
       ownerRole: "owner",
+      roles: { collection: "householdMembers", entity: "household_member", match: "household_id", role: "role", scope: "household_id", table: "household_members" },
     });
   });
 
   it("keeps entities without x-rbac free of rbac", () => {
-    expect(entity(model, "account").rbac).toBeUndefined();
+    expect(entity(model, "household_member").rbac).toBeUndefined();
   });
 
   it("keeps the non-synced categories a resource, not an entity", () => {
@@ -131,8 +132,8 @@ describe("buildModel with entities from the config", () => {
     const { model, diagnostics } = await buildOk(EXAMPLE, { category: { mode: "local-first" } });
     const category = entity(model, "category");
     expect({ mode: category.mode, table: category.table }).toEqual({ mode: "local-first", table: "categories" });
-    // Categories have no update or delete endpoint.
-    expect(codes(diagnostics)).toEqual(["model/entity-partial-crud"]);
+    // Categories have no update or delete endpoint (nor the read-only memberships any write endpoint).
+    expect(codes(diagnostics)).toEqual(["model/entity-partial-crud", "model/entity-partial-crud"]);
   });
 
   it("overrides the mode and table that x-sync sets", async () => {
