@@ -36,8 +36,8 @@ const codes = (diagnostics: Diagnostic[]): string[] => diagnostics.map((d) => d.
 describe("buildModel on the finance-tracker example", async () => {
   const { model, diagnostics } = await buildOk(EXAMPLE);
 
-  it("builds with one warning: the memberships are read-only (no write endpoints)", () => {
-    expect(diagnostics.map((d) => [d.code, d.location?.pointer])).toEqual([["model/entity-partial-crud", "/paths/~1api~1household_members"]]);
+  it("builds without diagnostics (the read-only memberships x-rbac.roles names need no write endpoints)", () => {
+    expect(diagnostics).toEqual([]);
   });
 
   it("makes entities of exactly the x-sync resources", () => {
@@ -132,8 +132,8 @@ describe("buildModel with entities from the config", () => {
     const { model, diagnostics } = await buildOk(EXAMPLE, { category: { mode: "local-first" } });
     const category = entity(model, "category");
     expect({ mode: category.mode, table: category.table }).toEqual({ mode: "local-first", table: "categories" });
-    // Categories have no update or delete endpoint (nor the read-only memberships any write endpoint).
-    expect(codes(diagnostics)).toEqual(["model/entity-partial-crud", "model/entity-partial-crud"]);
+    // Categories have no update or delete endpoint.
+    expect(codes(diagnostics)).toEqual(["model/entity-partial-crud"]);
   });
 
   it("overrides the mode and table that x-sync sets", async () => {
