@@ -215,6 +215,9 @@ export function buildEntities(
   const entities: Entity[] = [];
   const referenceCandidates: ReferenceCandidate[] = [];
   const roleCandidates: RoleSourceCandidate[] = [];
+  // Entities with no write endpoint at all, and their partial-CRUD warning: dropped below for a
+  // membership entity named by x-rbac.roles (read-only by design: the server grants roles).
+  const readOnly: { entity: Entity; warning: Diagnostic }[] = [];
   const tables = new NameRegistry(true);
   const fnByRaw = (raw: RawOperation | undefined): EndpointRef | undefined => {
     if (!raw) return undefined;
@@ -374,8 +377,15 @@ export function buildEntities(
     }
     if (!r.ops.create || !r.ops.update || !r.ops.delete) {
       const missing = (["create", "update", "delete"] as const).filter((k) => !r.ops[k]);
-      diagnostics.push(warning("model/entity-partial-crud", `Entity ${r.names.original} has no ${missing.join("/")} endpoint; local ${missing.join("/")} writes cannot be sent to the server.`, where, `Add ${missing.map((m) => (m === "create" ? `POST ${r.path}` : `${m === "update" ? "PATCH" : "DELETE"} ${r.itemPath ?? itemPathOf(r.path, keyName)}`)).join(", ")} to the spec.`));
+      const partial = warning("model/entity-partial-crud", `Entity ${r.names.original} has no ${missing.join("/")} endpoint; local ${missing.join("/")} writes cannot be sent to the server.`, where, `Add ${missing.map((m) => (m === "create" ? `POST ${r.path}` : `${m === "update" ? "PATCH" : "DELETE"} ${r.itemPath ?? itemPathOf(r.path, keyName)}`)).join(", ")} to the spec.`);
+      diagnostics.push(partial);
+      if (missing.length === 3) readOnly.push({ entity, warning: partial });
     }
+  }
+  const roleSources = new Set(roleCandidates.map((c) => c.entityName));
+  for (const { entity, warning: partial } of readOnly) {
+    const n = entity.names;
+    if ([entity.table, n.original, n.snake, n.snakePlural, n.camel, n.camelPlural].some((name) => roleSources.has(name))) diagnostics.splice(diagnostics.indexOf(partial), 1);
   }
   resolveReferences(referenceCandidates, entities, locate, diagnostics);
   resolveRoleSources(roleCandidates, entities, locate, diagnostics);

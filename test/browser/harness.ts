@@ -133,6 +133,8 @@ export const USERS = {
   ada: "ada@example.com",
   /** Lovelace household, editor. */
   charles: "charles@example.com",
+  /** Lovelace household, viewer. */
+  grace: "grace@example.com",
   /** Turing household, owner. */
   alan: "alan@example.com",
 } as const;

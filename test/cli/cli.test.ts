@@ -101,7 +101,7 @@ describe("generate", () => {
     const before = fs.statSync(file).mtimeMs;
     const r = await cli(dir, "generate");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/0 created, 0 updated, 0 removed, 46 unchanged/);
+    expect(r.stdout).toMatch(/0 created, 0 updated, 0 removed, 52 unchanged/);
     expect(fs.statSync(file).mtimeMs).toBe(before);
   });
 
@@ -231,7 +231,7 @@ describe("list", () => {
     expect(r.stdout).toMatch(/credit_limit: x-owner-only/);
     expect(r.stdout).toMatch(/GET +\/api\/reports\/monthly-summary +getMonthlySummary/);
     const json = JSON.parse((await cli(dir, "list", "--json")).stdout) as { entities: { table: string }[] };
-    expect(json.entities.map((e) => e.table).sort()).toEqual(["accounts", "contacts", "transactions"]);
+    expect(json.entities.map((e) => e.table).sort()).toEqual(["accounts", "contacts", "household_members", "transactions"]);
   });
 });
 

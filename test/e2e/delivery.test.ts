@@ -10,6 +10,10 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type RunningServer } from "../../examples/finance-tracker/server/server.js";
+import { DEMO_HOUSEHOLDS } from "../../examples/finance-tracker/server/auth.js";
+
+/** Ada's household: rows the server writes itself belong to it (a row of no household has no role on the client). */
+const LOVELACE = DEMO_HOUSEHOLDS[0].id;
 import { startChaosProxy, type ChaosProxy } from "../support/chaos-proxy.js";
 import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { usePostgres } from "../support/postgres/index.js";
@@ -46,7 +50,7 @@ describe("duplicate and out-of-order delivery", () => {
     const ROUNDS = 48;
     const seeded = (
       await server.query<{ id: string }>(
-        `INSERT INTO contacts (first_name, last_name, company) SELECT 'Server', 's' || i, 'v000' FROM generate_series(1, $1) i RETURNING id::text`,
+        `INSERT INTO contacts (first_name, last_name, company, household_id) SELECT 'Server', 's' || i, 'v000', '${LOVELACE}' FROM generate_series(1, $1) i RETURNING id::text`,
         [SERVER_ROWS],
       )
     ).rows.map((r) => r.id);
@@ -121,7 +125,7 @@ describe("duplicate and out-of-order delivery", () => {
     const engine = await client.startSync({ db, apiUrl: backend.url, electricUrl: shapes.shapeUrl, onError: (e) => errors.push(e.message) });
     await engine.ready;
     const ids = (
-      await server.query<{ id: string }>(`INSERT INTO contacts (first_name, last_name) VALUES ('Batch', 'kept'), ('Batch', 'refused') RETURNING id::text`)
+      await server.query<{ id: string }>(`INSERT INTO contacts (first_name, last_name, household_id) VALUES ('Batch', 'kept', '${LOVELACE}'), ('Batch', 'refused', '${LOVELACE}') RETURNING id::text`)
     ).rows.map((r) => r.id);
     const local = async () => (await db.pg.query(`SELECT last_name FROM contacts WHERE id::text = ANY($1) ORDER BY last_name`, [ids])).rows;
     for (let t = 0; errors.length === 0 && t < 100; t++) await sleep(50);

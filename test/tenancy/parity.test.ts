@@ -187,6 +187,8 @@ describe.each(BACKENDS)("tenancy scenarios: $name backend", ({ start, available 
     const expiring = await backend.expiringToken("a");
     let token = expiring.token;
     let refreshes = 0;
+    // Every token a refresh issued: several shapes may get their 401 at once and each refreshes.
+    const issued: string[] = [];
     const requests: { table: string | null; offset: string | null; handle: string | null; status: number; token: string }[] = [];
     const logging: typeof fetch = async (input, init) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
@@ -207,6 +209,7 @@ describe.each(BACKENDS)("tenancy scenarios: $name backend", ({ start, available 
       onUnauthorized: async () => {
         refreshes++;
         token = await backend.token("a");
+        issued.push(`Bearer ${token}`);
       },
     });
     const labels = async () => (await db.pg.query<{ label: string }>(`SELECT "${backend.label}" AS label FROM ${backend.table}`)).rows.map((r) => r.label);
@@ -230,7 +233,8 @@ describe.each(BACKENDS)("tenancy scenarios: $name backend", ({ start, available 
       });
       // The same stream at the same place, with the new token.
       expect(before.offset).not.toBe("-1");
-      expect(after).toMatchObject({ handle: before.handle, offset: before.offset, token: `Bearer ${token}` });
+      expect(after).toMatchObject({ handle: before.handle, offset: before.offset });
+      expect(issued).toContain(after.token);
       expect(after.token).not.toBe(`Bearer ${expiring.token}`);
       // Nothing downloaded again: no new initial request, no re-fetch.
       expect(requests.filter((r) => r.table === backend.table && r.offset === "-1").length).toBe(initial);

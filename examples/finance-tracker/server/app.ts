@@ -13,7 +13,7 @@
 import type { HttpBindings } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
-import { createShapeProxy, shapesFromSpec, type SpecShapes } from "../../../src/server/index.js";
+import { createShapeProxy, shapesFromSpec, type SpecPermissions, type SpecShapes } from "../../../src/server/index.js";
 import type { Auth, SessionUser } from "./auth.js";
 import { withTransaction, type Db } from "./db.js";
 import type { Faults, FaultSettings } from "./faults.js";
@@ -37,15 +37,17 @@ export interface AppOptions {
   electricUrl?: string;
   /** The generated `server/shapes.json` (columns and scope column per synced table). */
   shapes: SpecShapes;
+  /** The generated `server/permissions.json` (x-rbac's rules, checked on every write). */
+  permissions: SpecPermissions;
   log: (message: string) => void;
 }
 
 /** Electric's response headers the browser's client must read (cross-origin). */
 const ELECTRIC_HEADERS = ["electric-handle", "electric-offset", "electric-schema", "electric-cursor", "electric-up-to-date", "electric-has-data", "etag"];
 
-export function createApp({ spec, db, faults, auth, electricUrl, shapes, log }: AppOptions): Hono<Env> {
+export function createApp({ spec, db, faults, auth, electricUrl, shapes, permissions, log }: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
-  const handlers = buildHandlers(spec);
+  const handlers = buildHandlers(spec, permissions);
 
   app.use("*", cors({ origin: "*", exposeHeaders: ["X-Txid", "Retry-After", "Idempotent-Replayed", ...ELECTRIC_HEADERS], maxAge: 600 }));
 
@@ -61,11 +63,12 @@ export function createApp({ spec, db, faults, auth, electricUrl, shapes, log }: 
     return c.json({ user: { id: u.userId, email: u.email, name: u.name }, household: { id: u.householdId, name: u.householdName }, role: u.role });
   });
 
-  // The shape proxy: the server decides table, columns and the household's `where`.
+  // The shape proxy: the server decides table, columns and the `where`: the user's own
+  // memberships (household_members, scope user_id), the household's rows of the others.
   const proxy = electricUrl
     ? createShapeProxy<SessionUser>({
         electricUrl,
-        shapes: shapesFromSpec<SessionUser>(shapes, { scope: (user) => user.householdId }),
+        shapes: shapesFromSpec<SessionUser>(shapes, { scope: (user, shape) => (shape.scope === "user_id" ? user.userId : user.householdId) }),
         authenticate: (request) => auth.authenticate(request.headers.get("authorization")),
       })
     : null;

@@ -9,8 +9,8 @@
  *    signature, the expiry, the membership (still a member of that household?) and
  *    `users.tokens_valid_after` (tokens issued before it are refused: "sign out everywhere") are
  *    checked on every request, so removing a member or revoking their tokens ends access at once.
- *  - Membership is `household_members(user_id, household_id, role)`; the role (owner, editor,
- *    viewer) is stored and returned, not enforced yet (roles come with issue #15).
+ *  - Membership is `household_members(id, user_id, household_id, role)`; the role (owner, editor,
+ *    viewer) is enforced on every write from the spec's x-rbac (handlers.ts, README "Roles").
  *
  * The demo households and users (DEMO_USERS, password "demo") are created at start.
  */

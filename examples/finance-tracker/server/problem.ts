@@ -9,6 +9,7 @@ export interface Problem {
   status: number;
   detail: string;
   errors?: FieldErrors;
+  [extra: string]: unknown;
 }
 
 const TITLES: Record<number, [type: string, title: string]> = {
@@ -37,6 +38,19 @@ export class HttpError extends Error {
   get problem(): Problem {
     const [type, title] = TITLES[this.status] ?? ["about:blank", `HTTP ${this.status}`];
     return { type, title, status: this.status, detail: this.message, ...(this.errors ? { errors: this.errors } : {}) };
+  }
+}
+
+/** A write the caller's role does not allow: 403 with the refusal's fields (entity, op, field, role, reason). */
+export class ForbiddenError extends HttpError {
+  readonly body: Record<string, unknown>;
+  constructor(body: Record<string, unknown>) {
+    super(403, String(body.detail));
+    this.body = body;
+  }
+
+  override get problem(): Problem {
+    return { ...this.body, ...super.problem };
   }
 }
 

@@ -10,8 +10,8 @@
 -- last touched the row (X-Change-Id or a uuid Idempotency-Key), NULL otherwise. They use
 -- REPLICA IDENTITY FULL so that logical replication sends whole old rows on update and delete.
 
--- Who may see what: households, their members (with a role, stored for issue #15, not enforced
--- yet) and sign-in (auth.ts). Every row of the data tables below belongs to one household
+-- Who may see what: households, their members (with a role: owner, editor or viewer, enforced on
+-- every write from openapi.yaml's x-rbac, handlers.ts) and sign-in (auth.ts). Every row of the data tables below belongs to one household
 -- (`household_id`, set by the server from the signed-in user, never from a request body); a row
 -- with no household is nobody's. The shape proxy serves each user their household's rows only.
 CREATE TABLE IF NOT EXISTS households (
@@ -35,6 +35,25 @@ CREATE TABLE IF NOT EXISTS household_members (
   role         text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
   PRIMARY KEY (user_id, household_id)
 );
+
+-- Memberships are synced to their user (x-sync scope user_id): the client reads its role on each row
+-- from them (x-rbac.roles), so they need a key of their own that is the primary key (a shape's
+-- change messages name the row by its primary key), and whole old rows on delete. A database made
+-- before this (primary key user_id, household_id) is moved over once.
+ALTER TABLE household_members ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid();
+DO $$
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = 'household_members'::regclass AND i.indisprimary AND a.attname = 'id'
+  ) THEN
+    ALTER TABLE household_members DROP CONSTRAINT household_members_pkey;
+    ALTER TABLE household_members ADD CONSTRAINT household_members_pkey PRIMARY KEY (id);
+    ALTER TABLE household_members ADD CONSTRAINT household_members_user_household UNIQUE (user_id, household_id);
+  END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS household_members_user ON household_members (user_id);
+ALTER TABLE household_members REPLICA IDENTITY FULL;
 
 -- The key tokens are signed with (HMAC-SHA256), made once per database so that restarts keep sessions.
 CREATE TABLE IF NOT EXISTS server_secret (

@@ -5,7 +5,7 @@ import { getRequestListener } from "@hono/node-server";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SpecShapes } from "../../../src/server/index.js";
+import type { SpecPermissions, SpecShapes } from "../../../src/server/index.js";
 import { createApp } from "./app.js";
 import { createAuth, prepareAuth } from "./auth.js";
 import { applySchema, createPool, type Db } from "./db.js";
@@ -27,6 +27,8 @@ export interface ServerOptions {
   electricUrl?: string;
   /** The generated `server/shapes.json`; defaults to the example app's. */
   shapesJson?: string;
+  /** The generated `server/permissions.json` (the write rules of x-rbac); defaults to the example app's. */
+  permissionsJson?: string;
   /**
    * Requests WITHOUT an Authorization header act as this user (an email). For the protocol tests
    * that predate sign-in (test/e2e, test/server); main.ts and dev.mjs never set it. A request
@@ -46,6 +48,7 @@ export interface RunningServer {
 }
 
 const DEFAULT_SHAPES_JSON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../app/src/generated/server/shapes.json");
+const DEFAULT_PERMISSIONS_JSON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../app/src/generated/server/permissions.json");
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -72,7 +75,8 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   }
   const auth = createAuth(db, secret, options.defaultUser);
   const shapes = JSON.parse(fs.readFileSync(options.shapesJson ?? DEFAULT_SHAPES_JSON, "utf8")) as SpecShapes;
-  const app = createApp({ spec, db, faults, auth, shapes, log, ...(options.electricUrl ? { electricUrl: options.electricUrl } : {}) });
+  const permissions = JSON.parse(fs.readFileSync(options.permissionsJson ?? DEFAULT_PERMISSIONS_JSON, "utf8")) as SpecPermissions;
+  const app = createApp({ spec, db, faults, auth, shapes, permissions, log, ...(options.electricUrl ? { electricUrl: options.electricUrl } : {}) });
   const server = http.createServer(getRequestListener(app.fetch));
   await listen(server, options.port ?? 0, host);
   const { port } = server.address() as AddressInfo;

@@ -7,6 +7,18 @@ import { Toasts, ToastProvider } from "./components/Toasts.js";
 import { Transactions } from "./components/Transactions.js";
 import { SignedIn } from "./components/SignedIn.js";
 import type { Session } from "./session.js";
+import { usePermissions } from "./generated/index.js";
+
+/** The user's role in the household, live (it follows a change made on the server). */
+function RoleBadge({ household }: { household: string }) {
+  const { ready, role } = usePermissions("contacts");
+  const current = ready ? role({ household_id: household }) : null;
+  return (
+    <span className="role-badge" data-testid="role" data-role={current ?? ""}>
+      {current ?? "…"}
+    </span>
+  );
+}
 
 export function App({ session }: { session: Session }) {
   return (
@@ -19,12 +31,13 @@ export function App({ session }: { session: Session }) {
               <h1>Finance tracker</h1>
               <SyncBadge />
               <SignedIn session={session} />
+              <RoleBadge household={session.household.id} />
             </header>
             <main>
-              <Contacts />
+              <Contacts household={session.household.id} />
               <div className="side">
-                <Accounts />
-                <Transactions />
+                <Accounts household={session.household.id} />
+                <Transactions household={session.household.id} />
                 <ErrorsPanel />
               </div>
             </main>

@@ -10,7 +10,7 @@ export interface Session {
   expires_at: string;
   user: { id: string; email: string; name: string };
   household: { id: string; name: string };
-  /** owner | editor | viewer: stored by the server, not enforced yet (issue #15). */
+  /** owner | editor | viewer at sign-in (the live role comes with the synced memberships: usePermissions). */
   role: string;
 }
 

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { useAccounts, useCreateAccount, type Account, type AccountRow } from "../generated/index.js";
+import { useAccounts, useCan, useCreateAccount, type Account, type AccountRow } from "../generated/index.js";
 import { Spinner, statusTitle, SyncStatusMarker } from "./SyncStatus.js";
 import { useToast } from "./Toasts.js";
 
@@ -9,12 +9,13 @@ const KINDS: Account["kind"][] = ["checking", "savings", "credit", "cash"];
  * Accounts are confirmed: a new account shows with a spinner until the server accepted it
  * (pending) and its row came back through the shape stream (syncing); a rejected one disappears and a toast says why.
  */
-export function Accounts() {
+export function Accounts({ household }: { household: string }) {
+  const mayAdd = useCan("accounts", { household_id: household }, "create");
   const { data: accounts, isLoading } = useAccounts((q) => q.orderBy(({ account }) => account.name).orderBy(({ account }) => account.id));
   return (
     <section className="panel" data-testid="accounts">
       <h2>Accounts</h2>
-      <NewAccountForm />
+      {mayAdd && <NewAccountForm />}
       {isLoading ? (
         <p className="empty" data-testid="loading-accounts">
           Loading…

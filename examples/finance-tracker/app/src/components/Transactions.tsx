@@ -1,11 +1,13 @@
 import { useState, type FormEvent } from "react";
-import { useAccounts, useCreateTransaction, useDeleteTransaction, useTransactions } from "../generated/index.js";
+import { useAccounts, useCan, useCreateTransaction, useDeleteTransaction, usePermissions, useTransactions } from "../generated/index.js";
 import { formatMoney } from "./Accounts.js";
 import { SyncStatusMarker } from "./SyncStatus.js";
 import { useToast } from "./Toasts.js";
 
 /** Transactions are local-first, like contacts; the server checks them (an amount of 0 is rejected). */
-export function Transactions() {
+export function Transactions({ household }: { household: string }) {
+  const { can } = usePermissions("transactions");
+  const mayAdd = useCan("transactions", { household_id: household }, "create");
   const { data: accounts } = useAccounts();
   const { data: transactions, isLoading } = useTransactions((q) =>
     q
@@ -21,7 +23,7 @@ export function Transactions() {
   return (
     <section className="panel" data-testid="transactions">
       <h2>Recent transactions</h2>
-      <NewTransactionForm />
+      {mayAdd && <NewTransactionForm />}
       {isLoading ? (
         <p className="empty">Loading…</p>
       ) : transactions.length === 0 ? (
@@ -38,9 +40,11 @@ export function Transactions() {
               </div>
               <span className={`amount ${Number(t.amount) < 0 ? "negative" : ""}`}>{formatMoney(t.amount, currencyOf.get(t.account_id) ?? "EUR")}</span>
               <SyncStatusMarker status={t._sync_status} />
-              <button type="button" className="link danger" onClick={() => remove.mutate(t.id, { onError: (error) => toast.error(error, "Deleting the transaction") })}>
-                Delete
-              </button>
+              {can(t, "delete") && (
+                <button type="button" className="link danger" data-testid="delete-transaction" onClick={() => remove.mutate(t.id, { onError: (error) => toast.error(error, "Deleting the transaction") })}>
+                  Delete
+                </button>
+              )}
             </li>
           ))}
         </ul>

@@ -4,11 +4,13 @@
 export * from "./types/schemas.js";
 export type { AccountCreate, AccountRow, AccountUpdate } from "./types/account.js";
 export type { ContactCreate, ContactRow, ContactUpdate } from "./types/contact.js";
+export type { HouseholdMemberCreate, HouseholdMemberRow, HouseholdMemberUpdate } from "./types/household-member.js";
 export type { TransactionCreate, TransactionRow, TransactionUpdate } from "./types/transaction.js";
 export { ApiError, configureClient, getClientConfig, type ClientConfig, type RequestOptions } from "./api/client.js";
 export * from "./api/accounts.js";
 export * from "./api/categories.js";
 export * from "./api/contacts.js";
+export * from "./api/households.js";
 export * from "./api/reports.js";
 export * from "./api/transactions.js";
 export { createDatabase, userDataDir, ENTITY_TABLES, type CreateDatabaseOptions, type EntityTable, type LocalDatabase } from "./db/init.js";
@@ -20,4 +22,5 @@ export { createRow, uuidv7, type SyncStatus } from "./collections/pglite-collect
 export * from "./permissions.js";
 export { createAccountsCollection, type AccountsCollection } from "./collections/account.js";
 export { createContactsCollection, type ContactsCollection } from "./collections/contact.js";
+export { createHouseholdMembersCollection, type HouseholdMembersCollection } from "./collections/household-member.js";
 export { createTransactionsCollection, type TransactionsCollection } from "./collections/transaction.js";

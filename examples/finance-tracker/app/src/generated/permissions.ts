@@ -4,31 +4,46 @@
 import { quoteIdent } from "./db/local-db.js";
 import type { ChangeFeed } from "./db/local-db.js";
 import { can, canEditField as canEditWith, editableFields as editableWith, refusalOf, type Action, type EntityRules, type PermissionRules, type Refusal, type WriteOp } from "./sync/permission-rules.js";
+import type { AccountRow } from "./types/account.js";
+import type { ContactRow } from "./types/contact.js";
+import type { TransactionRow } from "./types/transaction.js";
 
 export type { Action, EntityRules, PermissionRules, Refusal, WriteOp };
 
 /** Field groups per entity (x-rbac field_groups). */
 export const FIELD_GROUPS = {
   "accounts": {
+    "details": ["name", "kind", "currency", "contact_id", "archived"],
   },
   "contacts": {
     "basic": ["first_name", "last_name", "email", "phone"],
     "financial": ["credit_limit"],
   },
+  "household_members": {
+  },
   "transactions": {
+    "entries": ["account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata"],
   },
 } as const;
 
 /** Field groups each role may edit, per entity (x-rbac role_permissions); a role with none is read-only. */
 export const ROLE_PERMISSIONS = {
   "accounts": {
+    "viewer": [],
+    "editor": ["details"],
+    "owner": ["details"],
   },
   "contacts": {
     "viewer": [],
     "editor": ["basic"],
     "owner": ["basic", "financial"],
   },
+  "household_members": {
+  },
   "transactions": {
+    "viewer": [],
+    "editor": ["entries"],
+    "owner": ["entries"],
   },
 } as const;
 
@@ -36,6 +51,7 @@ export const ROLE_PERMISSIONS = {
 export const OWNER_ONLY = {
   "accounts": [],
   "contacts": ["credit_limit"],
+  "household_members": [],
   "transactions": [],
 } as const;
 
@@ -43,6 +59,7 @@ export const OWNER_ONLY = {
 const FIELDS = {
   "accounts": ["id", "household_id", "name", "kind", "currency", "balance", "contact_id", "archived", "created_at"],
   "contacts": ["id", "household_id", "first_name", "last_name", "email", "phone", "company", "credit_limit", "local_notes", "created_at", "updated_at"],
+  "household_members": ["id", "user_id", "household_id", "role"],
   "transactions": ["id", "household_id", "account_id", "category_id", "amount", "occurred_on", "description", "tags", "metadata", "created_at"],
 } as const;
 
@@ -53,12 +70,62 @@ export type RoleOf<E extends EntityName> = keyof (typeof ROLE_PERMISSIONS)[E] & 
 /** The write rules of every entity with x-rbac: the same data as server/permissions.json, which the server enforces. */
 export const PERMISSION_RULES: PermissionRules = {
   entities: {
+    "accounts": {
+      "entity": "account",
+      "table": "accounts",
+      "key": "id",
+      "scope": "household_id",
+      "roles": {
+        "table": "household_members",
+        "match": "household_id",
+        "role": "role"
+      },
+      "fields": [
+        "name",
+        "kind",
+        "currency",
+        "contact_id",
+        "archived"
+      ],
+      "groups": {
+        "details": [
+          "name",
+          "kind",
+          "currency",
+          "contact_id",
+          "archived"
+        ]
+      },
+      "edit": {
+        "viewer": [],
+        "editor": [
+          "details"
+        ],
+        "owner": [
+          "details"
+        ]
+      },
+      "create": [
+        "editor",
+        "owner"
+      ],
+      "delete": [
+        "editor",
+        "owner"
+      ],
+      "ownerOnly": [],
+      "ownerRole": "owner"
+    },
     "contacts": {
       "entity": "contact",
       "table": "contacts",
       "key": "id",
       "scope": "household_id",
-      "roles": null,
+      "roles": {
+        "table": "household_members",
+        "match": "household_id",
+        "role": "role"
+      },
       "fields": [
         "first_name",
         "last_name",
@@ -94,12 +161,61 @@ export const PERMISSION_RULES: PermissionRules = {
         "owner"
       ],
       "delete": [
-        "editor",
         "owner"
       ],
       "ownerOnly": [
         "credit_limit"
       ],
+      "ownerRole": "owner"
+    },
+    "transactions": {
+      "entity": "transaction",
+      "table": "transactions",
+      "key": "id",
+      "scope": "household_id",
+      "roles": {
+        "table": "household_members",
+        "match": "household_id",
+        "role": "role"
+      },
+      "fields": [
+        "account_id",
+        "category_id",
+        "amount",
+        "occurred_on",
+        "description",
+        "tags",
+        "metadata"
+      ],
+      "groups": {
+        "entries": [
+          "account_id",
+          "category_id",
+          "amount",
+          "occurred_on",
+          "description",
+          "tags",
+          "metadata"
+        ]
+      },
+      "edit": {
+        "viewer": [],
+        "editor": [
+          "entries"
+        ],
+        "owner": [
+          "entries"
+        ]
+      },
+      "create": [
+        "editor",
+        "owner"
+      ],
+      "delete": [
+        "editor",
+        "owner"
+      ],
+      "ownerOnly": [],
       "ownerRole": "owner"
     },
   },
@@ -147,10 +263,13 @@ export class PermissionError extends Error {
 }
 
 /** Entities whose rows carry a role the client knows (x-rbac.roles). */
-export type RoleEntity = never;
+export type RoleEntity = "accounts" | "contacts" | "transactions";
 
 /** What a permission check needs of a row of each entity: its scope column (a full row will do). */
 export interface PermissionRows {
+  "accounts": Pick<AccountRow, "household_id">;
+  "contacts": Pick<ContactRow, "household_id">;
+  "transactions": Pick<TransactionRow, "household_id">;
 }
 
 /** Where an entity's role comes from: the membership view (and collection), its columns, and the entity's scope column. */
@@ -163,6 +282,9 @@ export interface RoleSource {
 }
 
 const SOURCES: Readonly<Record<string, RoleSource>> = {
+  "accounts": { collection: "householdMembers", table: "household_members", match: "household_id", role: "role", scope: "household_id" },
+  "contacts": { collection: "householdMembers", table: "household_members", match: "household_id", role: "role", scope: "household_id" },
+  "transactions": { collection: "householdMembers", table: "household_members", match: "household_id", role: "role", scope: "household_id" },
 };
 
 /** Where each entity's role comes from (x-rbac.roles). */

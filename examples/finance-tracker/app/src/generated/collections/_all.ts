@@ -4,6 +4,7 @@
 import type { LocalDatabase } from "../db/init.js";
 import { createAccountsCollection } from "./account.js";
 import { createContactsCollection } from "./contact.js";
+import { createHouseholdMembersCollection } from "./household-member.js";
 import { createTransactionsCollection } from "./transaction.js";
 
 /** The collections of every synced entity over `db` (each loads when first queried, or on `preload()`). */
@@ -11,6 +12,7 @@ export function createCollections(db: LocalDatabase) {
   return {
     accounts: createAccountsCollection(db),
     contacts: createContactsCollection(db),
+    householdMembers: createHouseholdMembersCollection(db),
     transactions: createTransactionsCollection(db),
   };
 }

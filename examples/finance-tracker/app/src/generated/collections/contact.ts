@@ -6,18 +6,35 @@ import type { LocalDatabase } from "../db/init.js";
 import type { ContactRow } from "../types/contact.js";
 import { contactsEntity } from "../sync/entities.js";
 import { pgliteCollectionOptions } from "./pglite-collection.js";
+import { checkWrite } from "../permissions.js";
 
 /** Creates the contacts collection (local-first) of a local database. */
 export function createContactsCollection(db: LocalDatabase) {
-  return createCollection(
-    pgliteCollectionOptions<ContactRow>({
+  const options = pgliteCollectionOptions<ContactRow>({
       pg: db.pg,
       feed: db.feed,
       entity: contactsEntity,
       id: "contacts",
       ...(db.journal ? { journal: db.journal } : {}),
-    }),
-  );
+  });
+  // The caller's role must allow each write (x-rbac): a refused one rejects with a PermissionError
+  // before anything is written locally or queued, and TanStack DB drops its optimistic state.
+  const table = "contacts";
+  return createCollection({
+    ...options,
+    onInsert: async (params) => {
+      for (const m of params.transaction.mutations) await checkWrite(db.pg, table, "create", undefined, m.modified);
+      return options.onInsert!(params);
+    },
+    onUpdate: async (params) => {
+      for (const m of params.transaction.mutations) await checkWrite(db.pg, table, "update", m.original, m.changes);
+      return options.onUpdate!(params);
+    },
+    onDelete: async (params) => {
+      for (const m of params.transaction.mutations) await checkWrite(db.pg, table, "delete", m.original);
+      return options.onDelete!(params);
+    },
+  });
 }
 
 export type ContactsCollection = ReturnType<typeof createContactsCollection>;

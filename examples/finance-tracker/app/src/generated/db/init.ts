@@ -24,6 +24,7 @@ export interface CreateDatabaseOptions {
    * Omitted: one database for whoever uses the device. docs/local-database.md#one-database-per-user.
    */
   user?: string;
+  /**
    * A new database starts from this data directory instead of running PGlite's initdb (~2.5 s in
    * the browser): a tarball made by `buildDataDir()` (usually at the app's build time), as a URL
    * or a Blob. Fetched only when the database does not exist yet; the schema is migrated on top
@@ -78,8 +79,8 @@ export interface LocalDatabase {
   close(): Promise<void>;
 }
 
-/** Entities in this database: accounts, contacts, transactions. */
-export const ENTITY_TABLES = ["accounts", "contacts", "transactions"] as const;
+/** Entities in this database: accounts, contacts, household_members, transactions. */
+export const ENTITY_TABLES = ["accounts", "contacts", "household_members", "transactions"] as const;
 export type EntityTable = (typeof ENTITY_TABLES)[number];
 
 /** Whether PGlite's IndexedDB database for `idb://<name>` exists (IdbFs names it /pglite/<name>). */

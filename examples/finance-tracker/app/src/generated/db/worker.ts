@@ -4,14 +4,23 @@
 // The local database in a Web Worker (browser). Plain TypeScript, copied as is into the generated
 // output (db/worker.ts); eject it to change it. The page opens it with
 //
-//   createDatabase({ dataDir: "idb://my-app", worker: () => new Worker(new URL("./generated/db/worker.ts", import.meta.url), { type: "module" }) })
+//   createDatabase({ dataDir: "opfs-ahp://my-app", worker: () => new Worker(new URL("./generated/db/worker.ts", import.meta.url), { type: "module" }) })
 //
 // (the `new Worker(new URL(…))` line belongs in the app, where its bundler sees it). PGlite's own
 // `@electric-sql/pglite/worker` carries queries, transactions, LISTEN/NOTIFY and COPY blobs between
-// the page (`PGliteWorker`) and this file; PGlite and its copies to IndexedDB run here, off the
-// main thread.
-import { PGlite } from "@electric-sql/pglite";
+// the page (`PGliteWorker`) and this file; PGlite and its storage run here, off the main thread.
+// One worker per profile serves every tab (PGlite's leader election); the storage is chosen here
+// (`opfs-ahp` needs a worker's sync access handles; `idb` where they are missing, see
+// `chooseStorage`), and a new database starts from the prebuilt data directory when one is given.
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { worker } from "@electric-sql/pglite/worker";
+import { chooseStorage, openStorage, STORAGE_SETTING } from "./local-db.js";
+
+/** What the page sends along (`PGliteWorker`'s `meta`). */
+interface WorkerMeta {
+  /** URL or Blob of a data directory tarball (`buildDataDir()`), used only for a new database. */
+  prebuiltDataDir?: string | Blob;
+}
 
 // PGlite's worker (0.5.16) gives a tab the query or transaction lock (`_acquireQueryLock`,
 // `_acquireTransactionLock`) when its turn comes, and releases it when the tab asks or closes. A tab
@@ -69,16 +78,37 @@ function releasable(pg: PGlite, name: "_runExclusiveQuery" | "_runExclusiveTrans
 
 void worker({
   async init(options) {
-    const pg = await PGlite.create(options);
+    const { meta, ...rest } = options as PGliteOptions & { meta?: WorkerMeta };
+    const source = meta?.prebuiltDataDir;
+    const prebuilt = source === undefined ? undefined : async () => (typeof source === "string" ? await (await fetch(source)).blob() : source);
+    const { pg, choice } = await openStorage(async (o: PGliteOptions) => {
+      if (o.loadDataDir && o.dataDir?.startsWith("opfs-ahp://")) {
+        // The opfs-ahp filesystem keeps one OPFS file (and access handle) per database file, from
+        // a pool of 1000 made up front and refilled only after a query; a data directory with the
+        // schema in it has more files than that, and loading it would run out. A larger first pool.
+        const { OpfsAhpFS } = await import("@electric-sql/pglite/opfs-ahp");
+        const { dataDir, ...withoutDir } = o;
+        return PGlite.create({ ...withoutDir, fs: new OpfsAhpFS(dataDir.slice("opfs-ahp://".length), { initialPoolSize: 1300 }) });
+      }
+      if (o.relaxedDurability && o.dataDir?.startsWith("idb://") && (await chooseStorage(o.dataDir)).fresh) {
+        // A new idb:// database is created durably first (see createDatabase's relaxedDurability).
+        await (await PGlite.create({ ...o, relaxedDurability: false })).close();
+        const { loadDataDir: _loaded, ...reopen } = o;
+        return PGlite.create(reopen);
+      }
+      return PGlite.create(o);
+    }, rest, prebuilt);
     releasable(pg, "_runExclusiveQuery", "query");
     releasable(pg, "_runExclusiveTransaction", "transaction");
     // PGliteWorker (0.5.16) forwards each protocol message of a query without its options, so
-    // PGlite here would copy the database to IndexedDB after every message (parse, describe,
-    // bind, execute, sync: six copies per query). The page's PGliteWorker asks for the copy
-    // itself once the query is done (`syncToFs`, exactly where a main-thread PGlite copies), so
-    // the messages need none: one copy per query, and a query resolves once IndexedDB has it.
+    // PGlite here would copy the database to its storage after every message (parse, describe,
+    // bind, execute, sync: six copies per query on idb://). The page's PGliteWorker asks for the
+    // copy itself once the query is done (`syncToFs`, exactly where a main-thread PGlite copies),
+    // so the messages need none: one copy per query, and a query resolves once it is stored.
     const stream = pg.execProtocolStream.bind(pg);
     pg.execProtocolStream = (message, options = {}) => stream(message, { ...options, syncToFs: false });
+    // The page reads which storage this worker chose (createDatabase's `storage`).
+    await pg.query(`SELECT set_config($1, $2, false)`, [STORAGE_SETTING, choice.storage]);
     return pg;
   },
 });

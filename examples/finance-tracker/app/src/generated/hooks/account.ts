@@ -7,6 +7,7 @@ import type { AccountsCollection } from "../collections/account.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { AccountCreate, AccountRow, AccountUpdate } from "../types/account.js";
 import { useHasSynced, useSync } from "./sync.js";
+import { checkWrite } from "../permissions.js";
 
 /**
  * Confirmed: mutations resolve once the server accepted the change and it synced back.
@@ -57,14 +58,16 @@ export function useAccount(key: string | undefined) {
   return { ...result, data: (result.data as AccountRow[] | undefined)?.[0] };
 }
 
+/** The caller's role on the row must allow the write (x-rbac, docs/react.md#permissions): otherwise the mutation rejects with a PermissionError and nothing is written or queued. */
 export function useCreateAccount() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     /**
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
     mutationFn: async (input: AccountCreate): Promise<AccountRow> => {
+      await checkWrite(db.pg, "accounts", "create", undefined, input);
       return createRow<AccountRow>(collections.accounts, input, {
         key: "id",
         ...(accountsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) } : {}),
@@ -74,12 +77,13 @@ export function useCreateAccount() {
 }
 
 export function useUpdateAccount() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: AccountUpdate }): Promise<void> => {
       const collection = collections.accounts;
       const target = id;
+      await checkWrite(db.pg, "accounts", "update", await collection.utils.read(target), changes);
       const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
@@ -89,12 +93,13 @@ export function useUpdateAccount() {
 }
 
 export function useDeleteAccount() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.accounts;
       const target = id;
+      await checkWrite(db.pg, "accounts", "delete", await collection.utils.read(target));
       const transaction = collection.delete(target);
       await settle(collection, transaction, accountsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) : undefined);
     },

@@ -7,6 +7,7 @@ import type { ContactsCollection } from "../collections/contact.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { ContactCreate, ContactRow, ContactUpdate } from "../types/contact.js";
 import { useHasSynced, useSync } from "./sync.js";
+import { checkWrite } from "../permissions.js";
 
 /**
  * Optimistic (local_first): mutations resolve once the change is stored locally.
@@ -57,14 +58,16 @@ export function useContact(key: string | undefined) {
   return { ...result, data: (result.data as ContactRow[] | undefined)?.[0] };
 }
 
+/** The caller's role on the row must allow the write (x-rbac, docs/react.md#permissions): otherwise the mutation rejects with a PermissionError and nothing is written or queued. */
 export function useCreateContact() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     /**
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
     mutationFn: async (input: ContactCreate): Promise<ContactRow> => {
+      await checkWrite(db.pg, "contacts", "create", undefined, input);
       return createRow<ContactRow>(collections.contacts, input, {
         key: "id",
         ...(contactsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) } : {}),
@@ -74,12 +77,13 @@ export function useCreateContact() {
 }
 
 export function useUpdateContact() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: ContactUpdate }): Promise<void> => {
       const collection = collections.contacts;
       const target = id;
+      await checkWrite(db.pg, "contacts", "update", await collection.utils.read(target), changes);
       const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
@@ -89,12 +93,13 @@ export function useUpdateContact() {
 }
 
 export function useDeleteContact() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.contacts;
       const target = id;
+      await checkWrite(db.pg, "contacts", "delete", await collection.utils.read(target));
       const transaction = collection.delete(target);
       await settle(collection, transaction, contactsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) : undefined);
     },

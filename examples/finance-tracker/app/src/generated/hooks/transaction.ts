@@ -7,6 +7,7 @@ import type { TransactionsCollection } from "../collections/transaction.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { TransactionCreate, TransactionRow, TransactionUpdate } from "../types/transaction.js";
 import { useHasSynced, useSync } from "./sync.js";
+import { checkWrite } from "../permissions.js";
 
 /**
  * Optimistic (local_first): mutations resolve once the change is stored locally.
@@ -57,14 +58,16 @@ export function useTransaction(key: string | undefined) {
   return { ...result, data: (result.data as TransactionRow[] | undefined)?.[0] };
 }
 
+/** The caller's role on the row must allow the write (x-rbac, docs/react.md#permissions): otherwise the mutation rejects with a PermissionError and nothing is written or queued. */
 export function useCreateTransaction() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     /**
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
     mutationFn: async (input: TransactionCreate): Promise<TransactionRow> => {
+      await checkWrite(db.pg, "transactions", "create", undefined, input);
       return createRow<TransactionRow>(collections.transactions, input, {
         key: "id",
         ...(transactionsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) } : {}),
@@ -74,12 +77,13 @@ export function useCreateTransaction() {
 }
 
 export function useUpdateTransaction() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     mutationFn: async ({ id, changes }: { id: string; changes: TransactionUpdate }): Promise<void> => {
       const collection = collections.transactions;
       const target = id;
+      await checkWrite(db.pg, "transactions", "update", await collection.utils.read(target), changes);
       const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
@@ -89,12 +93,13 @@ export function useUpdateTransaction() {
 }
 
 export function useDeleteTransaction() {
-  const { collections, engine } = useSync();
+  const { collections, engine, db } = useSync();
   return useMutation({
     ...localWrite,
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.transactions;
       const target = id;
+      await checkWrite(db.pg, "transactions", "delete", await collection.utils.read(target));
       const transaction = collection.delete(target);
       await settle(collection, transaction, transactionsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) : undefined);
     },

@@ -4,73 +4,53 @@
 // The change writer: drains `_changes` to the REST API, in order. Plain TypeScript, copied as
 // is into the generated output (sync/change-writer.ts); eject it to change it.
 //
-// Invariants (docs/sync-engine.md):
-//  W1 Changes are sent one at a time in `seq` order; a change waiting for a retry blocks the
-//     ones after it, so the server sees them in the order they were made.
-//  W2 Every request carries the change id as `Idempotency-Key`: a change re-sent after a crash
-//     or a lost response is applied once by the server.
-//  W3 2xx → `sent` with the server's txid (the shape stream then marks it `synced`); without a
-//     txid and without a write-id echo, `synced` at once.
-//  W4 4xx (but 401/408/429) → `failed` with the server's error; the database rolls back that
-//     change's effect only. Later changes of a row whose create was rejected fail too, with
-//     that reason (they could never apply).
-//  W5 Network error, 5xx, 408, 429 → retried with exponential backoff and full jitter, never
-//     sooner than `Retry-After`; the attempt count and error are recorded. 401 too, after
-//     `onUnauthorized` (refresh the credentials): expired credentials never fail a change.
-//  W6 Status lives in the database only, so a restart resumes where it stopped.
-//  W7 Waits do not trust the wall clock: a retry is timed with a monotonic clock (a clock set
-//     back does not stall the queue), a delay saved before a restart is capped at `maxMs`, and
-//     a `Retry-After` date is read against the response's own `Date` (client clock skew).
-//  W8 A change's status only moves forward: pending → sent → synced, pending → failed, and
-//     failed → pending only by `retry()`. A late answer (a 4xx after another writer on the same
-//     database confirmed the change) never turns synced into failed; the database refuses it too.
-//  W9 One writer sends per database: in the browser, the tab that leads (`lead()`); the others
-//     only watch. Every tab sees the same status: the leader tells the others its online state
-//     and last error (NOTIFY "_sync_writer"); queue and failed counts come from the database.
-//  K1 A confirmed create of a server-key entity (2xx) replaces the row's temporary key with the
-//     key of the response, in one local transaction with the change's new status: in the
-//     overlay, in the row's changes (so later updates and deletes go to the server key's URL),
-//     in other entities' foreign keys (overlay rows, queued values and recorded path values),
-//     and in `_sync_temp_keys` (temporary → server key). A 2xx without a key fails the row's
-//     later changes with that reason, is noted on the create, and stays the writer's last error
-//     (no retry fixes it); it is never a silent swap.
-//  K2 A create of a client-key entity whose response carries another key than the one sent
-//     (a server that ignores the client's key) is swapped as in K1 and reported as the
-//     writer's last error and on the create, naming the fix (`key_source: server`, or keep the
-//     client's key).
-//  U1 A stopped writer sends nothing: stop() aborts a request in flight, and the drain checks
-//     again after every wait (the next change, the credentials) that it was not stopped meanwhile.
-//     A database closes only after its writer stopped (SyncProvider, engine.stop()).
-//  U2 Credentials are the database's user's or none: when `headers()` withholds them
-//     (CredentialsWithheldError: the user of this database is not the one signed in now), no
-//     request is made and the change stays pending, its attempts untouched, until that user is
-//     signed in again. A change is never sent with another user's token.
-//  W10 A failure of the local database while the writer records an outcome (the change stays
-//     pending, so it is sent again, with the same idempotency key) is not swallowed: it is the
-//     writer's `lastError`, subscribers hear of it, and `flush()` rejects with it. It is never
-//     an unhandled promise rejection.
+// A thin I/O loop around writer-decisions.ts (what a response means, how long to wait, which SQL
+// records it): read a batch of queued changes in one query, send them one at a time in order,
+// and record their outcomes in a few transactions that run while the next changes are sent (on
+// `idb://` every PGlite query copies the database to IndexedDB: a few copies per burst, not two
+// per change). Scheduling: scheduler.ts. Invariants
+// W1–W13 and K1–K2 (order, idempotency, outcomes, backoff, monotonic waits, forward-only status,
+// one writer per database, batched bookkeeping, key swaps, local failures): SPEC.md, section W.
+// U1 (a stopped writer sends nothing) and U2 (credentials are the database's user's or none): section U.
 import type { PGliteInterface } from "@electric-sql/pglite";
-import { describeErrorBody } from "../api/error-text.js";
-import { byTable, listenShared, quoteIdent, Serial, type EntityDescription, type WriteEndpointDescription } from "../db/local-db.js";
+import { byTable, isLeaderChange, listenShared, quoteIdent } from "../db/local-db.js";
+import { Serial } from "../db/scheduler.js";
+import {
+  BACKOFF_DEFAULTS,
+  blockedRow,
+  decide,
+  dueTime,
+  keyProblem,
+  needsCurrentRow,
+  planRequest,
+  recordOutcome,
+  rowId,
+  staleAfter,
+  type Answer,
+  type BackoffOptions,
+  type ChangeRow,
+  type ChangeStatus,
+  type Outcome,
+  type SyncEntity,
+} from "./writer-decisions.js";
 
-/** A write endpoint of an entity (db/local-db.ts). */
-export type Endpoint = WriteEndpointDescription;
+export { BACKOFF_DEFAULTS, endpointPath, retryAfter, type BackoffOptions, type ChangeRow, type ChangeStatus, type Endpoint, type SyncEntity } from "./writer-decisions.js";
 
 /**
- * What the writer knows of an entity: its description (sync/entities.ts). Read-only and
- * device-only columns are never sent (the key is still sent on create, unless the server assigns
- * keys: `keySource: "server"`, K1); `references` are rewritten by K1 too.
+ * Thrown by a `headers()` function that has no credentials for this database's user now (another
+ * user is signed in, or nobody): the writer sends nothing and keeps the change pending (U2).
  */
-export type SyncEntity = EntityDescription;
-
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
-  multiplier: number;
+export class CredentialsWithheldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CredentialsWithheldError";
+  }
 }
 
-/** 500 ms doubling up to 30 s, forever: clients go offline and come back. */
-export const BACKOFF_DEFAULTS: BackoffOptions = { initialMs: 500, maxMs: 30_000, multiplier: 2 };
+/** A CredentialsWithheldError (by name: it may come from another copy of this module). */
+export function isCredentialsWithheld(error: unknown): boolean {
+  return error instanceof Error && error.name === "CredentialsWithheldError";
+}
 
 export interface ChangeWriterOptions {
   pg: PGliteInterface;
@@ -88,22 +68,6 @@ export interface ChangeWriterOptions {
   /** Response header carrying the write's txid (default `x-txid`); a JSON body `txid` works too. */
   txidHeader?: string;
 }
-
-export interface ChangeRow {
-  seq: number;
-  change_id: string;
-  entity: string;
-  op: "insert" | "update" | "delete";
-  row_key: string;
-  value: Record<string, unknown>;
-  status: ChangeStatus;
-  attempts: number;
-  last_error: string | null;
-  txid: number | null;
-  created_at: string;
-}
-
-export type ChangeStatus = "pending" | "sent" | "synced" | "failed" | "discarded";
 
 export interface WriterStatus {
   /** False after a network failure, until a request gets through again. */
@@ -147,33 +111,27 @@ export class ChangeTimeoutError extends Error {
   }
 }
 
+/** Changes read from the queue at once (W12). */
+const BATCH = 250;
 /**
- * Thrown by a `headers()` function that has no credentials for this database's user now (another
- * user is signed in, or nobody): the writer sends nothing and keeps the change pending (U2).
+ * While a batch is sent, its answers are recorded once the oldest unrecorded one is this old
+ * (W12): status keeps moving during a long burst, and a fast API does not pay a transaction (and
+ * the change feed's reads after it) per change.
  */
-export class CredentialsWithheldError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CredentialsWithheldError";
-  }
-}
+const RECORD_AFTER_MS = 250;
 
-/** A CredentialsWithheldError (by name: it may come from another copy of this module). */
-export function isCredentialsWithheld(error: unknown): boolean {
-  return error instanceof Error && error.name === "CredentialsWithheldError";
-}
-
-type Outcome = { kind: "held" } | { kind: "ok"; txid: number | null; body: unknown } | { kind: "rejected"; error: string; status: number } | { kind: "retry"; error: string; retryAfterMs: number; network: boolean };
+type Queued = ChangeRow & { wait_ms: number | null };
 
 export class ChangeWriter {
   private readonly backoff: BackoffOptions;
   private readonly fetchFn: typeof fetch;
   private readonly serial: Serial;
   private readonly emitter: Serial;
-  private timer: ReturnType<typeof setTimeout> | undefined;
   /** When each change waiting for a retry is due, on the monotonic clock (W7). */
   private readonly dueAt = new Map<string, number>();
   private stopped = true;
+  /** Aborts the request in flight when the writer stops (U1). */
+  private aborter = new AbortController();
   /** Sends changes (this tab leads); otherwise only watches their status. */
   private sending = true;
   private online = true;
@@ -181,8 +139,6 @@ export class ChangeWriter {
   private readonly listeners = new Set<(status: WriterStatus) => void>();
   private readonly waiters = new Map<string, Set<(status: ChangeStatus, error: string | null) => void>>();
   private unlisten: (() => Promise<void>)[] = [];
-  /** Aborts the request in flight when the writer stops (U1). */
-  private aborter = new AbortController();
   private readonly options: ChangeWriterOptions;
   private readonly byTable: ReadonlyMap<string, SyncEntity>;
   /** The last problem with a create's key (K1, K2): kept as the last error, since no retry fixes it. */
@@ -195,24 +151,25 @@ export class ChangeWriter {
     this.byTable = byTable(options.entities);
     this.backoff = { ...BACKOFF_DEFAULTS, ...options.backoff };
     this.fetchFn = options.fetch ?? ((...args) => fetch(...args));
-    this.serial = new Serial(
-      (current) => this.drain(current),
-      (error) => {
+    // One scheduler (scheduler.ts) for the drain, the status emitter and the change feed.
+    this.serial = new Serial((current) => this.drain(current), {
+      rerun: isLeaderChange,
+      onError: (error) => {
         if (this.stopped) return;
         // A local failure (W10): kept for flush(), shown as the last error, tried again later.
         this.failure = error instanceof Error ? error : new Error(String(error));
         this.report(this.failure.message, this.online);
         this.emit();
-        this.retryIn(this.backoff.maxMs);
+        this.serial.runIn(this.backoff.maxMs);
       },
-    );
+    });
     this.emitter = new Serial(
       async () => {
         if (!this.listeners.size || this.stopped) return;
         const s = await this.status();
         for (const l of this.listeners) l(s);
       },
-      () => {},
+      { rerun: isLeaderChange },
     );
   }
 
@@ -221,6 +178,8 @@ export class ChangeWriter {
     const { pg } = this.options;
     this.stopped = false;
     if (this.aborter.signal.aborted) this.aborter = new AbortController();
+    this.serial.resume();
+    this.emitter.resume();
     this.sending = options.send ?? true;
     if (this.sending) await this.prune();
     // After a change of PGlite's leader: start anew (a query in progress may never be answered;
@@ -253,6 +212,7 @@ export class ChangeWriter {
     if (this.stopped) return;
     if (!this.sending) {
       await this.prune();
+      // Stopped while pruning (U1): this writer never sends.
       if (this.stopped) return;
       this.sending = true;
     }
@@ -263,8 +223,9 @@ export class ChangeWriter {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
     this.aborter.abort();
+    this.serial.stop();
+    this.emitter.stop();
     for (const u of this.unlisten.splice(0)) await u();
     await this.serial.idle();
     await this.emitter.idle();
@@ -272,7 +233,7 @@ export class ChangeWriter {
 
   /**
    * Sends what can be sent now; resolves when the queue is empty or waiting for a retry. Rejects
-   * when the local database failed while the writer recorded an outcome (W8).
+   * when the local database failed while the writer recorded an outcome (W10).
    */
   async flush(): Promise<void> {
     this.failure = undefined;
@@ -305,7 +266,7 @@ export class ChangeWriter {
   private heard(payload: string): void {
     if (payload === "?" || payload === "kick") {
       if (this.sending) {
-        if (payload === "kick") this.retryIn(0);
+        if (payload === "kick") this.serial.runIn(0);
         else void this.announce();
       }
       return;
@@ -323,11 +284,6 @@ export class ChangeWriter {
     this.lastError = lastError;
     this.online = online;
     void this.announce();
-  }
-
-  private retryIn(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.kick(), ms);
   }
 
   async status(): Promise<WriterStatus> {
@@ -403,284 +359,184 @@ export class ChangeWriter {
     this.emitter.run();
   }
 
+  /**
+   * The drain (W1, W12): reads up to BATCH pending changes in one query and sends them one at a
+   * time in `seq` order. Their outcomes are recorded in order, one transaction at a time, while
+   * the next changes are sent: once the oldest unrecorded answer is RECORD_AFTER_MS old and no
+   * record is running, the answers so far go into one; the rest of the batch after it. So
+   * bookkeeping never holds up sending, and the slower the database (idb://), the more outcomes
+   * share a transaction. A change waiting for a retry ends the batch (it blocks the ones
+   * after it); a rejected create keeps the row's later changes out of the batch (their failure is
+   * part of its record); a key swap that makes later changes of the batch stale ends it, and the
+   * queue is read again once everything is recorded.
+   */
   private async drain(current: () => boolean): Promise<void> {
     const { pg } = this.options;
     while (!this.stopped && current()) {
-      const next = (await pg.query<ChangeRow & { wait_ms: number | null }>(
-        `SELECT *, (extract(epoch FROM ("next_attempt_at" - now())) * 1000)::int AS wait_ms FROM "_changes" WHERE "status" = 'pending' ORDER BY "seq" LIMIT 1`,
-      )).rows[0];
-      if (!next) break;
-      let due = this.dueAt.get(String(next.seq));
-      if (due === undefined) {
-        // Saved before a restart, by a clock that may have been set since: wait at most maxMs.
-        due = performance.now() + Math.min(Math.max(next.wait_ms ?? 0, 0), this.backoff.maxMs);
-        this.dueAt.set(String(next.seq), due);
-      }
-      const wait = due - performance.now();
-      if (wait > 0) {
-        this.retryIn(wait);
-        break;
-      }
-      this.dueAt.delete(String(next.seq));
-      if (this.stopped || !current()) break;
-      const outcome = await this.send(next);
-      if (outcome.kind === "held") {
-        // U1, U2: stopped, or no credentials for this database's user now. Nothing was sent and
-        // nothing is recorded; a writer that goes on looks again later.
-        this.retryIn(this.backoff.maxMs);
-        break;
-      }
-      if (outcome.kind === "ok") {
-        const entity = this.entity(next.entity);
-        const awaitsEcho = outcome.txid !== null || entity?.writeId !== undefined;
-        // A key problem (K1, K2) is recorded on the create itself too.
-        const record = (q: Queryable, note: string | null = null) =>
-          q.query(`UPDATE "_changes" SET "status" = $2, "txid" = $3, "attempts" = "attempts" + 1, "last_error" = $4 WHERE "seq" = $1 AND "status" = 'pending'`, [
-            next.seq,
-            awaitsEcho ? "sent" : "synced",
-            outcome.txid,
-            note,
-          ]);
-        let keyProblem: string | undefined;
-        // K1 (and K2: a server that stored a client-key row under a key of its own).
-        const swaps = next.op === "insert" && entity !== undefined && (entity.keySource === "server" || returnedKey(entity, outcome.body, next.row_key) !== undefined);
-        await (swaps
-          ? pg.transaction(async (tx) => {
-              keyProblem = await this.replaceTempKey(tx, entity!, next, outcome.body);
-              await record(tx, keyProblem ?? null);
-            })
-          : record(pg)
-        ).catch((error: unknown) => {
-            // `cause` set by hand: the Error constructor's options need lib ES2022, apps may use less.
-            throw Object.assign(
-              new Error(
-                `The server accepted change ${next.change_id} (${next.op} of ${next.entity} ${next.row_key}), but the local database failed to record it: ${(error as Error).message}. The change stays pending and is sent again (same Idempotency-Key) on the next flush.`,
-              ),
-              { cause: error },
-            );
-          });
-        // A request got through: whatever kept the writer from the server is gone. A key problem
-        // (K1, K2) is the server's or the spec's to fix: it stays the last error until another one.
-        if (keyProblem) this.keyProblem = keyProblem;
-        this.report(this.keyProblem ?? null, true);
-      } else if (outcome.kind === "rejected") {
-        await pg.transaction(async (tx) => {
-          // Another writer on this database (a second tab, a second process) may have confirmed
-          // this change meanwhile: a change's status only moves forward (W8).
-          const hit = await tx.query(`UPDATE "_changes" SET "status" = 'failed', "attempts" = "attempts" + 1, "last_error" = $2 WHERE "seq" = $1 AND "status" = 'pending'`, [next.seq, outcome.error]);
-          if (hit.affectedRows && next.op === "insert") {
-            await tx.query(
-              `UPDATE "_changes" SET "status" = 'failed', "last_error" = $4 WHERE "entity" = $1 AND "row_key" = $2 AND "seq" > $3 AND "status" = 'pending'`,
-              [next.entity, next.row_key, next.seq, `Not sent: the create of this row was rejected (${outcome.error})`],
-            );
+      const batch = (await pg.query<Queued>(
+        `SELECT *, (extract(epoch FROM ("next_attempt_at" - now())) * 1000)::int AS wait_ms FROM "_changes" WHERE "status" = 'pending' ORDER BY "seq" LIMIT ${BATCH}`,
+      )).rows;
+      if (!batch.length) break;
+      let answered: { change: ChangeRow; outcome: Outcome }[] = [];
+      let recording: Promise<void> | undefined;
+      let failed: { error: unknown } | undefined;
+      let oldest = 0;
+      /** Records what was answered since the last record, unless a record is running (it goes next). */
+      const recordSome = (): void => {
+        if (recording || !answered.length || performance.now() - oldest < RECORD_AFTER_MS) return;
+        const some = answered;
+        answered = [];
+        recording = this.record(some).then(
+          () => {
+            recording = undefined;
+            this.emit();
+          },
+          (error: unknown) => {
+            recording = undefined;
+            failed ??= { error };
+          },
+        );
+      };
+      const blocked = new Set<string>();
+      // Read again at once: the batch was full, or a key swap made the rest of it stale.
+      let more = batch.length === BATCH;
+      try {
+        for (let i = 0; i < batch.length; i++) {
+          const change = batch[i]!;
+          if (this.stopped || !current() || failed) {
+            more = false;
+            break;
           }
-        });
-        // The server answered: nothing stands in the queue's way. The rejection itself is in the error store.
-        this.report(null, true);
-      } else {
-        const delay = Math.max(outcome.retryAfterMs, this.delayFor(next.attempts));
-        this.dueAt.set(String(next.seq), performance.now() + delay);
-        await pg.query(`UPDATE "_changes" SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3::float8 / 1000) WHERE "seq" = $1 AND "status" = 'pending'`, [next.seq, outcome.error, delay]);
-        this.report(outcome.error, !outcome.network);
+          if (blocked.has(rowId(change))) {
+            // Failed by the record of the row's create, or still pending if another writer had
+            // confirmed that create meanwhile (W8): read again to know.
+            more = true;
+            continue;
+          }
+          const due = dueTime(this.dueAt.get(String(change.seq)), change.wait_ms, performance.now(), this.backoff.maxMs);
+          const wait = due - performance.now();
+          if (wait > 0) {
+            this.dueAt.set(String(change.seq), due);
+            this.serial.runIn(wait);
+            more = false;
+            break;
+          }
+          this.dueAt.delete(String(change.seq));
+          const outcome = await this.attempt(change);
+          if (outcome === "held") {
+            // U1, U2: stopped, or no credentials for this database's user now. Nothing was sent and
+            // nothing is recorded; a writer that goes on looks again later.
+            if (!this.stopped) this.serial.runIn(this.backoff.maxMs);
+            more = false;
+            break;
+          }
+          if (!answered.length) oldest = performance.now();
+          answered.push({ change, outcome });
+          if (outcome.kind === "retry") {
+            this.dueAt.set(String(change.seq), performance.now() + outcome.delayMs);
+            this.report(outcome.error, !outcome.network);
+            this.serial.runIn(outcome.delayMs);
+            more = false;
+            break;
+          }
+          // A request got through: whatever kept the writer from the server is gone. A key problem
+          // (K1, K2) is the server's or the spec's to fix: it stays the last error until another one.
+          this.keyProblem = keyProblem(outcome) ?? this.keyProblem;
+          this.report(this.keyProblem ?? null, true);
+          const block = blockedRow(change, outcome);
+          if (block) blocked.add(block);
+          if (staleAfter(outcome, batch.slice(i + 1))) {
+            more = true;
+            break;
+          }
+          recordSome();
+        }
+      } finally {
+        // Recorded even when the loop stops early (the server has these answers), in order (W12).
+        await recording;
+        if (!failed && answered.length) {
+          await this.record(answered).catch((error: unknown) => (failed = { error }));
+        }
         this.emit();
-        this.retryIn(delay);
-        break;
       }
-      this.emit();
+      if (failed) throw failed.error;
+      if (!more) break;
     }
   }
 
-  /**
-   * K1: the server accepted the create of a row with a temporary key; its response names the
-   * row's key. Replaces the temporary key everywhere on this device (inside the caller's
-   * transaction). Returns the problem when the response has no key.
-   */
-  private async replaceTempKey(tx: Queryable, entity: SyncEntity, change: ChangeRow, body: unknown): Promise<string | undefined> {
-    const at = entity.createKeyPath ?? [entity.key];
-    const value = returnedKey(entity, body);
-    const temp = change.row_key;
-    if (value === undefined) {
-      const problem = `The server accepted the create of ${entity.table} ${temp} (change ${change.change_id}) but its response has no key at ${at.join(".")}: the row's later changes cannot be addressed, and the row shows under the server's key only when it syncs.`;
-      await tx.query(`UPDATE "_changes" SET "status" = 'failed', "last_error" = $4 WHERE "entity" = $1 AND "row_key" = $2 AND "seq" > $3 AND "status" = 'pending'`, [entity.table, temp, change.seq, `Not sent: ${problem}`]);
-      return problem;
+  /** Sends one change and decides what its answer means (writer-decisions.ts). */
+  private async attempt(change: ChangeRow): Promise<Outcome | "held"> {
+    const entity = this.entity(change.entity);
+    let row: Record<string, unknown> | undefined;
+    if (entity && needsCurrentRow(change, entity)) {
+      row = (await this.options.pg.query<Record<string, unknown>>(`SELECT * FROM ${quoteIdent(entity.sql.view)} WHERE ${quoteIdent(entity.key)}::text = $1`, [change.row_key])).rows[0];
     }
-    const key = String(value);
-    if (sameKey(key, temp)) return undefined;
-    const json = JSON.stringify(value);
-    await tx.query(
-      `INSERT INTO "_sync_temp_keys" ("entity", "temp_key", "server_key") VALUES ($1, $2, $3) ON CONFLICT ("entity", "temp_key") DO UPDATE SET "server_key" = EXCLUDED."server_key"`,
-      [entity.table, temp, key],
-    );
-    // The row's own changes: this create and the updates and deletes queued after it.
-    await tx.query(
-      `UPDATE "_changes" SET "row_key" = $3, "value" = CASE WHEN "value" ? $4 THEN jsonb_set("value", ARRAY[$4], $5::jsonb) ELSE "value" END WHERE "entity" = $1 AND "row_key" = $2`,
-      [entity.table, temp, key, entity.key, json],
-    );
-    // The overlay row moves to the server key; the feed hears of the temporary key's end too.
-    await tx.query(`UPDATE ${quoteIdent(entity.sql.local)} SET ${quoteIdent(entity.key)} = $2 WHERE ${quoteIdent(entity.key)}::text = $1`, [temp, key]);
-    await tx.query(`INSERT INTO "_sync_feed" ("entity", "row_key") VALUES ($1, $2)`, [entity.table, temp]);
-    // Foreign keys of every entity that refers to this one.
-    for (const other of this.options.entities) {
-      for (const ref of (other.references ?? []).filter((r) => r.table === entity.table)) {
-        await tx.query(`UPDATE ${quoteIdent(other.sql.local)} SET ${quoteIdent(ref.field)} = CAST($2 AS ${ref.sqlType}) WHERE ${quoteIdent(ref.field)}::text = $1`, [temp, key]);
-        await tx.query(
-          `UPDATE "_changes" SET "value" = jsonb_set("value", ARRAY[$2], $3::jsonb) WHERE "entity" = $1 AND "status" IN ('pending', 'failed') AND "value" ->> $2 = $4`,
-          [other.table, ref.field, json, temp],
-        );
-        await tx.query(
-          `UPDATE "_changes" SET "value" = jsonb_set("value", ARRAY['${PATH_VALUES}', $2], to_jsonb($3::text)) WHERE "entity" = $1 AND "status" IN ('pending', 'failed') AND "value" -> '${PATH_VALUES}' ->> $2 = $4`,
-          [other.table, ref.field, key, temp],
-        );
+    const prepared = planRequest(change, entity, this.options.baseUrl, row);
+    let answer: Answer;
+    if (prepared.kind === "unsendable") answer = prepared;
+    else {
+      const { request } = prepared;
+      let auth: HeadersInit | undefined;
+      try {
+        auth = await this.options.headers?.();
+      } catch (error) {
+        if (isCredentialsWithheld(error)) return "held";
+        throw error;
+      }
+      // The credentials (or the row) may have taken a while: stopped meanwhile, nothing is sent (U1).
+      if (this.stopped) return "held";
+      const headers = new Headers(auth);
+      for (const [name, value] of Object.entries(request.headers)) headers.set(name, value);
+      try {
+        const response = await this.fetchFn(request.url, { method: request.method, headers, signal: this.aborter.signal, ...(request.body !== undefined ? { body: request.body } : {}) });
+        if (this.stopped) return "held";
+        const text = await response.text().catch(() => "");
+        answer = { kind: "response", status: response.status, statusText: response.statusText, headers: response.headers, text };
+      } catch (error) {
+        if (this.stopped) return "held";
+        answer = { kind: "network", message: (error as Error).message };
       }
     }
-    await tx.query(`SELECT pg_notify('_sync_feed', $1)`, [entity.table]);
-    if (entity.keySource === "server") return undefined;
-    // K2: the client made this key and the server should have kept it.
-    return `The server stored the create of ${entity.table} ${temp} (change ${change.change_id}) under its own key ${key}, not the key the client sent: the row and the changes that refer to it now use the server's key on this device. If the server assigns keys, set \`x-sync: { key_source: server }\` on the resource; otherwise it must keep the client's key (docs/backend.md, "Keys").`;
+    const outcome = decide(change, entity, answer, { backoff: this.backoff, ...(this.options.txidHeader ? { txidHeader: this.options.txidHeader } : {}) });
+    if (outcome.kind === "retry" && outcome.refreshCredentials) {
+      try {
+        await this.options.onUnauthorized?.();
+      } catch (error) {
+        return { ...outcome, error: `${outcome.error}; refreshing the credentials failed: ${(error as Error).message}` };
+      }
+    }
+    return outcome;
   }
 
-  /** Full jitter: a random delay up to the exponential bound. */
-  private delayFor(attempts: number): number {
-    const bound = Math.min(this.backoff.maxMs, this.backoff.initialMs * this.backoff.multiplier ** attempts);
-    return Math.round(Math.random() * bound);
+  /** Records the outcomes of a batch in one local transaction (W12); a failure is the writer's (W10). */
+  private async record(answered: { change: ChangeRow; outcome: Outcome }[]): Promise<void> {
+    if (!answered.length) return;
+    const statements = answered.flatMap(({ change, outcome }) => recordOutcome(change, outcome, this.byTable));
+    const { pg } = this.options;
+    try {
+      if (statements.length === 1) await pg.query(statements[0]!.sql, statements[0]!.params);
+      else {
+        await pg.transaction(async (tx) => {
+          for (const s of statements) await tx.query(s.sql, s.params);
+        });
+      }
+    } catch (error) {
+      if (isLeaderChange(error)) throw error;
+      const first = answered.find((a) => a.outcome.kind === "confirm") ?? answered[0]!;
+      const { change } = first;
+      const verb = first.outcome.kind === "confirm" ? "accepted" : "answered";
+      const others = answered.length > 1 ? ` (with ${answered.length - 1} other answered change(s) of the same batch)` : "";
+      // `cause` set by hand: the Error constructor's options need lib ES2022, apps may use less.
+      throw Object.assign(
+        new Error(
+          `The server ${verb} change ${change.change_id} (${change.op} of ${change.entity} ${change.row_key}), but the local database failed to record it: ${(error as Error).message}. The change stays pending${others} and is sent again (same Idempotency-Key) on the next flush.`,
+        ),
+        { cause: error },
+      );
+    }
   }
 
   private entity(table: string): SyncEntity | undefined {
     return this.byTable.get(table);
   }
-
-  private async send(change: ChangeRow): Promise<Outcome> {
-    const entity = this.entity(change.entity);
-    const endpoint = !entity ? undefined : change.op === "insert" ? entity.create : change.op === "update" ? entity.update : entity.remove;
-    if (!entity || !endpoint) {
-      return { kind: "rejected", status: 0, error: `The API has no ${change.op} endpoint for ${change.entity}; the change cannot be sent.` };
-    }
-    const path = endpointPath(endpoint, entity.key, change);
-    if (typeof path !== "string") return { kind: "rejected", status: 0, error: `Cannot build the URL ${endpoint.method.toUpperCase()} ${endpoint.path}: the change has no value for {${path.missing.param}} (${path.missing.field}).` };
-    // The key is sent on create unless the server assigns it (then the row's key is a temporary one).
-    const sendsKey = change.op === "insert" && entity.keySource !== "server";
-    const omit = new Set([...entity.columns.filter((c) => c.device || (c.readOnly && (!sendsKey || !c.key))).map((c) => c.name), ...(change.op === "insert" && !sendsKey ? [entity.key] : []), PATH_VALUES]);
-    let body: Record<string, unknown> | undefined;
-    // A create leaves out what the client did not set (NULL): the server applies its defaults.
-    if (change.op === "insert") body = Object.fromEntries(Object.entries(strip(change.value, omit)).filter(([, v]) => v !== null));
-    else if (change.op === "update") {
-      const changed = strip(change.value, new Set([...omit, entity.key]));
-      if (endpoint.method.toUpperCase() === "PUT") {
-        // No PATCH in the spec: send the whole row as this client sees it now.
-        const row = (await this.options.pg.query<Record<string, unknown>>(`SELECT * FROM ${quoteIdent(entity.sql.view)} WHERE ${quoteIdent(entity.key)}::text = $1`, [change.row_key])).rows[0];
-        body = { ...strip(row ?? {}, new Set([...omit, "_sync_status"])), ...changed };
-      } else body = changed;
-    }
-    const url = this.options.baseUrl.replace(/\/$/, "") + path;
-    let auth: HeadersInit | undefined;
-    try {
-      auth = await this.options.headers?.();
-    } catch (error) {
-      if (isCredentialsWithheld(error)) return { kind: "held" };
-      throw error;
-    }
-    // The credentials may have taken a while (a refresh): stopped meanwhile, nothing is sent (U1).
-    if (this.stopped) return { kind: "held" };
-    const headers = new Headers(auth);
-    headers.set("idempotency-key", change.change_id);
-    headers.set("x-change-id", change.change_id);
-    if (body) headers.set("content-type", "application/json");
-    let response: Response;
-    try {
-      response = await this.fetchFn(url, { method: endpoint.method.toUpperCase(), headers, signal: this.aborter.signal, ...(body ? { body: JSON.stringify(body) } : {}) });
-    } catch (error) {
-      if (this.stopped) return { kind: "held" };
-      return { kind: "retry", network: true, retryAfterMs: 0, error: `Network error: ${(error as Error).message}` };
-    }
-    const text = await response.text().catch(() => "");
-    if (response.ok) {
-      const header = response.headers.get(this.options.txidHeader ?? "x-txid");
-      let txid = header !== null && header !== "" ? Number(header) : NaN;
-      let parsed: unknown;
-      if (text) {
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // Not JSON: no txid (and no key) in the body.
-        }
-      }
-      if (Number.isNaN(txid) && parsed !== null && typeof parsed === "object" && "txid" in parsed && parsed.txid !== undefined) txid = Number(parsed.txid);
-      return { kind: "ok", txid: Number.isFinite(txid) ? txid : null, body: parsed };
-    }
-    const summary = `${response.status} ${describeErrorBody(text) ?? response.statusText}`.trim();
-    if (response.status === 401) {
-      // Expired or missing credentials say nothing about the change: refresh them and send it
-      // again (same Idempotency-Key) rather than roll back the user's work.
-      try {
-        await this.options.onUnauthorized?.();
-      } catch (error) {
-        return { kind: "retry", network: false, retryAfterMs: 0, error: `${summary}; refreshing the credentials failed: ${(error as Error).message}` };
-      }
-      return { kind: "retry", network: false, retryAfterMs: 0, error: summary };
-    }
-    if (response.status >= 500 || response.status === 408 || response.status === 429) {
-      return { kind: "retry", network: false, retryAfterMs: retryAfter(response.headers.get("retry-after"), response.headers.get("date")), error: summary };
-    }
-    return { kind: "rejected", status: response.status, error: summary };
-  }
-}
-
-/**
- * The key a create's JSON response carries: at `createKeyPath` for server keys; for client keys,
- * the row's key property when it differs from the key sent (K2). Undefined when there is none.
- */
-function returnedKey(entity: SyncEntity, body: unknown, sent?: string): string | number | undefined {
-  let value: unknown = body;
-  for (const step of entity.createKeyPath ?? [entity.key]) value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[step] : undefined;
-  if ((typeof value !== "string" && typeof value !== "number") || value === "") return undefined;
-  if (entity.keySource !== "server" && sent !== undefined && sameKey(String(value), sent)) return undefined;
-  return value;
-}
-
-/** Keys compare as text; uuids whatever their letter case. */
-function sameKey(a: string, b: string): boolean {
-  return a === b || (/^[0-9a-f-]{36}$/i.test(a) && a.toLowerCase() === b.toLowerCase());
-}
-
-/** What a query runs on: the database or one of its transactions. */
-type Queryable = Pick<PGliteInterface, "query">;
-
-/** Where an update or delete records the fields its URL is built from, as they were when it was made. */
-const PATH_VALUES = "_sp_path";
-
-/**
- * The URL path of a change: the endpoint's parts with every parameter filled from the row
- * (the key from `row_key`, other fields from the change's value), URL-encoded. Returns the
- * parameter without a value instead when one is missing.
- */
-export function endpointPath(endpoint: Endpoint, key: string, change: Pick<ChangeRow, "row_key" | "value">): string | { missing: { param: string; field: string } } {
-  const recorded = change.value[PATH_VALUES];
-  const values: Record<string, unknown> = { ...change.value, ...(recorded && typeof recorded === "object" ? (recorded as Record<string, unknown>) : {}) };
-  let path = "";
-  for (const part of endpoint.parts) {
-    if (typeof part === "string") {
-      path += part;
-      continue;
-    }
-    const value = part.field === key ? change.row_key : values[part.field];
-    if (value === undefined || value === null) return { missing: part };
-    path += encodeURIComponent(typeof value === "object" ? JSON.stringify(value) : String(value));
-  }
-  return path;
-}
-
-function strip(value: Record<string, unknown>, omit: Set<string>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([k]) => !omit.has(k)));
-}
-
-/**
- * `Retry-After` in seconds or as an HTTP date, clamped to an hour. A date is measured from the
- * response's `Date` header (the server's clock), so a client clock that is off does not matter.
- */
-export function retryAfter(header: string | null, serverDate?: string | null): number {
-  if (!header) return 0;
-  const seconds = Number(header);
-  const now = serverDate ? Date.parse(serverDate) : NaN;
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - (Number.isFinite(now) ? now : Date.now());
-  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), 3_600_000) : 0;
 }

@@ -229,6 +229,61 @@ export const contactsEntity: EntityDescription = {
   references: [],
 };
 
+/** household_member: table household_members, confirmed. */
+export const householdMembersEntity: EntityDescription = {
+  table: "household_members",
+  sql: {
+    view: "household_members",
+    synced: "household_members_synced",
+    local: "household_members_local",
+    rebuild: "household_members_rebuild",
+    onInsert: "household_members_ins",
+    onUpdate: "household_members_upd",
+    onDelete: "household_members_del",
+    feed: "household_members_feed",
+    ack: "household_members_ack",
+    keyType: "uuid",
+  },
+  key: "id",
+  keySource: "client",
+  newKey: "uuid",
+  mode: "confirmed",
+  localFirst: false,
+  scope: "user_id",
+  columns: [
+    { name: "id", codec: "uuid", sqlType: "uuid", key: true, readOnly: true, writeOnly: false, device: false },
+    {
+      name: "user_id",
+      codec: "uuid",
+      sqlType: "uuid",
+      key: false,
+      readOnly: true,
+      writeOnly: false,
+      device: false,
+    },
+    {
+      name: "household_id",
+      codec: "uuid",
+      sqlType: "uuid",
+      key: false,
+      readOnly: true,
+      writeOnly: false,
+      device: false,
+    },
+    {
+      name: "role",
+      codec: "text",
+      sqlType: "text",
+      key: false,
+      readOnly: true,
+      writeOnly: false,
+      device: false,
+    },
+  ],
+  list: { method: "GET", path: "/api/household_members", params: [] },
+  references: [],
+};
+
 /** transaction: table transactions, local-first. */
 export const transactionsEntity: EntityDescription = {
   table: "transactions",
@@ -351,4 +406,4 @@ export const transactionsEntity: EntityDescription = {
 };
 
 /** Every synced entity. */
-export const ENTITIES: readonly EntityDescription[] = [accountsEntity, contactsEntity, transactionsEntity];
+export const ENTITIES: readonly EntityDescription[] = [accountsEntity, contactsEntity, householdMembersEntity, transactionsEntity];

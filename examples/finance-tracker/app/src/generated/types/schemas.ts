@@ -92,6 +92,18 @@ export interface ExportRequest {
   to: string;
 }
 
+/** A membership of the signed-in user, with the role that decides what they may write. */
+export interface HouseholdMember {
+  id: string;
+  user_id: string;
+  household_id: string;
+  role: "owner" | "editor" | "viewer";
+}
+
+/** HouseholdMember as sent in requests: readOnly properties left out. */
+export interface HouseholdMemberWrite {
+}
+
 /** Totals for one calendar month. */
 export interface MonthlySummary {
   year: number;
