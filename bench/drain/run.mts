@@ -7,12 +7,16 @@
  *  node      PGlite in this process, in memory and on disk (NodeFS): queue N creates of contacts
  *            through the view with the writer stopped, then time start() + flush() until no
  *            change is pending (every one accepted by the server). The API floor: the same N
- *            requests sent one after another with fetch, no local bookkeeping.
+ *            requests sent one after another with fetch, no local bookkeeping. The backend runs
+ *            with `defaultUser` (Ada): requests without a token act as her.
  *  chromium  (--browser) the example app built with that client, in Debian's Chromium, its
  *            database on idb:// in PGlite's Web Worker (every query copies the database to
  *            IndexedDB): the writer is stopped, N creates are queued with one INSERT … SELECT,
  *            then start() + flush() is timed in the page, and the time until the shape stream
- *            confirmed them all (nothing queued).
+ *            confirmed them all (nothing queued). The page signs in as Ada through the app's form;
+ *            test/browser/inspect.js (added with addInitScript) exposes window.__financeTracker,
+ *            and the page's own API floor sends her bearer token. A --before ref's app needs the
+ *            same inspector hook (the generated SyncInspector) for this part.
  *
  * Run: npx tsx bench/drain/run.mts [--writes 100] [--runs 3] [--before main] [--browser]
  * Prints medians per variant and the before/after ratios, and one JSON line at the end.
@@ -25,7 +29,7 @@ import { parseArgs } from "node:util";
 import { build } from "vite";
 import { createServer } from "../../examples/finance-tracker/server/server.ts";
 import { startPostgres } from "../../test/support/postgres/index.ts";
-import { appUrl, launchChromium, serveStatic, startStack } from "../../test/browser/harness.ts";
+import { appUrl, INSPECT, launchChromium, openApp, serveStatic, startStack, tokenOf, USERS } from "../../test/browser/harness.ts";
 
 const { values } = parseArgs({
   options: { writes: { type: "string", default: "100" }, runs: { type: "string", default: "3" }, before: { type: "string" }, browser: { type: "boolean", default: false } },
@@ -47,21 +51,23 @@ if (values.before) {
 }
 
 const server = await startPostgres();
-const backend = await createServer({ databaseUrl: server.url, port: 0, host: "127.0.0.1", log: () => {} });
+// Every /api route needs a user: requests without a token (the Node writer's and the API floor's) act as Ada.
+const backend = await createServer({ databaseUrl: server.url, defaultUser: USERS.ada, port: 0, host: "127.0.0.1", log: () => {} });
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, writes: WRITES, runs: RUNS };
 
 interface Generated {
   createDatabase(options?: { dataDir?: string }): Promise<{ pg: { query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }> }; close(): Promise<void> }>;
   ChangeWriter: new (options: Record<string, unknown>) => { start(): Promise<void>; flush(): Promise<void>; stop(): Promise<void> };
-  SYNC_ENTITIES: unknown;
+  /** The entity descriptions the writer takes (`ENTITIES`; `SYNC_ENTITIES` in older trees, for --before). */
+  entities: unknown;
 }
 
 async function load(app: string): Promise<Generated> {
   const g = path.join(app, "src/generated");
   const init = (await import(path.join(g, "db/init.ts"))) as Pick<Generated, "createDatabase">;
   const writer = (await import(path.join(g, "sync/change-writer.ts"))) as Pick<Generated, "ChangeWriter">;
-  const entities = (await import(path.join(g, "sync/entities.ts"))) as Pick<Generated, "SYNC_ENTITIES">;
-  return { ...init, ...writer, ...entities };
+  const descriptions = (await import(path.join(g, "sync/entities.ts"))) as { ENTITIES?: unknown; SYNC_ENTITIES?: unknown };
+  return { ...init, ...writer, entities: descriptions.ENTITIES ?? descriptions.SYNC_ENTITIES };
 }
 
 const QUEUE = `INSERT INTO contacts (first_name, last_name, email) SELECT 'Drain', 'N' || g, 'drain' || g || '-' || $1 || '@example.com' FROM generate_series(1, $2::int) g`;
@@ -70,7 +76,7 @@ async function nodeDrain(gen: Generated, storage: "memory" | "disk", tag: string
   const dataDir = storage === "disk" ? fs.mkdtempSync(path.join(os.tmpdir(), "bench-drain-")) : undefined;
   const db = await gen.createDatabase(dataDir ? { dataDir } : {});
   await db.pg.query(QUEUE, [tag, WRITES]);
-  const writer = new gen.ChangeWriter({ pg: db.pg, entities: gen.SYNC_ENTITIES, baseUrl: backend.url, backoff: { initialMs: 50, maxMs: 200 } });
+  const writer = new gen.ChangeWriter({ pg: db.pg, entities: gen.entities, baseUrl: backend.url, backoff: { initialMs: 50, maxMs: 200 } });
   const t = performance.now();
   await writer.start();
   for (;;) {
@@ -129,8 +135,8 @@ for (const v of variants) {
 }
 results.node = { apiFloorMs: median(floor), ...node };
 
-/** In the page (window.__financeTracker, the app's `?bench` hook): stop the writer, queue, time the drain. */
-const IN_PAGE = `async ({ sql, n, tag, api }) => {
+/** In the page (window.__financeTracker, set by test/browser/inspect.js): stop the writer, queue, time the drain. */
+const IN_PAGE = `async ({ sql, n, tag, api, token }) => {
   const ft = window.__financeTracker;
   // The API alone from this page: the same creates with fetch, one after another (their rows
   // sync back into this database like the drained ones).
@@ -138,9 +144,10 @@ const IN_PAGE = `async ({ sql, n, tag, api }) => {
   for (let i = 1; i <= n; i++) {
     const r = await fetch(api + "/api/contacts", {
       method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": crypto.randomUUID(), "x-change-id": crypto.randomUUID() },
+      headers: { "content-type": "application/json", authorization: "Bearer " + token, "idempotency-key": crypto.randomUUID(), "x-change-id": crypto.randomUUID() },
       body: JSON.stringify({ id: crypto.randomUUID(), first_name: "Floor", last_name: "N" + i, email: "floor" + i + "-" + tag + "@example.com" }),
     });
+    if (!r.ok) throw new Error("POST /api/contacts: " + r.status + " " + (await r.text()));
     await r.text();
   }
   const floorMs = performance.now() - f;
@@ -179,7 +186,7 @@ const IN_PAGE = `async ({ sql, n, tag, api }) => {
   window.fetch = original;
   gaps.sort((a, b) => a - b);
   while ((await ft.engine.writer.status()).queued > 0 && performance.now() - t < 300000) await new Promise((r) => setTimeout(r, 100));
-  return { floorMs, acceptedMs, syncedMs: performance.now() - t, apiMs, requests, gapP50: gaps[Math.floor(gaps.length / 2)] ?? 0, gapMax: gaps[gaps.length - 1] ?? 0 };
+  return { storage: ft.db.storage, floorMs, acceptedMs, syncedMs: performance.now() - t, apiMs, requests, gapP50: gaps[Math.floor(gaps.length / 2)] ?? 0, gapMax: gaps[gaps.length - 1] ?? 0 };
 }`;
 
 // Chromium ------------------------------------------------------------------------------------------
@@ -197,12 +204,15 @@ if (values.browser) {
     const floors: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const context = await browser.newContext();
+      await context.addInitScript({ path: INSPECT });
       const page = await context.newPage();
-      await page.goto(appUrl(site.url, stack, `drain-${run}`, { bench: "" }));
+      // Signs in as Ada through the app's form; the app opens her database and the inspector exposes it.
+      await openApp(page, appUrl(site.url, stack, `drain-${run}`, { storage: "idb" }));
       await page.waitForFunction(() => "__financeTracker" in window, undefined, { timeout: 60_000 });
       // Plain JavaScript text: tsx would wrap a function passed to page.evaluate in helpers the page lacks.
-      const r = (await page.evaluate(`(${IN_PAGE})(${JSON.stringify({ sql: QUEUE, n: WRITES, tag: `c${run}${v.name.replace(/\W/g, "")}`, api: stack.backend.url })})`)) as { floorMs: number; acceptedMs: number; syncedMs: number; apiMs: number; requests: number; gapP50: number; gapMax: number };
+      const r = (await page.evaluate(`(${IN_PAGE})(${JSON.stringify({ sql: QUEUE, n: WRITES, tag: `c${run}${v.name.replace(/\W/g, "")}`, api: stack.backend.url, token: await tokenOf(stack) })})`)) as { storage: string; floorMs: number; acceptedMs: number; syncedMs: number; apiMs: number; requests: number; gapP50: number; gapMax: number };
       console.error(`    run ${run}: ${JSON.stringify(r)}`);
+      if (r.storage !== "idb") throw new Error(`asked for idb, the app runs on ${r.storage}`);
       accepted.push(r.acceptedMs);
       floors.push(r.floorMs);
       synced.push(r.syncedMs);

@@ -36,7 +36,8 @@ async function generateInto(root: string, name: string, spec: string): Promise<v
   fs.mkdirSync(dir, { recursive: true });
   const config = parseConfig(`spec: ${JSON.stringify(spec)}\noutput: out\n`, dir, "sync-patterns.config.yaml");
   if (!config.ok) throw new Error(JSON.stringify(config.diagnostics));
-  await generate(config.value, "write", dir);
+  const generated = await generate(config.value, "write", dir);
+  if (!generated.ok) throw new Error(`${name}: ${JSON.stringify(generated.diagnostics)}`);
 }
 
 /** A project as typecheck() in test/support/project.ts writes it. */
