@@ -20,7 +20,7 @@ import type { PGliteInterface } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { contactRow, expectAttr, expectCount } from "./app-page.js";
-import { appUrl, buildApp, echoPageErrors, launchProfile, serveStatic, startStack, tokenOf, USERS, type Stack, type StaticServer } from "./harness.js";
+import { appUrl, buildApp, echoPageErrors, INSPECT, launchProfile, serveStatic, startStack, tokenOf, USERS, type Stack, type StaticServer } from "./harness.js";
 
 const postgres = usePostgres();
 let stack: Stack;
@@ -67,18 +67,19 @@ afterAll(async () => {
   fs.rmSync(buildDir, { recursive: true, force: true });
 });
 
-/** A fresh browser profile signed in as `email`, its tab showing the shared contact (and, with `bench`, `window.__financeTracker`). */
+/** A fresh browser profile signed in as `email`, its tab showing the shared contact (and `window.__financeTracker`, from test/browser/inspect.js). */
 async function openAs(email: string, role: string): Promise<Page> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-profile-roles-"));
   const context = await launchProfile(dir);
   profiles.push({ dir, context });
+  await context.addInitScript({ path: INSPECT });
   const page = await context.newPage();
   echoPageErrors(page, email);
-  await page.goto(appUrl(web.url, stack, "roles", { bench: "" }));
+  await page.goto(appUrl(web.url, stack, "roles"));
   await page.getByTestId("signin-email").fill(email);
   await page.getByTestId("signin-password").fill("demo");
   await page.getByTestId("signin-submit").click();
-  await page.locator(`[data-testid="signed-in"][data-user="${email}"]`).waitFor({ timeout: 60_000 });
+  await page.locator(`[data-testid="signed-in"][data-user="${email}"]`).waitFor({ timeout: 120_000 });
   await expectAttr(page.getByTestId("role"), "data-role", role, 30_000);
   await contactRow(page, NAME).waitFor({ timeout: 30_000 });
   await page.locator('[data-testid="account-row"]').first().waitFor({ timeout: 30_000 });
