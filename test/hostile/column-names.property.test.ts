@@ -116,7 +116,7 @@ const q = (name: string): string => runtime.quoteIdent(name);
 
 async function exerciseEntity(facts: Entity, c: Case): Promise<void> {
   // The template context of the entity, as the generator renders it (src/plan/print).
-  const { sql, objectSuffixes } = templateBase({ entities: [], operations: [], groups: [] } as unknown as SpecModel, { apiUrl: "" });
+  const { sql, objectSuffixes } = templateBase({ schemas: [], entities: [], operations: [], groups: [] } as unknown as SpecModel, { apiUrl: "" });
   const e = printEntity(facts);
   await runtime.migrate(pg, {
     shared: eta.render("partials/sql/shared.eta", { sql }),
