@@ -31,7 +31,10 @@ beforeAll(async () => {
   const out = await generateClient("collections", EXAMPLE_SPEC_TEXT);
   client = (await import(`${out}/index.ts`)) as Client;
   db = await client.createDatabase();
-  await db.pg.query(`INSERT INTO contacts_synced (id, first_name, last_name, created_at, updated_at) VALUES (gen_random_uuid(), 'Grace', 'Hopper', now(), now())`);
+  // The example's contacts are role-checked (x-rbac.roles): this device's user owns one household.
+  const household = crypto.randomUUID();
+  await db.pg.query(`INSERT INTO household_members_synced (id, user_id, household_id, role) VALUES (gen_random_uuid(), gen_random_uuid(), $1, 'owner')`, [household]);
+  await db.pg.query(`INSERT INTO contacts_synced (id, first_name, last_name, created_at, updated_at, household_id) VALUES (gen_random_uuid(), 'Grace', 'Hopper', now(), now(), $1)`, [household]);
   contacts = client.createContactsCollection(db);
   await contacts.preload();
 }, 60_000);
@@ -104,7 +107,7 @@ describe("permissions (x-rbac, x-owner-only)", () => {
     ["the owner may edit it", { given: ["contacts", "credit_limit", "owner"], want: true }],
     ["a field in no group is editable by every role with a field group", { given: ["contacts", "company", "editor"], want: true }],
     ["a role with no field group is read-only, ungrouped fields too", { given: ["contacts", "company", "viewer"], want: false }],
-    ["an entity without x-rbac is editable", { given: ["accounts", "name", "viewer"], want: true }],
+    ["a viewer is read-only on accounts too (x-rbac there, no field groups)", { given: ["accounts", "name", "viewer"], want: false }],
   ];
   for (const [name, { given, want }] of cases) it(name, () => expect(client.canEditField(...given)).toBe(want));
 
