@@ -44,6 +44,8 @@ beforeAll(async () => {
   // that this project's type-check does not pull in the app (it is type-checked with DOM types).
   ({ newestContacts } = (await import(`${REPO}/examples/finance-tracker/app/src/queries.ts`)) as { newestContacts: ListQuery });
   db = await client.createDatabase();
+  // The example's contacts are role-checked (x-rbac.roles): this device's user owns one household.
+  await db.pg.query(`INSERT INTO household_members_synced (id, user_id, household_id, role) VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'owner')`);
 }, 60_000);
 afterAll(async () => db?.close());
 
