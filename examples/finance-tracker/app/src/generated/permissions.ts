@@ -8,7 +8,8 @@ import type { AccountRow } from "./types/account.js";
 import type { ContactRow } from "./types/contact.js";
 import type { TransactionRow } from "./types/transaction.js";
 
-export type { Action, EntityRules, PermissionRules, Refusal, WriteOp };
+// Prefixed: core.ts re-exports this module beside the spec's own schema types (Figma has an `Action`).
+export type { Action as PermissionAction, EntityRules as PermissionEntityRules, PermissionRules, Refusal as PermissionRefusal, WriteOp as PermissionWriteOp };
 
 /** Field groups per entity (x-rbac field_groups). */
 export const FIELD_GROUPS = {

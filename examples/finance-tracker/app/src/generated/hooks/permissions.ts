@@ -3,7 +3,7 @@
 
 import { useMemo } from "react";
 import { useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
-import { canDo, editableFields as editableFor, roleIn, ROLE_SOURCES, type Action, type FieldOf, type PermissionRows, type RoleEntity, type RoleSource } from "../permissions.js";
+import { canDo, editableFields as editableFor, roleIn, ROLE_SOURCES, type PermissionAction as Action, type FieldOf, type PermissionRows, type RoleEntity, type RoleSource } from "../permissions.js";
 import { useSync, type Collections } from "./sync.js";
 
 export interface Permissions<E extends RoleEntity> {
