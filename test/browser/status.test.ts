@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { accountRow, addAccount, addContact, attr, contactRow, editContact, expectAttr, expectCount, expectText, synced } from "./app-page.js";
-import { appUrl, buildApp, echoPageErrors, INSPECT, launchChromium, openApp, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
+import { appUrl, buildApp, echoPageErrors, HOUSEHOLD, INSPECT, launchChromium, openApp, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
 
 const postgres = usePostgres();
 let stack: Stack;
@@ -27,7 +27,7 @@ const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
 
 /**
- * A pass-through proxy in front of the shape server that can hold its answers: while held, the
+ * A pass-through proxy in front of the backend's shape proxy that can hold its answers: while held, the
  * server's rows do not reach the app (as on a slow sync service), and nothing else changes.
  */
 interface HoldingProxy {
@@ -85,7 +85,8 @@ async function holdingProxy(target: string): Promise<HoldingProxy> {
 beforeAll(async () => {
   const databaseUrl = await postgres().createDatabase();
   [stack] = await Promise.all([startStack(databaseUrl), buildApp(buildDir)]);
-  shapes = await holdingProxy(stack.shapes.url);
+  // In front of the backend's shape proxy (which scopes each shape to the signed-in user's household).
+  shapes = await holdingProxy(stack.backend.url);
   web = await serveStatic(buildDir);
   browser = await launchChromium();
   remote = new pg.Client(databaseUrl);
@@ -109,7 +110,7 @@ afterEach(async () => {
 });
 
 /** A new browser context (its own IndexedDB) with the app open on the local database `db`, shapes through the holding proxy. */
-async function open(db: string, options: { viewport?: { width: number; height: number }; init?: () => void } = {}): Promise<Page> {
+async function open(db: string, options: { viewport?: { width: number; height: number }; init?: () => void; form?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 760 } });
   contexts.push(context);
   await context.addInitScript({ path: INSPECT });
@@ -118,7 +119,7 @@ async function open(db: string, options: { viewport?: { width: number; height: n
   echoPageErrors(page, db);
   page.on("pageerror", (e) => pageErrors.push(`${db}: ${e.message}`));
   // A fresh profile downloads and compiles PGlite: on a loaded machine that can take a while.
-  await openApp(page, appUrl(web.url, stack, db, { electric: shapes.shapeUrl }), USERS.ada, 90_000);
+  await openApp(page, appUrl(web.url, stack, db, { electric: shapes.shapeUrl }), USERS.ada, 90_000, options.form);
   return page;
 }
 
@@ -326,9 +327,10 @@ describe("honest status in Chromium", () => {
   }, 180_000);
 
   it("a fresh profile says Loading… until its first sync, never 'No accounts yet' while the server's accounts are on their way", async () => {
-    await remote.query(`INSERT INTO accounts (name, kind) VALUES ('On the server', 'cash')`);
+    await remote.query(`INSERT INTO accounts (name, kind, household_id) VALUES ('On the server', 'cash', $1)`, [HOUSEHOLD.lovelace]);
     shapes.hold();
     const page = await open("first-sync", {
+      form: false,
       init: () => {
         const states: string[] = [];
         (globalThis as unknown as { __accountStates: string[] }).__accountStates = states;
@@ -346,12 +348,16 @@ describe("honest status in Chromium", () => {
     await page.waitForTimeout(1_500);
     const held = await page.evaluate(() => (globalThis as unknown as { __accountStates: string[] }).__accountStates);
     expect(held).toEqual(["Loading…"]);
+    // The user's role has not arrived either: the app says it is checking, not that changes are not allowed.
+    await page.getByTestId("contacts-role-pending").waitFor();
+    expect(await page.getByTestId("contacts-read-only").count()).toBe(0);
     shapes.release();
+    await page.getByTestId("contact-form").waitFor({ timeout: 30_000 });
     await accountRow(page, "On the server").waitFor({ timeout: 30_000 });
     const states = await page.evaluate(() => (globalThis as unknown as { __accountStates: string[] }).__accountStates);
     expect(states).toEqual(["Loading…", "rows"]);
     // An entity the server has none of says so once its first (empty) batch is stored, in every list.
-    const { rows } = await remote.query<{ n: number }>(`SELECT count(*)::int AS n FROM transactions`);
+    const { rows } = await remote.query<{ n: number }>(`SELECT count(*)::int AS n FROM transactions WHERE household_id = $1`, [HOUSEHOLD.lovelace]);
     const transactions = page.getByTestId("transactions");
     if (rows[0]!.n === 0) await expectText(transactions.locator(".empty"), "No transactions yet", 15_000);
     else await transactions.locator('[data-testid="transaction-row"]').first().waitFor({ timeout: 15_000 });

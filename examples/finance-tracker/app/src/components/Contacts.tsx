@@ -13,13 +13,18 @@ export const PAGE = 50;
  */
 export function Contacts({ household }: { household: string }) {
   const [limit, setLimit] = useState(PAGE);
-  const mayAdd = useCan("contacts", { household_id: household }, "create");
+  const { ready, can } = usePermissions("contacts");
+  const mayAdd = can({ household_id: household }, "create");
   const { data: contacts, isLoading } = useContacts(newestContacts(limit), [limit]);
   return (
     <section className="panel contacts" data-testid="contacts">
       <h2>Contacts</h2>
       {mayAdd ? (
         <NewContactForm />
+      ) : !ready ? (
+        <p className="empty" data-testid="contacts-role-pending">
+          Checking your role in this household…
+        </p>
       ) : (
         <p className="empty" data-testid="contacts-read-only">
           Your role in this household does not allow changes.

@@ -2,18 +2,19 @@
 // Do not edit: `npx sync-patterns generate` overwrites this file. Customise the templates instead.
 
 import type { LocalDatabase } from "../db/init.js";
+import type { CollectionsOptions } from "../permissions.js";
 import { createAccountsCollection } from "./account.js";
 import { createContactsCollection } from "./contact.js";
 import { createHouseholdMembersCollection } from "./household-member.js";
 import { createTransactionsCollection } from "./transaction.js";
 
 /** The collections of every synced entity over `db` (each loads when first queried, or on `preload()`). */
-export function createCollections(db: LocalDatabase) {
+export function createCollections(db: LocalDatabase, options: CollectionsOptions = {}) {
   return {
-    accounts: createAccountsCollection(db),
-    contacts: createContactsCollection(db),
-    householdMembers: createHouseholdMembersCollection(db),
-    transactions: createTransactionsCollection(db),
+    accounts: createAccountsCollection(db, options),
+    contacts: createContactsCollection(db, options),
+    householdMembers: createHouseholdMembersCollection(db, options),
+    transactions: createTransactionsCollection(db, options),
   };
 }
 

@@ -6,9 +6,10 @@ import type { LocalDatabase } from "../db/init.js";
 import type { HouseholdMemberRow } from "../types/household-member.js";
 import { householdMembersEntity } from "../sync/entities.js";
 import { pgliteCollectionOptions } from "./pglite-collection.js";
+import type { CollectionsOptions } from "../permissions.js";
 
 /** Creates the householdMembers collection (confirmed) of a local database. */
-export function createHouseholdMembersCollection(db: LocalDatabase) {
+export function createHouseholdMembersCollection(db: LocalDatabase, _options: CollectionsOptions = {}) {
   return createCollection(
     pgliteCollectionOptions<HouseholdMemberRow>({
       pg: db.pg,

@@ -6,10 +6,10 @@ import type { LocalDatabase } from "../db/init.js";
 import type { TransactionRow } from "../types/transaction.js";
 import { transactionsEntity } from "../sync/entities.js";
 import { pgliteCollectionOptions } from "./pglite-collection.js";
-import { checkWrite } from "../permissions.js";
+import { checkWrite, type CollectionsOptions } from "../permissions.js";
 
 /** Creates the transactions collection (local-first) of a local database. */
-export function createTransactionsCollection(db: LocalDatabase) {
+export function createTransactionsCollection(db: LocalDatabase, { checkRoles = true }: CollectionsOptions = {}) {
   const options = pgliteCollectionOptions<TransactionRow>({
       pg: db.pg,
       feed: db.feed,
@@ -20,6 +20,7 @@ export function createTransactionsCollection(db: LocalDatabase) {
   // The caller's role must allow each write (x-rbac): a refused one rejects with a PermissionError
   // before anything is written locally or queued, and TanStack DB drops its optimistic state.
   const table = "transactions";
+  if (!checkRoles) return createCollection(options);
   return createCollection({
     ...options,
     onInsert: async (params) => {

@@ -4,10 +4,13 @@
 import { useMemo } from "react";
 import { useLiveQuery, type InitialQueryBuilder } from "@tanstack/react-db";
 import { canDo, editableFields as editableFor, roleIn, ROLE_SOURCES, type PermissionAction as Action, type FieldOf, type PermissionRows, type RoleEntity, type RoleSource } from "../permissions.js";
-import { useSync, type Collections } from "./sync.js";
+import { useHasSynced, useSync, type Collections } from "./sync.js";
 
 export interface Permissions<E extends RoleEntity> {
-  /** False until the membership rows on this device are loaded (every `can` is false until then). */
+  /**
+   * False until the membership rows are known: read from this device's database and, on a fresh
+   * device, synced from the server once (every `can` is false until then: show "checking", not "not allowed").
+   */
   ready: boolean;
   /** The caller's role on the row; null: none (a row that is leaving the device). */
   role(row: PermissionRows[E]): string | null;
@@ -28,7 +31,9 @@ export function usePermissions<E extends RoleEntity>(entity: E): Permissions<E> 
   const members = (collections as unknown as Record<string, Collections[keyof Collections]>)[source.collection]!;
   const result = useLiveQuery({ query: (q: InitialQueryBuilder) => q.from({ member: members }) });
   const rows = result.data as unknown as Record<string, unknown>[] | undefined;
-  const ready = result.isReady;
+  // Rows already on the device (a warm start, offline too) are the roles; an empty table is only "no role" once the server said so.
+  const membersSynced = useHasSynced(source.table);
+  const ready = result.isReady && ((rows?.length ?? 0) > 0 || membersSynced === true);
   return useMemo(() => {
     const roles = new Map<string, string>();
     for (const m of rows ?? []) {
