@@ -272,7 +272,7 @@ describe("the finance-tracker app in Chromium", { timeout: 240_000 }, () => {
       error: expect.stringContaining("no_such_table"),
       // In a worker, OPFS through access handles.
       storage: "opfs-ahp",
-      schema: ["accounts", "contacts", "transactions"],
+      schema: ["accounts", "contacts", "household_members", "transactions"],
       created: [],
     });
     await query(`DELETE FROM contacts WHERE first_name = 'Bulk'`);
@@ -285,9 +285,10 @@ describe("the finance-tracker app in Chromium", { timeout: 240_000 }, () => {
   }, 240_000);
 
   it("h: a database kept in IndexedDB stays there when the app moves to OPFS; its rows and queued writes are kept", async () => {
+    // Signed in and the user's role synced first (both need the backend); then the backend goes down.
+    const page = await open("moved", { storage: "idb" });
     await stack.backend.close();
     try {
-      const page = await open("moved", { storage: "idb" });
       await addContact(page, "Kept", "In IndexedDB");
       await expectAttr(contactRow(page, "Kept In IndexedDB"), "data-status", "pending");
       // The next version of the app asks for opfs-ahp:// (the default): the IndexedDB database is found and used.

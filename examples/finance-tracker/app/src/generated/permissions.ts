@@ -339,15 +339,93 @@ export function isRoleEntity(entity: string): entity is RoleEntity {
  */
 export async function checkWrite(pg: Queryable, entity: string, op: WriteOp, stored: object | undefined, changes: object = {}): Promise<void> {
   if (!isRoleEntity(entity)) return;
+  const refusal = refusalWith(await readRoles(pg, entity), entity, op, stored, changes);
+  if (refusal) throw new PermissionError(refusal);
+}
+
+/** Why the caller, with these roles, may not make this write; null: allowed. */
+function refusalWith(roles: ReadonlyMap<string, string>, entity: RoleEntity, op: WriteOp, stored: object | undefined, changes: object): Refusal | null {
   const row = stored as Record<string, unknown> | undefined;
   const values = changes as Record<string, unknown>;
-  const rules = PERMISSION_RULES.entities[entity]!;
-  const roles = await readRoles(pg, entity);
   const scope = SOURCES[entity]!.scope;
   const role = roleIn(roles, (op === "create" ? values : row ?? {})[scope]);
   const moved = op === "update" && Object.prototype.hasOwnProperty.call(values, scope) && scopeText(values[scope]) !== scopeText(row?.[scope]);
-  const refusal = refusalOf(rules, op, role, values, moved ? roleIn(roles, values[scope]) : undefined);
-  if (refusal) throw new PermissionError(refusal);
+  return refusalOf(PERMISSION_RULES.entities[entity]!, op, role, values, moved ? roleIn(roles, values[scope]) : undefined);
+}
+
+/**
+ * The caller's roles, kept in memory per membership table and re-read when the change feed reports
+ * a membership change: a collection checks a write without a query, in the same tick as the click,
+ * so the write reaches the tab's journal at once (a query would wait behind a large initial sync,
+ * and a tab closed meanwhile would lose the write). One per local database.
+ */
+interface RoleBook {
+  /** The roles now, or (before the first read) a promise of them. */
+  roles(entity: RoleEntity): ReadonlyMap<string, string> | Promise<ReadonlyMap<string, string>>;
+}
+
+const books = new WeakMap<object, RoleBook>();
+
+function roleBook(db: { pg: Queryable; feed: ChangeFeed }): RoleBook {
+  const known = books.get(db);
+  if (known) return known;
+  const current = new Map<string, ReadonlyMap<string, string>>();
+  const first = new Map<string, Promise<ReadonlyMap<string, string>>>();
+  const book: RoleBook = {
+    roles(entity) {
+      const table = SOURCES[entity]!.table;
+      const now = current.get(table);
+      if (now) return now;
+      let loading = first.get(table);
+      if (!loading) {
+        // Reads in order (a later read's answer is the newer one); a failed read is tried again next time.
+        let chain = Promise.resolve<ReadonlyMap<string, string>>(new Map());
+        const read = () =>
+          (chain = chain.then(() => readRoles(db.pg, entity)).then((roles) => (current.set(table, roles), roles), (error: unknown) => (first.delete(table), Promise.reject(error))));
+        db.feed.subscribe(table, () => void read().catch(() => undefined));
+        loading = read();
+        first.set(table, loading);
+      }
+      return loading;
+    },
+  };
+  books.set(db, book);
+  return book;
+}
+
+/** The write handlers of a collection's options (TanStack DB's onInsert, onUpdate, onDelete). */
+interface WriteHandlers {
+  onInsert?: (params: never) => Promise<unknown>;
+  onUpdate?: (params: never) => Promise<unknown>;
+  onDelete?: (params: never) => Promise<unknown>;
+}
+type HandlerParams = { transaction: { mutations: { original?: object; modified?: object; changes?: object }[] } };
+
+/**
+ * A collection's options with every write checked against the caller's role first (x-rbac): a
+ * refused one rejects with a PermissionError before anything is written locally or queued, and
+ * TanStack DB drops its optimistic state. No query once the roles are read (see RoleBook).
+ */
+export function withRoleChecks<O extends WriteHandlers>(options: O, entity: RoleEntity, db: { pg: Queryable; feed: ChangeFeed }): O {
+  const book = roleBook(db);
+  void Promise.resolve(book.roles(entity)).catch(() => undefined);
+  const refuse = (writes: [WriteOp, object | undefined, object][]) => (roles: ReadonlyMap<string, string>): void => {
+    for (const [op, stored, changes] of writes) {
+      const refusal = refusalWith(roles, entity, op, stored, changes);
+      if (refusal) throw new PermissionError(refusal);
+    }
+  };
+  const checked = (name: keyof WriteHandlers, op: WriteOp) => {
+    const handler = options[name] as unknown as (params: HandlerParams) => Promise<unknown>;
+    return (params: HandlerParams): Promise<unknown> => {
+      const check = refuse(params.transaction.mutations.map((m) => [op, op === "create" ? undefined : m.original, (op === "create" ? m.modified : m.changes) ?? {}]));
+      const roles = book.roles(entity);
+      if (roles instanceof Promise) return roles.then(check).then(() => handler(params));
+      check(roles);
+      return handler(params);
+    };
+  };
+  return { ...options, onInsert: checked("onInsert", "create"), onUpdate: checked("onUpdate", "update"), onDelete: checked("onDelete", "delete") } as O;
 }
 
 /** What `role` may do on a row (`useCan`, `usePermissions` use it with the live role). */

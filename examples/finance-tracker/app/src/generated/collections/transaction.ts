@@ -6,7 +6,7 @@ import type { LocalDatabase } from "../db/init.js";
 import type { TransactionRow } from "../types/transaction.js";
 import { transactionsEntity } from "../sync/entities.js";
 import { pgliteCollectionOptions } from "./pglite-collection.js";
-import { checkWrite, type CollectionsOptions } from "../permissions.js";
+import { withRoleChecks, type CollectionsOptions } from "../permissions.js";
 
 /** Creates the transactions collection (local-first) of a local database. */
 export function createTransactionsCollection(db: LocalDatabase, { checkRoles = true }: CollectionsOptions = {}) {
@@ -17,25 +17,8 @@ export function createTransactionsCollection(db: LocalDatabase, { checkRoles = t
       id: "transactions",
       ...(db.journal ? { journal: db.journal } : {}),
   });
-  // The caller's role must allow each write (x-rbac): a refused one rejects with a PermissionError
-  // before anything is written locally or queued, and TanStack DB drops its optimistic state.
-  const table = "transactions";
-  if (!checkRoles) return createCollection(options);
-  return createCollection({
-    ...options,
-    onInsert: async (params) => {
-      for (const m of params.transaction.mutations) await checkWrite(db.pg, table, "create", undefined, m.modified);
-      return options.onInsert!(params);
-    },
-    onUpdate: async (params) => {
-      for (const m of params.transaction.mutations) await checkWrite(db.pg, table, "update", m.original, m.changes);
-      return options.onUpdate!(params);
-    },
-    onDelete: async (params) => {
-      for (const m of params.transaction.mutations) await checkWrite(db.pg, table, "delete", m.original);
-      return options.onDelete!(params);
-    },
-  });
+  // The caller's role must allow each write (x-rbac): a refused one never reaches the local database.
+  return createCollection(checkRoles ? withRoleChecks(options, "transactions", db) : options);
 }
 
 export type TransactionsCollection = ReturnType<typeof createTransactionsCollection>;
