@@ -51,6 +51,18 @@ describe("a write during the initial sync", () => {
     if (!context) {
       context = await launchProfile(profileDir);
       await context.addInitScript({ path: INSPECT });
+      // How many contacts the tab had when the Add button was clicked (read in the click's own task).
+      await context.addInitScript(() =>
+        document.addEventListener(
+          "click",
+          (event) => {
+            if (!(event.target as Element | null)?.closest?.('[data-testid="add-contact"]')) return;
+            const handle = (globalThis as unknown as { __financeTracker?: { collections: { contacts: { size: number } } } }).__financeTracker;
+            (globalThis as unknown as { __sizeAtClick: number }).__sizeAtClick = handle?.collections.contacts.size ?? 0;
+          },
+          true,
+        ),
+      );
     }
     const errors: string[] = [];
     const page = await context.newPage();
@@ -62,8 +74,8 @@ describe("a write during the initial sync", () => {
     await page.getByTestId("contact-last").fill(name);
     await page.getByTestId("add-contact").click();
     await new Promise((r) => setTimeout(r, closeAfterMs));
-    // The initial sync is still running (or the write would not be at risk).
-    const loaded = await page.evaluate(() => (globalThis as unknown as { __financeTracker?: { collections: { contacts: { size: number } } } }).__financeTracker?.collections.contacts.size ?? 0);
+    // The initial sync was still running at the click (or the write would not be at risk).
+    const loaded = await page.evaluate(() => (globalThis as unknown as { __sizeAtClick: number }).__sizeAtClick);
     expect(loaded).toBeLessThan(ROWS);
     await page.close({ runBeforeUnload: false });
 

@@ -301,6 +301,9 @@ const SOURCES: Readonly<Record<string, RoleSource>> = {
 /** Where each entity's role comes from (x-rbac.roles). */
 export const ROLE_SOURCES: Readonly<Record<RoleEntity, RoleSource>> = SOURCES;
 
+/** The tables the roles are read from: the engine syncs them first (no write is allowed before they arrive). */
+export const MEMBERSHIP_TABLES: ReadonlySet<string> = new Set(Object.values(SOURCES).map((s) => s.table));
+
 interface Queryable {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
 }
@@ -393,6 +396,26 @@ function roleBook(db: { pg: Queryable; feed: ChangeFeed }): RoleBook {
   return book;
 }
 
+/**
+ * `checkWrite` without a query once the caller's roles are read (see RoleBook): throws the
+ * PermissionError at once, or returns a promise before the first read. The generated hooks use it.
+ */
+export function checkWriteNow(db: { pg: Queryable; feed: ChangeFeed }, entity: string, op: WriteOp, stored: object | undefined, changes: object = {}): void | Promise<void> {
+  if (!isRoleEntity(entity)) return;
+  return checkAll(db, entity, op, [[stored, changes]]);
+}
+
+function checkAll(db: { pg: Queryable; feed: ChangeFeed }, entity: RoleEntity, op: WriteOp, writes: readonly (readonly [object | undefined, object])[]): void | Promise<void> {
+  const refuse = (roles: ReadonlyMap<string, string>): void => {
+    for (const [stored, changes] of writes) {
+      const refusal = refusalWith(roles, entity, op, stored, changes);
+      if (refusal) throw new PermissionError(refusal);
+    }
+  };
+  const roles = roleBook(db).roles(entity);
+  return roles instanceof Promise ? roles.then(refuse) : refuse(roles);
+}
+
 /** The write handlers of a collection's options (TanStack DB's onInsert, onUpdate, onDelete). */
 interface WriteHandlers {
   onInsert?: (params: never) => Promise<unknown>;
@@ -407,22 +430,13 @@ type HandlerParams = { transaction: { mutations: { original?: object; modified?:
  * TanStack DB drops its optimistic state. No query once the roles are read (see RoleBook).
  */
 export function withRoleChecks<O extends WriteHandlers>(options: O, entity: RoleEntity, db: { pg: Queryable; feed: ChangeFeed }): O {
-  const book = roleBook(db);
-  void Promise.resolve(book.roles(entity)).catch(() => undefined);
-  const refuse = (writes: [WriteOp, object | undefined, object][]) => (roles: ReadonlyMap<string, string>): void => {
-    for (const [op, stored, changes] of writes) {
-      const refusal = refusalWith(roles, entity, op, stored, changes);
-      if (refusal) throw new PermissionError(refusal);
-    }
-  };
+  void Promise.resolve(roleBook(db).roles(entity)).catch(() => undefined);
   const checked = (name: keyof WriteHandlers, op: WriteOp) => {
     const handler = options[name] as unknown as (params: HandlerParams) => Promise<unknown>;
     return (params: HandlerParams): Promise<unknown> => {
-      const check = refuse(params.transaction.mutations.map((m) => [op, op === "create" ? undefined : m.original, (op === "create" ? m.modified : m.changes) ?? {}]));
-      const roles = book.roles(entity);
-      if (roles instanceof Promise) return roles.then(check).then(() => handler(params));
-      check(roles);
-      return handler(params);
+      const writes = params.transaction.mutations.map((m) => [op === "create" ? undefined : m.original, (op === "create" ? m.modified : m.changes) ?? {}] as const);
+      const pending = checkAll(db, entity, op, writes);
+      return pending ? pending.then(() => handler(params)) : handler(params);
     };
   };
   return { ...options, onInsert: checked("onInsert", "create"), onUpdate: checked("onUpdate", "update"), onDelete: checked("onDelete", "delete") } as O;

@@ -7,7 +7,7 @@ import type { AccountsCollection } from "../collections/account.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { AccountCreate, AccountRow, AccountUpdate } from "../types/account.js";
 import { useHasSynced, useSync } from "./sync.js";
-import { checkWrite } from "../permissions.js";
+import { checkWriteNow } from "../permissions.js";
 
 /**
  * Confirmed: mutations resolve once the server accepted the change and it synced back.
@@ -67,7 +67,8 @@ export function useCreateAccount() {
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
     mutationFn: async (input: AccountCreate): Promise<AccountRow> => {
-      await checkWrite(db.pg, "accounts", "create", undefined, input);
+      // No query once the roles are read: the row is written (and journaled) in the click's tick.
+      await checkWriteNow(db, "accounts", "create", undefined, input);
       return createRow<AccountRow>(collections.accounts, input, {
         key: "id",
         ...(accountsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) } : {}),
@@ -83,7 +84,7 @@ export function useUpdateAccount() {
     mutationFn: async ({ id, changes }: { id: string; changes: AccountUpdate }): Promise<void> => {
       const collection = collections.accounts;
       const target = id;
-      await checkWrite(db.pg, "accounts", "update", await collection.utils.read(target), changes);
+      await checkWriteNow(db, "accounts", "update", collection.get(target) ?? (await collection.utils.read(target)), changes);
       const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
@@ -99,7 +100,7 @@ export function useDeleteAccount() {
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.accounts;
       const target = id;
-      await checkWrite(db.pg, "accounts", "delete", await collection.utils.read(target));
+      await checkWriteNow(db, "accounts", "delete", collection.get(target) ?? (await collection.utils.read(target)));
       const transaction = collection.delete(target);
       await settle(collection, transaction, accountsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, accountsWriteOptions.confirmTimeoutMs) : undefined);
     },

@@ -7,7 +7,7 @@ import type { ContactsCollection } from "../collections/contact.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { ContactCreate, ContactRow, ContactUpdate } from "../types/contact.js";
 import { useHasSynced, useSync } from "./sync.js";
-import { checkWrite } from "../permissions.js";
+import { checkWriteNow } from "../permissions.js";
 
 /**
  * Optimistic (local_first): mutations resolve once the change is stored locally.
@@ -67,7 +67,8 @@ export function useCreateContact() {
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
     mutationFn: async (input: ContactCreate): Promise<ContactRow> => {
-      await checkWrite(db.pg, "contacts", "create", undefined, input);
+      // No query once the roles are read: the row is written (and journaled) in the click's tick.
+      await checkWriteNow(db, "contacts", "create", undefined, input);
       return createRow<ContactRow>(collections.contacts, input, {
         key: "id",
         ...(contactsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) } : {}),
@@ -83,7 +84,7 @@ export function useUpdateContact() {
     mutationFn: async ({ id, changes }: { id: string; changes: ContactUpdate }): Promise<void> => {
       const collection = collections.contacts;
       const target = id;
-      await checkWrite(db.pg, "contacts", "update", await collection.utils.read(target), changes);
+      await checkWriteNow(db, "contacts", "update", collection.get(target) ?? (await collection.utils.read(target)), changes);
       const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
@@ -99,7 +100,7 @@ export function useDeleteContact() {
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.contacts;
       const target = id;
-      await checkWrite(db.pg, "contacts", "delete", await collection.utils.read(target));
+      await checkWriteNow(db, "contacts", "delete", collection.get(target) ?? (await collection.utils.read(target)));
       const transaction = collection.delete(target);
       await settle(collection, transaction, contactsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, contactsWriteOptions.confirmTimeoutMs) : undefined);
     },

@@ -7,7 +7,7 @@ import type { TransactionsCollection } from "../collections/transaction.js";
 import { createRow, settle } from "../collections/pglite-collection.js";
 import type { TransactionCreate, TransactionRow, TransactionUpdate } from "../types/transaction.js";
 import { useHasSynced, useSync } from "./sync.js";
-import { checkWrite } from "../permissions.js";
+import { checkWriteNow } from "../permissions.js";
 
 /**
  * Optimistic (local_first): mutations resolve once the change is stored locally.
@@ -67,7 +67,8 @@ export function useCreateTransaction() {
      * Without a key, the row gets a time-ordered uuid (a new row sorts after older ones by key before the server dated it).
      */
     mutationFn: async (input: TransactionCreate): Promise<TransactionRow> => {
-      await checkWrite(db.pg, "transactions", "create", undefined, input);
+      // No query once the roles are read: the row is written (and journaled) in the click's tick.
+      await checkWriteNow(db, "transactions", "create", undefined, input);
       return createRow<TransactionRow>(collections.transactions, input, {
         key: "id",
         ...(transactionsWriteOptions.mode === "confirmed" ? { confirm: (id: string) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) } : {}),
@@ -83,7 +84,7 @@ export function useUpdateTransaction() {
     mutationFn: async ({ id, changes }: { id: string; changes: TransactionUpdate }): Promise<void> => {
       const collection = collections.transactions;
       const target = id;
-      await checkWrite(db.pg, "transactions", "update", await collection.utils.read(target), changes);
+      await checkWriteNow(db, "transactions", "update", collection.get(target) ?? (await collection.utils.read(target)), changes);
       const transaction = collection.update(target, (draft) => {
         Object.assign(draft, changes, { _sync_status: "pending" });
       });
@@ -99,7 +100,7 @@ export function useDeleteTransaction() {
     mutationFn: async (id: string): Promise<void> => {
       const collection = collections.transactions;
       const target = id;
-      await checkWrite(db.pg, "transactions", "delete", await collection.utils.read(target));
+      await checkWriteNow(db, "transactions", "delete", collection.get(target) ?? (await collection.utils.read(target)));
       const transaction = collection.delete(target);
       await settle(collection, transaction, transactionsWriteOptions.mode === "confirmed" ? (id) => engine.writer.waitForChange(id, transactionsWriteOptions.confirmTimeoutMs) : undefined);
     },

@@ -7,7 +7,7 @@ import { engineLock, isLeaderChange } from "../db/local-db.js";
 import { ChangeWriter, CredentialsWithheldError, type BackoffOptions } from "./change-writer.js";
 import { startShapeSync, type ShapeSync } from "./shape-sync.js";
 import { ENTITIES } from "./entities.js";
-import { watchRoles } from "../permissions.js";
+import { MEMBERSHIP_TABLES, watchRoles } from "../permissions.js";
 
 /** Electric's shape endpoint (config `electricUrl`); change it with `startSync({ electricUrl })`. */
 export const DEFAULT_ELECTRIC_URL = "";
@@ -80,7 +80,10 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
   const started = new Set<string>();
   const startShapes = async (): Promise<void> => {
     if (!electricUrl) return;
-    for (const entity of ENTITIES) {
+    // The membership rows first: until they are on the device no role-checked write is allowed, and
+    // their small shape must not wait behind a large table's initial sync.
+    const order = [...ENTITIES.filter((e) => MEMBERSHIP_TABLES.has(e.table)), ...ENTITIES.filter((e) => !MEMBERSHIP_TABLES.has(e.table))];
+    for (const entity of order) {
       if (started.has(entity.table) || stopped) continue;
       const shape = await startShapeSync({
         pg: options.db.pg,
