@@ -598,7 +598,9 @@ export function engineLock(dataDir: string | undefined): EngineLock {
  * `resumed` runs after each re-LISTEN (notifications sent in between were lost: catch up).
  */
 export async function listenShared(pg: PGliteInterface, channel: string, callback: (payload: string) => void, resumed: () => void): Promise<() => Promise<void>> {
-  const unlisten = await pg.listen(channel, callback);
+  // Cut off by a change of leader: LISTEN again on the new leader (the callback is kept once, in a Set).
+  let unlisten: (() => Promise<void>) | undefined;
+  while (!unlisten) unlisten = await pg.listen(channel, callback).catch((error: unknown) => (isLeaderChange(error) ? undefined : Promise.reject(error)));
   const relisten = async (): Promise<void> => {
     // Queries wait for the new leader; one is cut off only by a further change of leader.
     for (;;) {
@@ -614,7 +616,7 @@ export async function listenShared(pg: PGliteInterface, channel: string, callbac
   const off = onPgliteLeaderChange(pg, () => void relisten());
   return async () => {
     off();
-    await unlisten();
+    await unlisten!();
   };
 }
 

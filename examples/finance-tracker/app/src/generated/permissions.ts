@@ -382,9 +382,12 @@ function roleBook(db: { pg: Queryable; feed: ChangeFeed }): RoleBook {
       let loading = first.get(table);
       if (!loading) {
         // Reads in order (a later read's answer is the newer one); a failed read is tried again next time.
-        let chain = Promise.resolve<ReadonlyMap<string, string>>(new Map());
-        const read = () =>
-          (chain = chain.then(() => readRoles(db.pg, entity)).then((roles) => (current.set(table, roles), roles), (error: unknown) => (first.delete(table), Promise.reject(error))));
+        let chain: Promise<unknown> = Promise.resolve();
+        const read = (): Promise<ReadonlyMap<string, string>> => {
+          const next = chain.then(() => readRoles(db.pg, entity)).then((roles) => (current.set(table, roles), roles));
+          chain = next.catch(() => first.delete(table));
+          return next;
+        };
         db.feed.subscribe(table, () => void read().catch(() => undefined));
         loading = read();
         first.set(table, loading);
