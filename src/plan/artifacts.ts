@@ -77,6 +77,7 @@ export function planArtifacts(spec: SpecModel, settings: PlanSettings): Artifact
       { template: "sync/entities.ts.eta", output: "sync/entities.ts", kind: "eta", data: base },
       { template: "sync/engine.ts.eta", output: "sync/engine.ts", kind: "eta", data: base },
       { template: "runtime/collection.ts", output: "collections/pglite-collection.ts", kind: "copy", data: base },
+      { template: "runtime/subset-sql.ts", output: "collections/subset-sql.ts", kind: "copy", data: base },
       { template: "collections/all.ts.eta", output: "collections/_all.ts", kind: "eta", data: base },
       { template: "hooks/sync.ts.eta", output: "hooks/sync.ts", kind: "eta", data: base },
       { template: "permissions.ts.eta", output: "permissions.ts", kind: "eta", data: base },

@@ -9,8 +9,8 @@ globalThis.__SYNC_PATTERNS_INSPECTOR__ = {
       query: (q) =>
         q
           .from({ contact: value.collections.contacts })
-          .orderBy(({ contact }) => contact.created_at, { direction: "desc", nulls: "first" })
-          .orderBy(({ contact }) => contact.id, "desc")
+          .orderBy(({ contact }) => contact.created_at, { direction: "desc", nulls: "first", stringSort: "lexical" })
+          .orderBy(({ contact }) => contact.id, { direction: "desc", stringSort: "lexical" })
           .limit(50),
       startSync: true,
     });

@@ -1,3 +1,5 @@
+import type { CollectionsOptions } from "./generated/index.js";
+
 /**
  * Where the app finds its servers. Query parameters win (tests point the app at their own
  * servers), then Vite env variables (`VITE_API_URL`, `VITE_ELECTRIC_URL`, set by dev.mjs), then
@@ -11,6 +13,7 @@
  *   ?retryMax=5000                       longest wait between two retries of a queued write, ms
  *   ?relaxed                             PGlite's relaxedDurability: off by default, it can lose data (docs/local-database.md)
  *   ?mainthread                          run PGlite on the main thread instead of in a Web Worker (the fallback)
+ *   ?load=eager                          collections read whole tables; by default contacts and transactions load on demand (what the lists show)
  */
 export interface AppConfig {
   apiUrl: string;
@@ -23,6 +26,8 @@ export interface AppConfig {
   relaxedDurability: boolean;
   /** PGlite on the main thread instead of in a Web Worker. */
   mainThread: boolean;
+  /** How the collections load: the large tables on demand (their lists show a window), or every table whole (`?load=eager`). */
+  collectionOptions: CollectionsOptions;
 }
 
 export function readConfig(search: string, env: Record<string, string | undefined>): AppConfig {
@@ -38,5 +43,6 @@ export function readConfig(search: string, env: Record<string, string | undefine
     retryMaxMs: Number(params.get("retryMax")) || 5_000,
     relaxedDurability: params.has("relaxed"),
     mainThread: params.has("mainthread"),
+    collectionOptions: { syncMode: params.get("load") === "eager" ? "eager" : { contacts: "on-demand", transactions: "on-demand" } },
   };
 }

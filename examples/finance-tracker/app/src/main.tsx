@@ -48,6 +48,7 @@ function Root() {
         onUnauthorized={() => writeSession(null)}
         relaxedDurability={config.relaxedDurability}
         {...(worker ? { worker } : {})}
+        collectionOptions={config.collectionOptions}
         apiUrl={config.apiUrl}
         electricUrl={config.electricUrl}
         backoff={{ initialMs: 250, maxMs: config.retryMaxMs }}

@@ -11,9 +11,10 @@ export function Transactions({ household }: { household: string }) {
   const { data: accounts } = useAccounts();
   const { data: transactions, isLoading } = useTransactions((q) =>
     q
-      .orderBy(({ transaction }) => transaction.occurred_on, "desc")
-      .orderBy(({ transaction }) => transaction.created_at, { direction: "desc", nulls: "first" })
-      .orderBy(({ transaction }) => transaction.id)
+      // Lexical: dates, ISO timestamps and uuids sort the same as by locale, and an on-demand window continues by cursor.
+      .orderBy(({ transaction }) => transaction.occurred_on, { direction: "desc", stringSort: "lexical" })
+      .orderBy(({ transaction }) => transaction.created_at, { direction: "desc", nulls: "first", stringSort: "lexical" })
+      .orderBy(({ transaction }) => transaction.id, { stringSort: "lexical" })
       .limit(20),
   );
   const remove = useDeleteTransaction();

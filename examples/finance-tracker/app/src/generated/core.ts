@@ -18,7 +18,7 @@ export type { FeedBatch, MigrationReport } from "./db/local-db.js";
 export { startSync, type StartSyncOptions, type SyncEngine } from "./sync/engine.js";
 export { ChangeRejectedError, ChangeTimeoutError, type ChangeRow, type WriterStatus } from "./sync/change-writer.js";
 export { createCollections, type Collections } from "./collections/_all.js";
-export { createRow, uuidv7, type SyncStatus } from "./collections/pglite-collection.js";
+export { createRow, uuidv7, type CollectionsOptions, type SyncMode, type SyncStatus } from "./collections/pglite-collection.js";
 export * from "./permissions.js";
 export { createAccountsCollection, type AccountsCollection } from "./collections/account.js";
 export { createContactsCollection, type ContactsCollection } from "./collections/contact.js";

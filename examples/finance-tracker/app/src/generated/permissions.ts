@@ -263,16 +263,6 @@ export class PermissionError extends Error {
   }
 }
 
-/** What `createCollections` (and each entity's `create…Collection`) takes. */
-export interface CollectionsOptions {
-  /**
-   * Whether a write is checked against the caller's role on this device (x-rbac.roles) before it is
-   * written locally. Default true. false for a script or a test that has no membership rows on the
-   * device (no shape stream): the server still enforces every rule and its 403 rolls the write back.
-   */
-  checkRoles?: boolean;
-}
-
 /** Entities whose rows carry a role the client knows (x-rbac.roles). */
 export type RoleEntity = "accounts" | "contacts" | "transactions";
 

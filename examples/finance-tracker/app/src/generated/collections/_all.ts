@@ -2,7 +2,7 @@
 // Do not edit: `npx sync-patterns generate` overwrites this file. Customise the templates instead.
 
 import type { LocalDatabase } from "../db/init.js";
-import type { CollectionsOptions } from "../permissions.js";
+import type { CollectionsOptions } from "./pglite-collection.js";
 import { createAccountsCollection } from "./account.js";
 import { createContactsCollection } from "./contact.js";
 import { createHouseholdMembersCollection } from "./household-member.js";

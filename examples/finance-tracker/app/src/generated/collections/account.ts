@@ -5,20 +5,21 @@ import { createCollection } from "@tanstack/db";
 import type { LocalDatabase } from "../db/init.js";
 import type { AccountRow } from "../types/account.js";
 import { accountsEntity } from "../sync/entities.js";
-import { pgliteCollectionOptions } from "./pglite-collection.js";
-import { withRoleChecks, type CollectionsOptions } from "../permissions.js";
+import { pgliteCollectionOptions, syncModeOf, type CollectionsOptions } from "./pglite-collection.js";
+import { withRoleChecks } from "../permissions.js";
 
 /** Creates the accounts collection (confirmed) of a local database. */
-export function createAccountsCollection(db: LocalDatabase, { checkRoles = true }: CollectionsOptions = {}) {
+export function createAccountsCollection(db: LocalDatabase, settings: CollectionsOptions = {}) {
   const options = pgliteCollectionOptions<AccountRow>({
       pg: db.pg,
       feed: db.feed,
       entity: accountsEntity,
       id: "accounts",
       ...(db.journal ? { journal: db.journal } : {}),
+      syncMode: syncModeOf(settings, "accounts"),
   });
   // The caller's role must allow each write (x-rbac): a refused one never reaches the local database.
-  return createCollection(checkRoles ? withRoleChecks(options, "accounts", db) : options);
+  return createCollection(settings.checkRoles !== false ? withRoleChecks(options, "accounts", db) : options);
 }
 
 export type AccountsCollection = ReturnType<typeof createAccountsCollection>;

@@ -5,20 +5,21 @@ import { createCollection } from "@tanstack/db";
 import type { LocalDatabase } from "../db/init.js";
 import type { ContactRow } from "../types/contact.js";
 import { contactsEntity } from "../sync/entities.js";
-import { pgliteCollectionOptions } from "./pglite-collection.js";
-import { withRoleChecks, type CollectionsOptions } from "../permissions.js";
+import { pgliteCollectionOptions, syncModeOf, type CollectionsOptions } from "./pglite-collection.js";
+import { withRoleChecks } from "../permissions.js";
 
 /** Creates the contacts collection (local-first) of a local database. */
-export function createContactsCollection(db: LocalDatabase, { checkRoles = true }: CollectionsOptions = {}) {
+export function createContactsCollection(db: LocalDatabase, settings: CollectionsOptions = {}) {
   const options = pgliteCollectionOptions<ContactRow>({
       pg: db.pg,
       feed: db.feed,
       entity: contactsEntity,
       id: "contacts",
       ...(db.journal ? { journal: db.journal } : {}),
+      syncMode: syncModeOf(settings, "contacts"),
   });
   // The caller's role must allow each write (x-rbac): a refused one never reaches the local database.
-  return createCollection(checkRoles ? withRoleChecks(options, "contacts", db) : options);
+  return createCollection(settings.checkRoles !== false ? withRoleChecks(options, "contacts", db) : options);
 }
 
 export type ContactsCollection = ReturnType<typeof createContactsCollection>;

@@ -5,11 +5,10 @@ import { createCollection } from "@tanstack/db";
 import type { LocalDatabase } from "../db/init.js";
 import type { HouseholdMemberRow } from "../types/household-member.js";
 import { householdMembersEntity } from "../sync/entities.js";
-import { pgliteCollectionOptions } from "./pglite-collection.js";
-import type { CollectionsOptions } from "../permissions.js";
+import { pgliteCollectionOptions, syncModeOf, type CollectionsOptions } from "./pglite-collection.js";
 
 /** Creates the householdMembers collection (confirmed) of a local database. */
-export function createHouseholdMembersCollection(db: LocalDatabase, _options: CollectionsOptions = {}) {
+export function createHouseholdMembersCollection(db: LocalDatabase, settings: CollectionsOptions = {}) {
   return createCollection(
     pgliteCollectionOptions<HouseholdMemberRow>({
       pg: db.pg,
@@ -17,6 +16,7 @@ export function createHouseholdMembersCollection(db: LocalDatabase, _options: Co
       entity: householdMembersEntity,
       id: "household_members",
       ...(db.journal ? { journal: db.journal } : {}),
+      syncMode: syncModeOf(settings, "household_members"),
     }),
   );
 }

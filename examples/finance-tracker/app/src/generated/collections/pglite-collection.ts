@@ -15,9 +15,10 @@
 //  - Indexes: created on first use for each field a live query filters or orders by.
 //  - New rows get time-ordered keys (`uuidv7`), so rows created on this device sort in creation
 //    order by key while their server-assigned columns (created_at…) are still empty.
-import { BasicIndex, type CollectionConfig } from "@tanstack/db";
+import { BasicIndex, type CollectionConfig, type LoadSubsetOptions, type SyncAppliedReceipt } from "@tanstack/db";
 import type { PGliteInterface } from "@electric-sql/pglite";
 import { v7 as uuidv7 } from "uuid";
+import { planSubset } from "./subset-sql.js";
 import { isLeaderChange, quoteIdent, writeLocal, type ChangeFeed, type ColumnDescription, type EntityDescription, type FeedBatch, type LocalWrite, type WriteJournal } from "../db/local-db.js";
 
 /**
@@ -41,7 +42,42 @@ export interface PgliteCollectionOptions {
   id?: string;
   /** Browser: notes writes until the database has them (db.journal). */
   journal?: WriteJournal;
+  /**
+   * `eager` (default): the collection reads the whole view when first queried. `on-demand`: each
+   * live query loads what it shows (its where, order and limit, as SQL on the view; subset-sql.ts);
+   * rows other tabs or the server change reach it through the change feed (SPEC D4).
+   */
+  syncMode?: SyncMode;
 }
+
+export type SyncMode = "eager" | "on-demand";
+
+/** What `createCollections` (and each entity's `create…Collection`) takes. */
+export interface CollectionsOptions {
+  /**
+   * Whether a write is checked against the caller's role on this device (x-rbac.roles) before it is
+   * written locally. Default true. false for a script or a test that has no membership rows on the
+   * device (no shape stream): the server still enforces every rule and its 403 rolls the write back.
+   */
+  checkRoles?: boolean;
+  /**
+   * How collections load (`eager` by default): one mode for all, or per entity by table name,
+   * e.g. `{ contacts: "on-demand" }` for a large table whose lists show a window of it.
+   */
+  syncMode?: SyncMode | Readonly<Record<string, SyncMode>>;
+}
+
+/** The mode `options` give the entity `table`. */
+export function syncModeOf(options: CollectionsOptions, table: string): SyncMode {
+  const mode = options.syncMode;
+  return typeof mode === "string" ? mode : (mode?.[table] ?? "eager");
+}
+
+/**
+ * On-demand: a feed batch with more new rows than this (an initial sync's page, a server burst) is
+ * not written into the collection; the live queries load their windows again instead (SPEC D4).
+ */
+const NEW_ROWS_WRITTEN = 50;
 
 export interface PgliteCollectionUtils extends Record<string, unknown> {
   /** Ids of the `_changes` rows a collection transaction created (for confirmed writes). */
@@ -166,6 +202,25 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
   const temporaryKeys = entity.keySource === "server";
   const changeIds = new Map<string, string[]>();
   const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
+  const onDemand = options.syncMode === "on-demand";
+
+  /** Runs what a live query asks (subset-sql.ts) and hands its rows to `store`, in one sync transaction. */
+  const loadSubset = async (request: LoadSubsetOptions, store: (rows: Record<string, unknown>[]) => SyncAppliedReceipt): Promise<void> => {
+    const plan = planSubset(entity, request);
+    const rows: Record<string, unknown>[] = [];
+    for (const [i, statement] of plan.statements.entries()) {
+      const r = await pg.query<Record<string, unknown>>(statement.sql, statement.params);
+      rows.push(...r.rows);
+      // D3: the rows tied with the last one on the first order column belong to the prefix too.
+      if (i === 0 && plan.ties && r.rows.length >= plan.ties.limit && r.rows.length > 0) {
+        const last = normalize(r.rows[r.rows.length - 1]!, columns)[plan.ties.column];
+        const tie = plan.ties.statement(last);
+        rows.push(...(await pg.query<Record<string, unknown>>(tie.sql, tie.params)).rows);
+      }
+    }
+    if (request.signal?.aborted) return;
+    await store(rows);
+  };
 
   // A temporary key replaced by the server's while a write of it was on its way (K1): write the server's row.
   const serverKeyOf = async (tempKey: Key): Promise<Key | undefined> => {
@@ -201,6 +256,7 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     ...(options.id ? { id: options.id } : { id: table }),
     schema: syncStatusSchema<TRow>(),
     getKey,
+    syncMode: options.syncMode ?? "eager",
     // Every field a live query filters or orders by gets an index the first time it is used
     // (the generated lists order by created_at, key, ...): no full scan per change, and no
     // TanStack DB warning about orderBy + limit without an index.
@@ -208,23 +264,28 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
     defaultIndexType: BasicIndex,
     sync: {
       rowUpdateMode: "full",
-      sync: ({ begin, write, commit, markReady, markError, truncate }) => {
+      sync: ({ begin, write, commit, markReady, markError, truncate, invalidateLoadedSubsets }) => {
         // Keys of the rows in the collection, by their text (the feed names deleted rows by text).
         const known = new Map<string, Key>();
         let loaded = false;
         const pending: FeedBatch<Record<string, unknown>>[] = [];
+        const upsert = (raw: Record<string, unknown>): void => {
+          const value = normalize(raw, columns) as TRow;
+          const k = getKey(value);
+          write({ type: known.has(String(k)) ? "update" : "insert", value });
+          known.set(String(k), k);
+        };
         const apply = (batch: FeedBatch<Record<string, unknown>>): void => {
+          // On demand (D4): rows the collection holds follow every change; new rows are written
+          // when few (a write in this or another tab shows at once), else the live queries reload.
+          const fresh = onDemand ? batch.upserts.filter((raw) => !known.has(String(raw[key]))).length : 0;
+          const reloadWindows = onDemand && (batch.reload || fresh > NEW_ROWS_WRITTEN);
           begin();
           if (batch.reload) {
             truncate();
             known.clear();
           }
-          for (const raw of batch.upserts) {
-            const value = normalize(raw, columns) as TRow;
-            const k = getKey(value);
-            write({ type: known.has(String(k)) ? "update" : "insert", value });
-            known.set(String(k), k);
-          }
+          for (const raw of batch.upserts) if (!reloadWindows || known.has(String(raw[key]))) upsert(raw);
           for (const text of batch.deletes) {
             const k = known.get(text);
             if (k === undefined) continue;
@@ -233,7 +294,21 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
             known.delete(text);
           }
           commit();
+          if (reloadWindows) invalidateLoadedSubsets();
         };
+        if (onDemand) {
+          // Nothing is read until a live query asks (loadSubset); the feed keeps what was read current.
+          const unsubscribe = feed.subscribe<Record<string, unknown>>(table, apply);
+          markReady();
+          return {
+            cleanup: () => unsubscribe(),
+            loadSubset: (request) => loadSubset(request, (rows) => {
+              begin();
+              for (const raw of rows) upsert(raw);
+              return commit();
+            }),
+          };
+        }
         const unsubscribe = feed.subscribe<Record<string, unknown>>(table, (batch) => (loaded ? apply(batch) : pending.push(batch)));
         void (async () => {
           try {

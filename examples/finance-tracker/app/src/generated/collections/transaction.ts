@@ -5,20 +5,21 @@ import { createCollection } from "@tanstack/db";
 import type { LocalDatabase } from "../db/init.js";
 import type { TransactionRow } from "../types/transaction.js";
 import { transactionsEntity } from "../sync/entities.js";
-import { pgliteCollectionOptions } from "./pglite-collection.js";
-import { withRoleChecks, type CollectionsOptions } from "../permissions.js";
+import { pgliteCollectionOptions, syncModeOf, type CollectionsOptions } from "./pglite-collection.js";
+import { withRoleChecks } from "../permissions.js";
 
 /** Creates the transactions collection (local-first) of a local database. */
-export function createTransactionsCollection(db: LocalDatabase, { checkRoles = true }: CollectionsOptions = {}) {
+export function createTransactionsCollection(db: LocalDatabase, settings: CollectionsOptions = {}) {
   const options = pgliteCollectionOptions<TransactionRow>({
       pg: db.pg,
       feed: db.feed,
       entity: transactionsEntity,
       id: "transactions",
       ...(db.journal ? { journal: db.journal } : {}),
+      syncMode: syncModeOf(settings, "transactions"),
   });
   // The caller's role must allow each write (x-rbac): a refused one never reaches the local database.
-  return createCollection(checkRoles ? withRoleChecks(options, "transactions", db) : options);
+  return createCollection(settings.checkRoles !== false ? withRoleChecks(options, "transactions", db) : options);
 }
 
 export type TransactionsCollection = ReturnType<typeof createTransactionsCollection>;

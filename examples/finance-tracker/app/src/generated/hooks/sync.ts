@@ -10,6 +10,7 @@ import { getClientConfig } from "../api/client.js";
 import { CredentialsWithheldError } from "../sync/change-writer.js";
 import type { ChangeRow, WriterStatus } from "../sync/change-writer.js";
 import { createCollections, type Collections } from "../collections/_all.js";
+import type { CollectionsOptions } from "../collections/pglite-collection.js";
 
 export type { Collections };
 
@@ -50,6 +51,11 @@ export interface SyncProviderProps extends Omit<StartSyncOptions, "db"> {
    * Omitted: PGlite runs on the main thread.
    */
   worker?: () => DatabaseWorker;
+  /**
+   * How the collections load and check writes (see CollectionsOptions), e.g.
+   * `{ syncMode: { contacts: "on-demand" } }`: the contact lists read only the rows they show.
+   */
+  collectionOptions?: CollectionsOptions;
   /** Shown until the database is open and sync has started, and while nobody is signed in. */
   fallback?: ReactNode;
   children?: ReactNode;
@@ -60,7 +66,7 @@ interface Opened extends SyncContextValue {
 }
 
 /** Opens the local database, starts the sync engine and shares them with the hooks below it. */
-export function SyncProvider({ dataDir, user, relaxedDurability, prebuiltDataDir, worker, fallback = null, children, ...options }: SyncProviderProps) {
+export function SyncProvider({ dataDir, user, relaxedDurability, prebuiltDataDir, worker, collectionOptions, fallback = null, children, ...options }: SyncProviderProps) {
   const [value, setValue] = useState<Opened | null>(null);
   const [error, setError] = useState<Error | null>(null);
   // Bumped when another tab took the profile for another user (close) or gave it back (open again).
@@ -131,7 +137,7 @@ export function SyncProvider({ dataDir, user, relaxedDurability, prebuiltDataDir
         await db.close().catch(() => {});
         throw e;
       }
-      return { db, engine, collections: createCollections(db), user };
+      return { db, engine, collections: createCollections(db, collectionOptions), user };
     };
     (async () => {
       for (;;) {

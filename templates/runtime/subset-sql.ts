@@ -1,0 +1,203 @@
+/**
+ * On-demand loading (TanStack DB's `syncMode: "on-demand"`): what a live query asks of a
+ * collection (`where`, `orderBy`, `limit`, a cursor) as SQL on the entity's view. Pure: a request
+ * in, statements out; the collection runs them (pglite-collection.ts). SPEC section D.
+ *
+ * D1. The rows a statement returns are a superset of the rows the live query needs: what cannot be
+ *     said in SQL with the same meaning as TanStack DB's evaluator (an unknown function, a JSON
+ *     column, a path into a field) becomes TRUE, never FALSE, and NOT of an inexact part is TRUE.
+ * D2. An ordered, limited request is answered with a limit only when the SQL order is the order
+ *     TanStack DB sorts by, and the filter is exact; otherwise every row matching the filter loads.
+ *     Values are compared as JavaScript sees them: strings in their text form under `COLLATE "C"`
+ *     (code point order, what `<` does on strings outside the astral planes), timestamps as their
+ *     ISO text (`toISOString()`), numbers as numbers. Locale string sorting is pushed down only for
+ *     fixed-format text (uuid, date, timestamp), where it equals code point order.
+ * D3. A limited request serves a whole prefix: the rows up to the limit and every row tied with
+ *     the last one on the first order column (TanStack DB's contract for ordered loads).
+ */
+import type { IR, LoadSubsetOptions } from "@tanstack/db";
+import { quoteIdent, type ColumnDescription, type EntityDescription } from "../db/local-db.js";
+
+type Expression = IR.BasicExpression;
+
+/** One statement on the view, with its parameters. */
+export interface SubsetStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/** What loads a subset: the main statement and, for a limited one, how to read the ties of its last row (D3). */
+export interface SubsetPlan {
+  /** Every statement to run; their rows together are the subset. */
+  statements: SubsetStatement[];
+  /** When the first statement returned `limit` rows: the statement for the rows tied with its last row. */
+  ties?: { limit: number; column: string; statement(lastValue: unknown): SubsetStatement };
+  /** Whether the request was pushed down exactly (false: a superset, every row matching the filter). */
+  exact: boolean;
+}
+
+interface Sql {
+  text: string;
+  exact: boolean;
+}
+
+const TRUE: Sql = { text: "TRUE", exact: false };
+
+/** Codecs whose JavaScript value is the column's text output, compared as text. */
+const TEXT_FORM = new Set<ColumnDescription["codec"]>(["text", "uuid", "numeric", "date", "time"]);
+/** Codecs whose JavaScript value is a number or a boolean, compared natively. */
+const NATIVE = new Set<ColumnDescription["codec"]>(["int", "bigint", "float", "bool"]);
+/** Codecs whose text has one fixed format: locale order equals code point order. */
+const FIXED_FORMAT = new Set<ColumnDescription["codec"]>(["uuid", "date", "timestamp"]);
+
+/** The column as JavaScript compares it (D2), or undefined when SQL cannot say it. */
+function comparable(column: ColumnDescription): string | undefined {
+  const name = quoteIdent(column.name);
+  if (NATIVE.has(column.codec)) return name;
+  if (TEXT_FORM.has(column.codec)) return `${name}::text COLLATE "C"`;
+  if (column.codec === "timestamp") return `to_char(${name}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') COLLATE "C"`;
+  return undefined;
+}
+
+/** A value of the right JavaScript type for the column (a string for text forms, a number or boolean for native ones). */
+function fits(column: ColumnDescription, value: unknown): boolean {
+  if (NATIVE.has(column.codec)) return column.codec === "bool" ? typeof value === "boolean" : typeof value === "number" && Number.isFinite(value);
+  return typeof value === "string";
+}
+
+const COMPARISONS: Record<string, string> = { eq: "=", gt: ">", gte: ">=", lt: "<", lte: "<=" };
+
+class Translator {
+  readonly params: unknown[];
+  private readonly columns: ReadonlyMap<string, ColumnDescription>;
+
+  constructor(entity: EntityDescription, params: unknown[] = []) {
+    this.columns = new Map(entity.columns.map((c) => [c.name, c]));
+    this.params = params;
+  }
+
+  column(expression: Expression | undefined): ColumnDescription | undefined {
+    if (!expression || expression.type !== "ref" || expression.path.length !== 1) return undefined;
+    return this.columns.get(String(expression.path[0]));
+  }
+
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  where(expression: Expression | undefined): Sql {
+    if (!expression) return { text: "TRUE", exact: true };
+    if (expression.type === "val") return typeof expression.value === "boolean" ? { text: expression.value ? "TRUE" : "FALSE", exact: true } : TRUE;
+    if (expression.type !== "func") return TRUE;
+    const { name, args } = expression;
+    if (name === "and") {
+      const parts = args.map((a) => this.where(a));
+      return { text: `(${parts.map((p) => p.text).join(" AND ")})`, exact: parts.every((p) => p.exact) };
+    }
+    if (name === "or") {
+      const parts = args.map((a) => this.where(a));
+      // One inexact branch makes the whole OR a superset only if that branch is TRUE (it is, D1).
+      return { text: `(${parts.map((p) => p.text).join(" OR ")})`, exact: parts.every((p) => p.exact) };
+    }
+    if (name === "not") {
+      const inner = this.where(args[0]);
+      // NULL (a comparison with a null column) counts as false, as in TanStack DB's evaluator: NOT of it is true.
+      return inner.exact ? { text: `(NOT COALESCE(${inner.text}, FALSE))`, exact: true } : TRUE;
+    }
+    if (name === "isNull" || name === "isUndefined") {
+      const column = this.column(args[0]);
+      return column ? { text: `(${quoteIdent(column.name)} IS NULL)`, exact: true } : TRUE;
+    }
+    const operator = COMPARISONS[name];
+    if (operator) {
+      // `field op value` or `value op field`.
+      const [left, right] = args;
+      const flipped = left?.type === "val" && right?.type === "ref";
+      const column = this.column(flipped ? right : left);
+      const value = (flipped ? left : right) as Expression | undefined;
+      if (!column || value?.type !== "val" || !fits(column, value.value)) return TRUE;
+      const form = comparable(column);
+      if (!form) return TRUE;
+      const op = flipped ? ({ ">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=" } as Record<string, string>)[operator]! : operator;
+      return { text: `(${form} ${op} ${this.param(value.value)})`, exact: true };
+    }
+    if (name === "in") {
+      const column = this.column(args[0]);
+      const list = args[1];
+      if (!column || list?.type !== "val" || !Array.isArray(list.value)) return TRUE;
+      const values = list.value as unknown[];
+      const form = comparable(column);
+      if (!form || !values.every((v) => fits(column, v))) return TRUE;
+      if (values.length === 0) return { text: "FALSE", exact: true };
+      return { text: `(${form} IN (${values.map((v) => this.param(v)).join(", ")}))`, exact: true };
+    }
+    return TRUE;
+  }
+}
+
+/** The SQL ORDER BY of a request, when it is the order TanStack DB sorts by (D2); undefined otherwise. */
+function orderBy(entity: EntityDescription, clauses: IR.OrderBy | undefined): { text: string; lead: ColumnDescription } | undefined {
+  if (!clauses || clauses.length === 0) return undefined;
+  const translator = new Translator(entity);
+  const parts: string[] = [];
+  let lead: ColumnDescription | undefined;
+  for (const clause of clauses) {
+    const column = translator.column(clause.expression);
+    const form = column && comparable(column);
+    if (!column || !form) return undefined;
+    const options = clause.compareOptions as { direction: "asc" | "desc"; nulls: "first" | "last"; stringSort?: string };
+    if (options.stringSort === "custom") return undefined;
+    if (options.stringSort === "locale" && !NATIVE.has(column.codec) && !FIXED_FORMAT.has(column.codec)) return undefined;
+    parts.push(`${form} ${options.direction === "desc" ? "DESC" : "ASC"} NULLS ${options.nulls === "first" ? "FIRST" : "LAST"}`);
+    lead ??= column;
+  }
+  return { text: parts.join(", "), lead: lead! };
+}
+
+/** The statements that load what `request` asks of the entity's view (D1–D3). */
+export function planSubset(entity: EntityDescription, request: Pick<LoadSubsetOptions, "where" | "orderBy" | "limit" | "cursor" | "offset">): SubsetPlan {
+  const view = quoteIdent(entity.sql.view);
+  const select = (where: string) => `SELECT * FROM ${view} WHERE ${where}`;
+  const filter = new Translator(entity);
+  const where = filter.where(request.where);
+  const order = request.limit !== undefined ? orderBy(entity, request.orderBy) : undefined;
+  if (!where.exact || request.limit === undefined || !order) {
+    // Every row matching the filter (a superset when the filter is inexact): nothing is cut by a limit.
+    return { statements: [{ sql: select(where.text), params: filter.params }], exact: where.exact && request.limit === undefined };
+  }
+  const statements: SubsetStatement[] = [];
+  let limit = request.limit;
+  let main = where;
+  let params = filter.params;
+  if (request.cursor) {
+    // Rows after the cursor (limited) and every row at the cursor's value.
+    const after = new Translator(entity, [...filter.params]);
+    const from = after.where(request.cursor.whereFrom);
+    const at = new Translator(entity, [...filter.params]);
+    const current = at.where(request.cursor.whereCurrent);
+    if (!from.exact || !current.exact) return { statements: [{ sql: select(where.text), params: filter.params }], exact: false };
+    statements.push({ sql: select(`${where.text} AND ${current.text}`), params: at.params });
+    main = { text: `${where.text} AND ${from.text}`, exact: true };
+    params = after.params;
+  } else if (request.offset) {
+    // From the start of the order: the rows before the offset belong to the prefix too (D3).
+    limit += request.offset;
+  }
+  statements.unshift({ sql: `${select(main.text)} ORDER BY ${order.text} LIMIT ${Math.max(0, Math.floor(limit))}`, params });
+  const lead = order.lead;
+  const form = comparable(lead)!;
+  return {
+    statements,
+    exact: true,
+    ties: {
+      limit,
+      column: lead.name,
+      statement: (lastValue) => {
+        const tie = new Translator(entity, [...params]);
+        const condition = lastValue === null || lastValue === undefined ? `${quoteIdent(lead.name)} IS NULL` : `${form} = ${tie.param(lastValue)}`;
+        return { sql: select(`${main.text} AND ${condition}`), params: tie.params };
+      },
+    },
+  };
+}
