@@ -24,7 +24,11 @@
  * SyncInspector hook) and test/browser/probes.js are added to the profile with addInitScript.
  * Medians over runs; p99 within a run. No pass/fail: goals are printed next to the figures.
  *
- * Run: npx tsx bench/ui/run.mts [--rows 100000] [--runs 3] [--clicks 30] [--storages opfs-ahp,idb]
+ * Collections load on demand (the app's default for contacts and transactions: the list reads its
+ * window as SQL) or whole (`?load=eager`), side by side with `--loads`. "All rows loaded" means every
+ * contact stored in the local database, and with eager loading also in the collection.
+ *
+ * Run: npx tsx bench/ui/run.mts [--rows 100000] [--runs 3] [--clicks 30] [--storages opfs-ahp,idb] [--loads on-demand,eager]
  * Prints a table and one JSON line at the end.
  */
 import fs from "node:fs";
@@ -42,16 +46,24 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     clicks: { type: "string", default: "30" },
     storages: { type: "string", default: "opfs-ahp,idb" },
+    loads: { type: "string", default: "on-demand,eager" },
   },
 });
 const ROWS = Number(values.rows);
 const RUNS = Number(values.runs);
 const CLICKS = Number(values.clicks);
 const STORAGES = values.storages.split(",");
+const LOADS = values.loads.split(",");
+/** Each storage with each way of loading: `opfs-ahp/on-demand`, … */
+const CONFIGS = STORAGES.flatMap((storage) => LOADS.map((load) => ({ storage, load, name: `${storage}/${load}` })));
 const WARMUP = 3;
 const QUEUED = 100;
 
-type Ft = { engine: { writer: { status(): Promise<{ queued: number }> } }; collections: { contacts: { size: number } }; db: { storage: string } };
+type Ft = {
+  engine: { writer: { status(): Promise<{ queued: number }> } };
+  collections: { contacts: { size: number } };
+  db: { storage: string; pg: { query<T>(sql: string): Promise<{ rows: T[] }> } };
+};
 const ft = () => (globalThis as unknown as { __financeTracker?: Ft }).__financeTracker;
 
 const postgres = await startPostgres();
@@ -71,14 +83,17 @@ await client.query(
 );
 await client.end();
 
-async function waitLoaded(page: Page, n: number): Promise<void> {
+/** Every contact stored in the local database (and, loading eagerly, in the collection). */
+async function waitLoaded(page: Page, n: number, load: string): Promise<void> {
   await page.waitForFunction(
-    (count) => {
+    async ([count, eager]) => {
       const f = (globalThis as unknown as { __financeTracker?: Ft }).__financeTracker;
-      return f !== undefined && f.collections.contacts.size >= count;
+      if (!f || (eager && f.collections.contacts.size < count)) return false;
+      const r = await f.db.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM contacts_synced`).catch(() => ({ rows: [{ n: 0 }] }));
+      return r.rows[0]!.n >= count;
     },
-    n,
-    { timeout: 900_000, polling: 100 },
+    [n, load === "eager"] as const,
+    { timeout: 900_000, polling: 250 },
   );
 }
 
@@ -113,21 +128,21 @@ const results: Record<string, Figures[]> = {};
 
 try {
   for (let run = 1; run <= RUNS; run++) {
-    for (const storage of STORAGES) {
+    for (const { storage, load, name } of CONFIGS) {
       const profile = fs.mkdtempSync(path.join(os.tmpdir(), "sp-bench-ui-profile-"));
       const context = await launchProfile(profile);
       await context.addInitScript({ path: PROBES });
       await context.addInitScript({ path: INSPECT });
       const f: Figures = {};
       try {
-        const url = appUrl(web.url, stack, "bench-ui", storage === "idb" ? { storage: "idb" } : {});
+        const url = appUrl(web.url, stack, "bench-ui", { ...(storage === "idb" ? { storage: "idb" } : {}), ...(load === "eager" ? { load: "eager" } : {}) });
         const a = context.pages()[0] ?? (await context.newPage());
         a.on("pageerror", (e) => console.error("page error:", e.message));
         let t = performance.now();
         await a.goto(url);
         await signedIn(a, undefined, 900_000);
         f.freshFirstRows = await firstRowsPainted(a);
-        await waitLoaded(a, ROWS);
+        await waitLoaded(a, ROWS, load);
         f.freshAllLoaded = performance.now() - t;
         const used = await a.evaluate(() => (globalThis as unknown as { __financeTracker: Ft }).__financeTracker.db.storage);
         if (used !== storage) throw new Error(`asked for ${storage}, the app runs on ${used}`);
@@ -137,7 +152,7 @@ try {
         await a.reload();
         await signedIn(a, undefined, 900_000);
         f.warmFirstRows = await firstRowsPainted(a);
-        await waitLoaded(a, ROWS);
+        await waitLoaded(a, ROWS, load);
         f.warmAllLoaded = performance.now() - t;
         await a.waitForTimeout(500);
 
@@ -147,8 +162,8 @@ try {
 
         const b = await openTab(context, url);
         const c = await openTab(context, url);
-        await waitLoaded(b, ROWS);
-        await waitLoaded(c, ROWS);
+        await waitLoaded(b, ROWS, load);
+        await waitLoaded(c, ROWS, load);
         const three = await clicks(a, "Three");
         f.clickPaint3 = three.paint;
         f.dataPath3 = three.live;
@@ -178,19 +193,19 @@ try {
         f.heapMB = (await cdp.send("Runtime.getHeapUsage")).usedSize / 1024 / 1024;
         await cdp.detach();
       } catch (error) {
-        console.error(`run ${run} ${storage} failed after ${JSON.stringify(f)}:`, error);
+        console.error(`run ${run} ${name} failed after ${JSON.stringify(f)}:`, error);
         continue;
       } finally {
         await context.close().catch(() => {});
         fs.rmSync(profile, { recursive: true, force: true });
       }
-      (results[storage] ??= []).push(f);
-      console.log(`run ${run} ${storage}: ${Object.entries(f).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}`);
+      (results[name] ??= []).push(f);
+      console.log(`run ${run} ${name}: ${Object.entries(f).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}`);
     }
   }
 
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
-  const done = STORAGES.filter((s) => results[s]?.length);
+  const done = CONFIGS.map((c) => c.name).filter((s) => results[s]?.length);
   const medians = Object.fromEntries(done.map((s) => [s, Object.fromEntries(Object.keys(results[s]![0]!).map((k) => [k, median(results[s]!.map((r) => r[k]!))]))]));
   const rows: [string, string, string][] = [
     ["fresh profile → first rows painted", "freshFirstRows", "< 3000 ms"],
@@ -207,10 +222,10 @@ try {
     ["page JS heap, MB", "heapMB", "< 150"],
   ];
   console.log(`\n${ROWS} contacts, medians of ${RUNS} runs (p99 within each run over ${CLICKS} clicks); load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
-  console.log(`${"".padEnd(46)}${done.map((s) => s.padStart(12)).join("")}${done.length === 2 ? `  ${done[0]}/${done[1]}` : ""}   goal`);
+  console.log(`${"".padEnd(46)}${done.map((s) => s.padStart(20)).join("")}${done.length >= 2 ? `  ${done[0]}/${done[1]}` : ""}   goal`);
   for (const [label, key, goal] of rows) {
     const m = done.map((s) => medians[s]![key]!);
-    console.log(`${label.padEnd(46)}${m.map((v) => v.toFixed(1).padStart(12)).join("")}${m.length === 2 ? `  ${(m[0]! / m[1]!).toFixed(2)}×`.padEnd(12) : ""}   ${goal}`);
+    console.log(`${label.padEnd(46)}${m.map((v) => v.toFixed(1).padStart(20)).join("")}${m.length >= 2 ? `  ${(m[0]! / m[1]!).toFixed(2)}×`.padEnd(12) : ""}   ${goal}`);
   }
   console.log(JSON.stringify({ date: new Date().toISOString(), rows: ROWS, runs: RUNS, clicks: CLICKS, load: os.loadavg(), medians, results }));
 } finally {
