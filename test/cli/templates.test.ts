@@ -399,7 +399,7 @@ describe("templates check", () => {
     const r = await run(dir, ["templates", "check"]);
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/Rendered 58 files from \d+ templates \(2 of them yours\) and type-checked 51 TypeScript files with typescript@5\.9\.\d+ in strict mode: no errors\./);
+    expect(r.stdout).toMatch(/Rendered 59 files from \d+ templates \(2 of them yours\) and type-checked 52 TypeScript files with typescript@5\.9\.\d+ in strict mode: no errors\./);
     expect(snapshotTree(path.join(dir, "src/generated"))).toEqual(before);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith(".sync-patterns-check"))).toEqual([]);
   });
