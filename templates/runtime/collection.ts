@@ -75,6 +75,8 @@ export function syncModeOf(options: CollectionsOptions, table: string): SyncMode
  * not written into the collection; the live queries load their windows again instead (SPEC D4).
  */
 const NEW_ROWS_WRITTEN = 50;
+/** How long the live queries' windows wait to be loaded again after such a batch (more batches meanwhile: one reload). */
+const RELOAD_WINDOWS_MS = 250;
 
 export interface PgliteCollectionUtils extends Record<string, unknown> {
   /** Ids of the `_changes` rows a collection transaction created (for confirmed writes). */
@@ -291,14 +293,25 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
             known.delete(text);
           }
           commit();
-          if (reloadWindows) invalidateLoadedSubsets();
+          if (reloadWindows) reloadSoon();
+        };
+        // Bursts (an initial sync's pages) reload the windows once per RELOAD_WINDOWS_MS, not once per page.
+        let reloading: ReturnType<typeof setTimeout> | undefined;
+        const reloadSoon = (): void => {
+          reloading ??= setTimeout(() => {
+            reloading = undefined;
+            invalidateLoadedSubsets();
+          }, RELOAD_WINDOWS_MS);
         };
         if (onDemand) {
           // Nothing is read until a live query asks (loadSubset); the feed keeps what was read current.
           const unsubscribe = feed.subscribe<Record<string, unknown>>(table, apply);
           markReady();
           return {
-            cleanup: () => unsubscribe(),
+            cleanup: () => {
+              unsubscribe();
+              clearTimeout(reloading);
+            },
             loadSubset: (request) => loadSubset(request, (rows) => {
               begin();
               for (const raw of rows) upsert(raw);

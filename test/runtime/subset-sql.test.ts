@@ -141,6 +141,12 @@ describe("D1–D3: an on-demand collection shows what an eager one shows", () =>
     expect(plan(fn("eq", ref("tags"), val(["t1"])))).toMatchObject({ exact: false });
     expect(plan(fn("eq", ref("nested", ), val(1)))).toMatchObject({ exact: false });
     expect(plan(fn("gt", ref("created_at"), val(new Date())))).toMatchObject({ exact: false });
+    // Values Postgres would read otherwise, or refuse, for a uuid, date or timestamp column: not pushed down (no error either).
+    expect(plan(fn("eq", ref("id"), val("NOT-A-UUID")))).toMatchObject({ exact: false });
+    expect(plan(fn("eq", ref("day"), val("2026-02-30")))).toMatchObject({ exact: false });
+    expect(plan(fn("gt", ref("created_at"), val("yesterday")))).toMatchObject({ exact: false });
+    expect(plan(fn("gt", ref("created_at"), val("2026-12-01T10:00:00Z")))).toMatchObject({ exact: false });
+    expect(plan(fn("gt", ref("created_at"), val("2026-12-01T10:00:00.000Z")))).toMatchObject({ exact: true });
     // A value is a parameter, never SQL text.
     const hostile = plan(fn("eq", ref("name"), val("x'); DROP TABLE things_synced; --")));
     expect(hostile.statements[0]!.sql).not.toContain("DROP");

@@ -12,9 +12,10 @@
  * D2. An ordered, limited request is answered with a limit only when the SQL order is the order
  *     TanStack DB sorts by, and the filter is exact; otherwise every row matching the filter loads.
  *     Values are compared as JavaScript sees them: strings in their text form under `COLLATE "C"`
- *     (code point order, what `<` does on strings outside the astral planes), timestamps as their
- *     ISO text (`toISOString()`), numbers as numbers. Locale string sorting is pushed down only for
- *     fixed-format text (uuid, date, timestamp), where it equals code point order.
+ *     (code point order, what `<` does on strings outside the astral planes), timestamps at the
+ *     millisecond (`toISOString()`), uuids and dates natively (their fixed-format text sorts the
+ *     same), numbers as numbers. Locale string sorting is pushed down only for fixed-format text
+ *     (uuid, date, timestamp), where it equals code point order.
  * D3. A limited request serves a whole prefix: the rows up to the limit and every row tied with
  *     the last one on the first order column (TanStack DB's contract for ordered loads).
  */
@@ -46,10 +47,10 @@ interface Sql {
 
 const TRUE: Sql = { text: "TRUE", exact: false };
 
-/** Codecs whose JavaScript value is the column's text output, compared as text. */
-const TEXT_FORM = new Set<ColumnDescription["codec"]>(["text", "uuid", "numeric", "date", "time"]);
-/** Codecs whose JavaScript value is a number or a boolean, compared natively. */
-const NATIVE = new Set<ColumnDescription["codec"]>(["int", "bigint", "float", "bool"]);
+/** Codecs whose SQL order is the order of their JavaScript values (numbers, booleans; uuid and date text, which has one fixed format). */
+const NATIVE = new Set<ColumnDescription["codec"]>(["int", "bigint", "float", "bool", "uuid", "date"]);
+/** Codecs whose JavaScript value is a string compared as text: the column's text under code point order. */
+const TEXT = new Set<ColumnDescription["codec"]>(["text", "numeric", "time"]);
 /** Codecs whose text has one fixed format: locale order equals code point order. */
 const FIXED_FORMAT = new Set<ColumnDescription["codec"]>(["uuid", "date", "timestamp"]);
 
@@ -57,16 +58,30 @@ const FIXED_FORMAT = new Set<ColumnDescription["codec"]>(["uuid", "date", "times
 function comparable(column: ColumnDescription): string | undefined {
   const name = quoteIdent(column.name);
   if (NATIVE.has(column.codec)) return name;
-  if (TEXT_FORM.has(column.codec)) return `${name}::text COLLATE "C"`;
-  if (column.codec === "timestamp") return `to_char(${name}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') COLLATE "C"`;
+  if (column.codec === "text") return `${name} COLLATE "C"`;
+  if (TEXT.has(column.codec)) return `${name}::text COLLATE "C"`;
+  // JavaScript sees `toISOString()`: milliseconds, so rows within one millisecond are equal.
+  if (column.codec === "timestamp") return `date_trunc('milliseconds', ${name})`;
   return undefined;
 }
 
 /** A value of the right JavaScript type for the column (a string for text forms, a number or boolean for native ones). */
 function fits(column: ColumnDescription, value: unknown): boolean {
-  if (NATIVE.has(column.codec)) return column.codec === "bool" ? typeof value === "boolean" : typeof value === "number" && Number.isFinite(value);
-  return typeof value === "string";
+  if (column.codec === "bool") return typeof value === "boolean";
+  if (column.codec === "int" || column.codec === "bigint" || column.codec === "float") return typeof value === "number" && Number.isFinite(value);
+  if (typeof value !== "string") return false;
+  // Compared natively: only the exact text JavaScript sees for such a column (anything else cannot
+  // equal a row's value as a string, and would be read differently, or refused, by Postgres).
+  if (column.codec === "uuid") return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value);
+  if (column.codec === "date") return /^\d{4}-\d{2}-\d{2}$/.test(value) && isoText(`${value}T00:00:00.000Z`)?.slice(0, 10) === value;
+  if (column.codec === "timestamp") return isoText(value) === value;
+  return true;
 }
+
+const isoText = (value: string): string | undefined => {
+  const time = Date.parse(value);
+  return Number.isFinite(time) ? new Date(time).toISOString() : undefined;
+};
 
 const COMPARISONS: Record<string, string> = { eq: "=", gt: ">", gte: ">=", lt: "<", lte: "<=" };
 
@@ -151,7 +166,7 @@ function orderBy(entity: EntityDescription, clauses: IR.OrderBy | undefined): { 
     if (!column || !form) return undefined;
     const options = clause.compareOptions as { direction: "asc" | "desc"; nulls: "first" | "last"; stringSort?: string };
     if (options.stringSort === "custom") return undefined;
-    if (options.stringSort === "locale" && !NATIVE.has(column.codec) && !FIXED_FORMAT.has(column.codec)) return undefined;
+    if (options.stringSort === "locale" && !FIXED_FORMAT.has(column.codec) && column.codec !== "int" && column.codec !== "bigint" && column.codec !== "float" && column.codec !== "bool") return undefined;
     parts.push(`${form} ${options.direction === "desc" ? "DESC" : "ASC"} NULLS ${options.nulls === "first" ? "FIRST" : "LAST"}`);
     lead ??= column;
   }
