@@ -53,6 +53,7 @@ describe.skipIf(!fastApiAvailable)("doctor against the FastAPI example", () => {
     app = await startFastApi({ databaseUrl, shapeUrl: shapes.shapeUrl, shapesJson: path.join(out, "server/shapes.json") });
     db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     await db.query(`INSERT INTO users (id, household_id, token) VALUES ('ann', 'h1', 'token-ann'), ('cat', 'h2', 'token-cat')`);
+    await db.query(`INSERT INTO household_members (user_id, household_id, role) VALUES ('ann', 'h1', 'owner'), ('cat', 'h2', 'owner')`);
     await db.query(`INSERT INTO todos (id, household_id, title) VALUES (gen_random_uuid(), 'h1', 'ann''s'), (gen_random_uuid(), 'h2', 'cat''s')`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-doctor-fastapi-"));
     fs.writeFileSync(path.join(dir, "sync-patterns.config.yaml"), `spec: ${JSON.stringify(SPEC)}\noutput: src/generated\n`);
