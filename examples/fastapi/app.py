@@ -147,8 +147,15 @@ def authenticate(request: Request) -> Optional[Dict[str, Any]]:
     if not header.startswith("Bearer "):
         return None
     with connection() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        # user_id: the scope value of the user's own memberships (household_members' shape).
-        cur.execute("SELECT id, id AS user_id, household_id FROM users WHERE token = %s", (header[len("Bearer "):],))
+        # A user acts in users.household_id, as a member of it: without a membership there (one
+        # revoked), the token no longer signs in (as the Hono example's). user_id: the scope value
+        # of the user's own memberships (household_members' shape).
+        cur.execute(
+            """SELECT u.id, u.id AS user_id, u.household_id FROM users u
+               JOIN household_members m ON m.user_id = u.id AND m.household_id = u.household_id
+               WHERE u.token = %s""",
+            (header[len("Bearer "):],),
+        )
         return cur.fetchone()
 
 
