@@ -235,7 +235,7 @@ def check_role(cur, user, op: str, row: Dict[str, Any], values: Dict[str, Any]) 
 
     refusal = permissions.find_refusal(RULES, "todos", op, row, {k: json_value(v) for k, v in values.items()}, role_of)
     if refusal is not None:
-        raise Problem(403, refusal["message"], extra={k: v for k, v in permissions.problem(refusal).items() if k not in ("type", "title", "status", "detail")})
+        raise Problem(403, refusal["message"], extra={k: refusal[k] for k in ("entity", "op", "field", "role", "reason")})
 
 
 # ---------------------------------------------------------------- writes: one transaction, txid, idempotency
