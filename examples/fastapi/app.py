@@ -8,12 +8,18 @@
 - Errors: RFC 9457 problem+json, with `errors` per field for invalid bodies.
 - Scope: every todo belongs to a household (`x-sync: { scope: household_id }`); the server sets
   it from the signed-in user and filters every read and write by it.
+- Roles: a user's role in a household is their `household_members` row. Every create, update
+  and delete of a todo is checked against the rules the generator wrote to `server/permissions.json`
+  from the spec's `x-rbac` and `x-owner-only` (permissions.py: rules R1-R6, the client's hooks
+  decide with the same rules); a refused write is a 403 problem+json naming entity, op, field,
+  role and reason, and nothing is written.
 - The shape proxy (`GET /v1/shape`): authenticates, then asks Electric for the server's shape
   (table, columns, where + params) — never the client's — passes Electric's headers through and
   streams the body.
 
 Run: DATABASE_URL=postgres://… ELECTRIC_URL=http://localhost:3000/v1/shape \
      SHAPES_JSON=../app/src/generated/server/shapes.json uvicorn app:app --port 8000
+(PERMISSIONS_JSON defaults to the permissions.json beside SHAPES_JSON.)
 Debian packages: python3-fastapi python3-uvicorn python3-psycopg2 python3-httpx.
 """
 
@@ -22,6 +28,7 @@ import json
 import os
 import re
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 from uuid import UUID
@@ -34,10 +41,12 @@ import psycopg2.pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Extra, StrictBool, ValidationError, constr
+from pydantic import BaseModel, Extra, StrictBool, ValidationError, conint, constr
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import permissions
 
 DATABASE_URL = os.environ["DATABASE_URL"]
 # Electric's shape endpoint, e.g. http://localhost:3000/v1/shape.
@@ -45,12 +54,15 @@ ELECTRIC_URL = os.environ.get("ELECTRIC_URL", "http://localhost:3000/v1/shape")
 ELECTRIC_SECRET = os.environ.get("ELECTRIC_SECRET")
 # Written by `sync-patterns generate` next to the client: each entity's table, columns and scope.
 SHAPES_JSON = Path(os.environ.get("SHAPES_JSON", Path(__file__).parent / "shapes.json"))
+# Written by the same `generate`: the write rules of x-rbac and x-owner-only per entity.
+PERMISSIONS_JSON = Path(os.environ.get("PERMISSIONS_JSON", SHAPES_JSON.parent / "permissions.json"))
 KEY_TTL = "24 hours"
 
 app = FastAPI(title="Household todos")
 pool: Optional[psycopg2.pool.ThreadedConnectionPool] = None
 electric: Optional[httpx.AsyncClient] = None
 SHAPES: Dict[str, Dict[str, Any]] = json.loads(SHAPES_JSON.read_text())["shapes"]
+RULES: Dict[str, Any] = permissions.load(PERMISSIONS_JSON)
 
 
 @app.on_event("startup")
@@ -88,16 +100,16 @@ def connection():
 
 
 class Problem(Exception):
-    def __init__(self, status: int, detail: str, errors: Optional[Dict[str, List[str]]] = None, headers: Optional[Dict[str, str]] = None):
+    def __init__(self, status: int, detail: str, errors: Optional[Dict[str, List[str]]] = None, headers: Optional[Dict[str, str]] = None, extra: Optional[Dict[str, Any]] = None):
         super().__init__(detail)
-        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers or {}
+        self.status, self.detail, self.errors, self.headers, self.extra = status, detail, errors, headers or {}, extra or {}
 
 
-TITLES = {400: "Bad request", 401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 422: "Unprocessable content"}
+TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 422: "Unprocessable content"}
 
 
-def problem_response(status: int, detail: str, errors=None, headers=None) -> JSONResponse:
-    body: Dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, f"HTTP {status}"), "status": status, "detail": detail}
+def problem_response(status: int, detail: str, errors=None, headers=None, extra=None) -> JSONResponse:
+    body: Dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, f"HTTP {status}"), "status": status, "detail": detail, **(extra or {})}
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers={"cache-control": "no-store", **(headers or {})})
@@ -105,7 +117,7 @@ def problem_response(status: int, detail: str, errors=None, headers=None) -> JSO
 
 @app.exception_handler(Problem)
 async def on_problem(_: Request, exc: Problem) -> JSONResponse:
-    return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+    return problem_response(exc.status, exc.detail, exc.errors, exc.headers, exc.extra)
 
 
 @app.exception_handler(StarletteHTTPException)
@@ -135,7 +147,15 @@ def authenticate(request: Request) -> Optional[Dict[str, Any]]:
     if not header.startswith("Bearer "):
         return None
     with connection() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        cur.execute("SELECT id, household_id FROM users WHERE token = %s", (header[len("Bearer "):],))
+        # A user acts in users.household_id, as a member of it: without a membership there (one
+        # revoked), the token no longer signs in (as the Hono example's). user_id: the scope value
+        # of the user's own memberships (household_members' shape).
+        cur.execute(
+            """SELECT u.id, u.id AS user_id, u.household_id FROM users u
+               JOIN household_members m ON m.user_id = u.id AND m.household_id = u.household_id
+               WHERE u.token = %s""",
+            (header[len("Bearer "):],),
+        )
         return cur.fetchone()
 
 
@@ -149,6 +169,10 @@ async def require_user(request: Request) -> Dict[str, Any]:
 # ---------------------------------------------------------------- bodies
 
 Title = constr(strict=True, min_length=1)
+Priority = conint(strict=True, ge=1, le=3)
+# The spec's readOnly properties: the server sets them, a body's value is ignored (as the Hono
+# example does). household_id is the scope: it is never taken from a body, so a row never moves.
+READ_ONLY = ("household_id", "created_at")
 
 
 class TodoCreate(BaseModel):
@@ -156,25 +180,31 @@ class TodoCreate(BaseModel):
     title: Title  # type: ignore[valid-type]
     done: StrictBool = False
     tags: Optional[List[constr(strict=True)]] = None  # type: ignore[valid-type]
+    due_on: Optional[date] = None
+    priority: Optional[Priority] = None  # type: ignore[valid-type]
 
     class Config:
-        extra = Extra.forbid  # household_id and created_at are the server's
+        extra = Extra.forbid
 
 
 class TodoUpdate(BaseModel):
     title: Optional[Title]  # type: ignore[valid-type]
     done: Optional[StrictBool]
     tags: Optional[List[constr(strict=True)]]  # type: ignore[valid-type]
+    due_on: Optional[date]
+    priority: Optional[Priority]  # type: ignore[valid-type]
 
     class Config:
         extra = Extra.forbid
 
 
-def parse(model, raw: bytes):
+def parse(model, raw: bytes, ignored=READ_ONLY):
     try:
         data = json.loads(raw or b"null")
     except ValueError:
         raise Problem(400, "The request body is not valid JSON.")
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k not in ignored}
     try:
         return model.parse_obj(data)
     except ValidationError as e:
@@ -182,7 +212,30 @@ def parse(model, raw: bytes):
 
 
 def todo_json(row: Dict[str, Any]) -> Dict[str, Any]:
-    return {**row, "id": str(row["id"]), "created_at": row["created_at"].isoformat(timespec="milliseconds")}
+    due = row["due_on"]
+    return {**row, "id": str(row["id"]), "created_at": row["created_at"].isoformat(timespec="milliseconds"), "due_on": due and due.isoformat()}
+
+
+def json_value(value: Any) -> Any:
+    """A parsed body value as JSON would carry it (dates as strings), for the role check."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+# ---------------------------------------------------------------- roles
+
+
+def check_role(cur, user, op: str, row: Dict[str, Any], values: Dict[str, Any]) -> None:
+    """Raises a 403 when the caller's role does not allow the write (permissions.py, rules from
+    permissions.json). `row`: the stored row (update, delete) or the row to insert (create)."""
+
+    def role_of(household):
+        cur.execute("SELECT role FROM household_members WHERE user_id = %s AND household_id = %s", (user["id"], None if household is None else str(household)))
+        found = cur.fetchone()
+        return found["role"] if found else None
+
+    refusal = permissions.find_refusal(RULES, "todos", op, row, {k: json_value(v) for k, v in values.items()}, role_of)
+    if refusal is not None:
+        raise Problem(403, refusal["message"], extra={k: refusal[k] for k in ("entity", "op", "field", "role", "reason")})
 
 
 # ---------------------------------------------------------------- writes: one transaction, txid, idempotency
@@ -248,9 +301,11 @@ async def create_todo(request: Request):
     todo = parse(TodoCreate, raw)
 
     def apply(cur):
+        sent = todo.dict(exclude_unset=True)
+        check_role(cur, user, "create", {**sent, "household_id": user["household_id"]}, sent)
         cur.execute(
-            "INSERT INTO todos (id, household_id, title, done, tags) VALUES (%s, %s, %s, %s, %s) RETURNING *",
-            (str(todo.id), user["household_id"], todo.title, todo.done, None if todo.tags is None else psycopg2.extras.Json(todo.tags)),
+            "INSERT INTO todos (id, household_id, title, done, tags, due_on, priority) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
+            (str(todo.id), user["household_id"], todo.title, todo.done, None if todo.tags is None else psycopg2.extras.Json(todo.tags), todo.due_on, todo.priority),
         )
         return 201, todo_json(cur.fetchone())
 
@@ -261,21 +316,23 @@ async def create_todo(request: Request):
 async def update_todo(todo_id: UUID, request: Request):
     user = await require_user(request)
     raw = await request.body()
-    values = parse(TodoUpdate, raw).dict(exclude_unset=True)
+    values = parse(TodoUpdate, raw, READ_ONLY + ("id",)).dict(exclude_unset=True)
     if "title" in values and values["title"] is None:
         raise Problem(422, "The request body does not match the schema.", {"title": ["may not be null"]})
     if "done" in values and values["done"] is None:
         raise Problem(422, "The request body does not match the schema.", {"done": ["may not be null"]})
 
     def apply(cur):
+        # Scoped: another household's row is "not found", exactly like a missing one.
+        cur.execute("SELECT * FROM todos WHERE id = %s AND household_id = %s FOR UPDATE", (str(todo_id), user["household_id"]))
+        stored = cur.fetchone()
+        if stored is None:
+            raise Problem(404, "Todo not found.")
+        check_role(cur, user, "update", stored, values)
         sets = ["id = id"] + [f'"{name}" = %s' for name in values]
         params = [psycopg2.extras.Json(v) if name == "tags" and v is not None else v for name, v in values.items()]
-        # Scoped: another household's row is "not found", exactly like a missing one.
         cur.execute(f"UPDATE todos SET {', '.join(sets)} WHERE id = %s AND household_id = %s RETURNING *", (*params, str(todo_id), user["household_id"]))
-        row = cur.fetchone()
-        if row is None:
-            raise Problem(404, "Todo not found.")
-        return 200, todo_json(row)
+        return 200, todo_json(cur.fetchone())
 
     return await run_in_threadpool(run_write, user, request.headers.get("idempotency-key"), request, raw, apply)
 
@@ -285,12 +342,28 @@ async def delete_todo(todo_id: UUID, request: Request):
     user = await require_user(request)
 
     def apply(cur):
-        cur.execute("DELETE FROM todos WHERE id = %s AND household_id = %s", (str(todo_id), user["household_id"]))
-        if cur.rowcount == 0:
+        cur.execute("SELECT * FROM todos WHERE id = %s AND household_id = %s FOR UPDATE", (str(todo_id), user["household_id"]))
+        stored = cur.fetchone()
+        if stored is None:
             raise Problem(404, "Todo not found.")
+        check_role(cur, user, "delete", stored, {})
+        cur.execute("DELETE FROM todos WHERE id = %s AND household_id = %s", (str(todo_id), user["household_id"]))
         return 204, None
 
     return await run_in_threadpool(run_write, user, request.headers.get("idempotency-key"), request, b"", apply)
+
+
+@app.get("/api/household_members")
+async def list_household_members(request: Request):
+    """The signed-in user's own memberships: the synced table the client reads roles from."""
+    user = await require_user(request)
+
+    def query():
+        with connection() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute("SELECT id::text AS id, user_id, household_id, role FROM household_members WHERE user_id = %s ORDER BY household_id", (user["id"],))
+            return cur.fetchall()
+
+    return await run_in_threadpool(query)
 
 
 @app.get("/health")

@@ -8,12 +8,24 @@ CREATE TABLE IF NOT EXISTS users (
   token        text NOT NULL UNIQUE
 );
 
+-- A user's role in a household (x-rbac.roles in openapi.yaml): owner, editor or viewer. Synced to
+-- the user's own devices (x-sync scope user_id) and read by every write's role check.
+CREATE TABLE IF NOT EXISTS household_members (
+  id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  user_id      text NOT NULL,
+  household_id text NOT NULL,
+  role         text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+  UNIQUE (user_id, household_id)
+);
+
 CREATE TABLE IF NOT EXISTS todos (
   id           uuid PRIMARY KEY,
   household_id text NOT NULL,
   title        text NOT NULL,
   done         boolean NOT NULL DEFAULT false,
   tags         jsonb,
+  due_on       date,
+  priority     integer CHECK (priority BETWEEN 1 AND 3),
   created_at   timestamptz(3) NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS todos_household ON todos (household_id);

@@ -53,6 +53,7 @@ describe.skipIf(!fastApiAvailable)("doctor against the FastAPI example", () => {
     app = await startFastApi({ databaseUrl, shapeUrl: shapes.shapeUrl, shapesJson: path.join(out, "server/shapes.json") });
     db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     await db.query(`INSERT INTO users (id, household_id, token) VALUES ('ann', 'h1', 'token-ann'), ('cat', 'h2', 'token-cat')`);
+    await db.query(`INSERT INTO household_members (user_id, household_id, role) VALUES ('ann', 'h1', 'owner'), ('cat', 'h2', 'owner')`);
     await db.query(`INSERT INTO todos (id, household_id, title) VALUES (gen_random_uuid(), 'h1', 'ann''s'), (gen_random_uuid(), 'h2', 'cat''s')`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-doctor-fastapi-"));
     fs.writeFileSync(path.join(dir, "sync-patterns.config.yaml"), `spec: ${JSON.stringify(SPEC)}\noutput: src/generated\n`);
@@ -70,15 +71,20 @@ describe.skipIf(!fastApiAvailable)("doctor against the FastAPI example", () => {
     const r = await doctor(...args());
     expect(r.diagnostics, JSON.stringify(r.diagnostics, null, 2)).toEqual([]);
     expect(r.code).toBe(0);
-    expect(r.entities).toEqual([{ entity: "todo", table: "todos", passed: ["api", "shape", "headers", "key", "columns", "where"] }]);
+    // household_members: the users' roles (x-rbac.roles), synced read-only through the same proxy.
+    expect(r.entities).toEqual([
+      { entity: "household_member", table: "household_members", passed: ["api", "shape", "headers", "key", "columns", "where"] },
+      { entity: "todo", table: "todos", passed: ["api", "shape", "headers", "key", "columns", "where"] },
+    ]);
   });
 
   it("passes every --write check and leaves no test row behind", async () => {
     const before = await todos();
     const r = await doctor(...args(), "--write");
-    expect(r.diagnostics, JSON.stringify(r.diagnostics, null, 2)).toEqual([]);
+    // The membership table has no create endpoint (roles are granted by the server): nothing to write.
+    expect(r.diagnostics, JSON.stringify(r.diagnostics, null, 2)).toEqual([expect.objectContaining({ code: "doctor/write-skipped", severity: "warning", location: { file: "/api/household_members" } })]);
     expect(r.code).toBe(0);
-    expect(r.entities[0]!.passed).toEqual(["api", "shape", "headers", "key", "columns", "where", "client key kept", "create txid", "idempotency", "problem+json", "update txid", "delete txid", "cleanup"]);
+    expect(r.entities.find((e) => e.entity === "todo")!.passed).toEqual(["api", "shape", "headers", "key", "columns", "where", "client key kept", "create txid", "idempotency", "problem+json", "update txid", "delete txid", "cleanup"]);
     expect(await todos()).toEqual(before);
     expect(before).toEqual({ rows: { h1: 1, h2: 1 }, marked: 0 });
   });
@@ -86,8 +92,9 @@ describe.skipIf(!fastApiAvailable)("doctor against the FastAPI example", () => {
   it("without --auth, the API's and the proxy's 401 are reported with the --auth hint", async () => {
     const r = await doctor("--api", app.url, "--electric", `${app.url}/v1/shape`, "--write");
     expect(r.code).toBe(1);
-    expect(errors(r).map((d) => d.code)).toEqual(["doctor/api-error", "doctor/shape-unreachable"]);
-    for (const d of r.diagnostics) expect(d).toMatchObject({ message: expect.stringMatching(/401 application\/problem\+json/), hint: expect.stringMatching(/--auth HEADER=VALUE/) });
+    // For each entity (household_members, todos).
+    expect(errors(r).map((d) => d.code)).toEqual(["doctor/api-error", "doctor/shape-unreachable", "doctor/api-error", "doctor/shape-unreachable"]);
+    for (const d of errors(r)) expect(d).toMatchObject({ message: expect.stringMatching(/401 application\/problem\+json/), hint: expect.stringMatching(/--auth HEADER=VALUE/) });
     expect((await todos()).marked).toBe(0);
   });
 });

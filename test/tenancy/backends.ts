@@ -109,6 +109,7 @@ export async function startFastApiBackend(postgres: PostgresServer): Promise<Ten
   const client = (await import(`${out}/index.ts`)) as GeneratedClient;
   const app = await startFastApi({ databaseUrl, shapeUrl: shapes.shapeUrl, shapesJson: path.join(out, "server/shapes.json") });
   await sql.query(`INSERT INTO users (id, household_id, token) VALUES ('ann', 'h1', 'token-ann'), ('cat', 'h2', 'token-cat')`);
+  await sql.query(`INSERT INTO household_members (user_id, household_id, role) VALUES ('ann', 'h1', 'owner'), ('cat', 'h2', 'owner')`);
   const users: Record<Who, string> = { a: "ann", b: "cat" };
   const current = async (who: Who) => (await sql.query<{ token: string }>(`SELECT token FROM users WHERE id = $1`, [users[who]])).rows[0]!.token;
   let rotations = 0;
