@@ -7,9 +7,9 @@
 import { describeEntity } from "../../model/description.js";
 import { ENTITY_OBJECT_SUFFIXES } from "../../model/sql-names.js";
 import type { Entity, NamedSchema, Operation, OperationGroup, Parameter, SchemaProperty, SpecModel } from "../../model/types.js";
-import type { DocComment, PlanSettings, TemplateData, TemplateEntity, TemplateGroup, TemplateModel, TemplateOperation, TemplateParameter, TemplateSchema, TemplateSchemaProperty } from "../context.js";
+import type { PlanSettings, TemplateData, TemplateEntity, TemplateGroup, TemplateModel, TemplateOperation, TemplateParameter, TemplateSchema, TemplateSchemaProperty } from "../context.js";
 import { bookkeepingSql, entitySql, printField, tempKeySql } from "./sql.js";
-import { docComment, documentedLiteral, printKey, printTsType, queryStylesLiteral, tsLiteral } from "./typescript.js";
+import { docComment, documentedLiteral, operationDoc, printKey, printTsType, queryStylesLiteral, tsLiteral } from "./typescript.js";
 
 
 export function printEntity(e: Entity): TemplateEntity {
@@ -42,11 +42,6 @@ function printGroup(g: OperationGroup, ops: Map<Operation, TemplateOperation>): 
 
 function printParameter(p: Parameter): TemplateParameter {
   return { ...p, key: printKey(p.name), doc: docComment(p.doc), tsType: printTsType(p.type) };
-}
-
-/** An operation's doc comment: the spec's text, then the method and path, `@deprecated`, and what it throws. */
-function operationDoc(o: Operation): DocComment {
-  return docComment(o.doc, `${o.method.toUpperCase()} ${o.path}`, o.deprecated ? "@deprecated" : undefined, `@throws {${o.names.error}} when the answer is not 2xx (narrow on \`documented\` to type \`body\`)`);
 }
 
 function printOperation(o: Operation): TemplateOperation {

@@ -29,6 +29,11 @@ export function docComment(...texts: (DocText | undefined)[]): DocComment {
   return lines;
 }
 
+/** An operation's doc comment: the spec's text, then the method and path, `@deprecated`, and what it throws. */
+export function operationDoc(o: Operation): DocComment {
+  return docComment(o.doc, `${o.method.toUpperCase()} ${o.path}`, o.deprecated ? "@deprecated" : undefined, `@throws {${o.names.error}} when the answer is not 2xx (narrow on \`documented\` to type \`body\`)`);
+}
+
 /** A type as a TypeScript type expression. */
 export function printTsType(t: TsType): string {
   switch (t.kind) {
