@@ -86,7 +86,7 @@ export function sampleRow(entity: Entity, key: string | number | null, seen: See
   for (const field of entity.writableFields) {
     const needed = field.required || entity.pathFields.includes(field);
     if (!needed) continue;
-    if (field.default !== undefined) row[field.name] = JSON.parse(field.default);
+    if (field.default !== undefined) row[field.name] = structuredClone(field.default);
     else if (field.enum?.some((v) => v !== null)) row[field.name] = field.enum.find((v) => v !== null);
     else if (field.pgType === "uuid" || entity.pathFields.includes(field)) {
       const value = seenValue(entity, field, seen, all);

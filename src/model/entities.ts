@@ -6,7 +6,7 @@
  */
 import { error, pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
 import { closest } from "../diagnostics/suggest.js";
-import { docLines, entityNames, NameRegistry, propertyKey, singularOf, snakeCase } from "./naming.js";
+import { docText, entityNames, NameRegistry, singularOf, snakeCase } from "./naming.js";
 import { codecOf, pgType } from "./pg-type.js";
 import { columnNameProblem, entityObjectNames, entityRelations, MAX_IDENTIFIER_BYTES, tableNameProblem } from "./sql-names.js";
 import { componentName, deref, flattenProperties, isNullable, isObj, type SchemaObject } from "./schema-walk.js";
@@ -277,7 +277,6 @@ export function buildEntities(
       const pg = pgType(p.schema, doc);
       return {
         name: p.name,
-        key: propertyKey(p.name),
         type: ts,
         pgType: pg,
         codec: codecOf(pg),
@@ -287,9 +286,9 @@ export function buildEntities(
         readOnly: flag("readOnly"),
         writeOnly: flag("writeOnly"),
         isKey: p.name === keyName,
-        ...(s.default !== undefined ? { default: JSON.stringify(s.default) } : {}),
+        ...(s.default !== undefined ? { default: s.default } : {}),
         ...(Array.isArray(s.enum) ? { enum: s.enum.filter((v): v is string | number | boolean | null => typeof v !== "object" || v === null) } : {}),
-        doc: docLines(typeof s.description === "string" ? s.description : undefined),
+        doc: docText(s.description),
         syncExclude: flag("x-sync-exclude"),
         ownerOnly: flag("x-owner-only"),
       };
@@ -365,7 +364,7 @@ export function buildEntities(
         ...bound.endpoints,
       },
       ...(rbac ? { rbac } : {}),
-      doc: docLines(typeof item.description === "string" ? item.description : undefined),
+      doc: docText(item.description),
     });
     const entity = entities[entities.length - 1]!;
     if (rbacRead?.roles) roleCandidates.push({ entity, ...rbacRead.roles });

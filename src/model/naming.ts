@@ -152,11 +152,6 @@ export function isIdentifier(name: string): boolean {
   return IDENTIFIER.test(name);
 }
 
-/** A property key: bare when it is a plain identifier, otherwise a JSON string literal. */
-export function propertyKey(name: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
-}
-
 /**
  * Hands out unique names in the order it is asked. Callers ask in a deterministic order
  * (sorted by the spec's spelling) so that output never depends on object key order.
@@ -187,15 +182,7 @@ export class NameRegistry {
   }
 }
 
-/** Makes free text safe inside a JSDoc block: no `*\/`, no control characters. */
-export function docLines(...texts: (string | undefined)[]): string[] {
-  const lines: string[] = [];
-  for (const text of texts) {
-    if (!text) continue;
-    for (const raw of String(text).split(/\r?\n/)) {
-      lines.push(raw.replace(/\*\//g, "*\\/").replace(/[\u0000-\u0008\u000b-\u001f\u2028\u2029]/g, " ").trimEnd());
-    }
-  }
-  while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  return lines;
+/** Documentation texts from the spec joined as one text, one per line (non-strings and empty texts skipped). */
+export function docText(...texts: unknown[]): string {
+  return texts.filter((t): t is string => typeof t === "string" && t !== "").join("\n");
 }

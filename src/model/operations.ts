@@ -3,7 +3,7 @@
  * (first tag), parameters, request body and success response typed.
  */
 import { pointerJoin, warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
-import { camelCase, docLines, kebabCase, NameRegistry, pascalCase, propertyKey, safeIdentifier } from "./naming.js";
+import { camelCase, docText, kebabCase, NameRegistry, pascalCase, safeIdentifier } from "./naming.js";
 import { deref, isObj, type SchemaObject } from "./schema-walk.js";
 import { refersToNamespace, STRING, tsType, UNKNOWN, type TsTypeContext } from "./ts-type.js";
 
@@ -139,7 +139,7 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
   for (const name of [...raw.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)) {
     if (!pathParams.some((p) => p.name === name)) {
       diagnostics.push(warning("model/undeclared-path-param", `Path parameter {${name}} of ${raw.path} is not declared; it is typed as string.`, locate(raw.pointer), `Add a parameter with \`name: ${name}, in: path, required: true\`.`));
-      pathParams.push({ name, key: propertyKey(name), in: "path", type: STRING, required: true, style: "simple", explode: false, doc: [] });
+      pathParams.push({ name, in: "path", type: STRING, required: true, style: "simple", explode: false, doc: "" });
     }
   }
   const body = requestBody(doc, raw, ctx);
@@ -160,13 +160,7 @@ function buildOperation(doc: Json, raw: RawOperation, id: string, fnName: string
     path: raw.path,
     group,
     groupFile,
-    doc: docLines(
-      typeof raw.op.summary === "string" ? raw.op.summary : undefined,
-      typeof raw.op.description === "string" && raw.op.description !== raw.op.summary ? raw.op.description : undefined,
-      `${raw.method.toUpperCase()} ${raw.path}`,
-      raw.op.deprecated === true ? "@deprecated" : undefined,
-      `@throws {${names.error}} when the answer is not 2xx (narrow on \`documented\` to type \`body\`)`,
-    ),
+    doc: docText(raw.op.summary, raw.op.description !== raw.op.summary ? raw.op.description : undefined),
     deprecated: raw.op.deprecated === true,
     pathParams,
     queryParams,
@@ -212,13 +206,12 @@ function mergeParameters(doc: Json, raw: RawOperation, ctx: TsTypeContext): Para
       const location = p.in as Parameter["in"];
       byKey.set(`${location}:${p.name}`, {
         name: p.name,
-        key: propertyKey(p.name),
         in: location,
         type: tsType(schema, ctx, "write", `${ptr}/${i}/schema`),
         required: p.required === true,
         style: typeof p.style === "string" ? p.style : location === "query" || location === "cookie" ? "form" : "simple",
         explode: typeof p.explode === "boolean" ? p.explode : (typeof p.style !== "string" || p.style === "form") && location !== "path" && location !== "header",
-        doc: docLines(typeof p.description === "string" ? p.description : undefined),
+        doc: docText(p.description),
       });
     });
   }

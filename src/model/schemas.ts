@@ -3,7 +3,7 @@
  * TypeScript names, read and write forms.
  */
 import { warning, type Diagnostic, type SourceLocation } from "../diagnostics/diagnostic.js";
-import { docLines, NameRegistry, pascalCase, propertyKey, safeTypeName } from "./naming.js";
+import { docText, NameRegistry, pascalCase, safeTypeName } from "./naming.js";
 import { componentName, isObj, type SchemaObject } from "./schema-walk.js";
 import { hasVisibilitySplit, indexSignatureType, objectMembers, tsType, type TsTypeContext, type TypeNames } from "./ts-type.js";
 import type { Json } from "../spec/parse.js";
@@ -76,7 +76,8 @@ export function componentSchemas(doc: Json): Record<string, Json> {
 export function buildNamedSchema(original: string, schema: Json, naming: TypeNames & { get: TypeNames["get"] }, ctx: TsTypeContext, pointer: string): NamedSchema {
   const names = naming.get(original)!;
   const s: SchemaObject = isObj(schema) ? schema : {};
-  const doc = docLines(typeof s.title === "string" && s.title !== original ? s.title : undefined, typeof s.description === "string" ? s.description : undefined, s.deprecated === true ? "@deprecated" : undefined);
+  const doc = docText(s.title !== original ? s.title : undefined, s.description);
+  const deprecated = s.deprecated === true;
   const index = isObj(s.properties) ? indexSignatureType(s, ctx, "read", pointer) : undefined;
   const plainObject =
     typeof s.$ref !== "string" && isObj(s.properties) && !s.allOf && !s.oneOf && !s.anyOf && !Array.isArray(s.enum) && !("const" in s) &&
@@ -88,12 +89,12 @@ export function buildNamedSchema(original: string, schema: Json, naming: TypeNam
         const p = isObj(props[m.name]) ? (props[m.name] as SchemaObject) : {};
         return {
           name: m.name,
-          key: propertyKey(m.name),
           type: m.type,
           optional: m.optional,
           readOnly: p.readOnly === true,
           writeOnly: p.writeOnly === true,
-          doc: docLines(typeof p.description === "string" ? p.description : undefined, p.deprecated === true ? "@deprecated" : undefined),
+          deprecated: p.deprecated === true,
+          doc: docText(p.description),
         };
       });
     return {
@@ -101,6 +102,7 @@ export function buildNamedSchema(original: string, schema: Json, naming: TypeNam
       name: names.name,
       ...(names.writeName ? { writeName: names.writeName } : {}),
       doc,
+      deprecated,
       kind: "interface",
       properties: toProperties("read"),
       writeProperties: names.writeName ? toProperties("write") : [],
@@ -112,6 +114,7 @@ export function buildNamedSchema(original: string, schema: Json, naming: TypeNam
     name: names.name,
     ...(names.writeName ? { writeName: names.writeName } : {}),
     doc,
+    deprecated,
     kind: "alias",
     properties: [],
     writeProperties: [],

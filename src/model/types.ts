@@ -2,15 +2,16 @@
  * The SpecModel: the one normalized, data-only view of an OpenAPI document. Every fact a
  * template needs is decided here (names in each case, TypeScript and Postgres types, codecs,
  * endpoints, SQL object names), so templates contain no OpenAPI lookups and no logic. TypeScript
- * types are data (`TsType`, ./ts-type.ts); SQL text (quoted identifiers, string literals,
- * temporary-key expressions), TypeScript types and TypeScript literals are printed once, by
- * src/plan/print/, into the template context (src/plan/context.ts).
+ * types are data (`TsType`, ./ts-type.ts), documentation is the spec's text as written, default
+ * values are JSON values; SQL text (quoted identifiers, string literals, temporary-key expressions),
+ * TypeScript types, property keys, literals and doc comments are printed once, by src/plan/print/,
+ * into the template context (src/plan/context.ts). No field here holds code text.
  *
  * Bump MODEL_VERSION when a field of the template context is removed or changes meaning;
  * ejected templates declare the version they were written for (src/model/migrations.ts).
  */
 
-export const MODEL_VERSION = 2;
+export const MODEL_VERSION = 3;
 
 /** One identifier spelled in every case a template needs. */
 export interface Names {
@@ -65,20 +66,26 @@ export interface TsMember {
   optional: boolean;
 }
 
-/** A documentation comment, already made safe to place inside `/** … *\/`. */
-export type DocComment = string[];
+/**
+ * Documentation from the spec as written (summary, title and description joined by line breaks;
+ * empty when there is none). Untrusted text: src/plan/print/ makes it a doc comment (`docComment`),
+ * safe inside `/** … *\/`.
+ */
+export type DocText = string;
+
+/** A JSON value as the spec gives it (a schema's `default`). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface SchemaProperty {
   /** Property name as it travels on the wire. */
   name: string;
-  /** The name as a TypeScript property key: bare when it is an identifier, quoted otherwise. */
-  key: string;
   /** Its TypeScript type (in the form of the list it is in: read or write); printed as `tsType`. */
   type: TsType;
   optional: boolean;
   readOnly: boolean;
   writeOnly: boolean;
-  doc: DocComment;
+  deprecated: boolean;
+  doc: DocText;
 }
 
 /** A named schema from `components.schemas`, rendered as a type in `types/`. */
@@ -89,7 +96,9 @@ export interface NamedSchema {
   name: string;
   /** Name of the request (write) form, when it differs from the read form. */
   writeName?: string;
-  doc: DocComment;
+  /** The schema's title (when it differs from its name) and description. */
+  doc: DocText;
+  deprecated: boolean;
   /** `interface` when the schema is a plain object with properties, `alias` otherwise. */
   kind: "interface" | "alias";
   /** Properties of the read form (no writeOnly ones). */
@@ -108,7 +117,6 @@ export type HttpMethod = "get" | "put" | "post" | "patch" | "delete" | "head" | 
 
 export interface Parameter {
   name: string;
-  key: string;
   in: "path" | "query" | "header" | "cookie";
   /** Printed as `tsType`. */
   type: TsType;
@@ -116,7 +124,7 @@ export interface Parameter {
   /** Query serialization: `form` (default) or `deepObject`; explode as in the spec. */
   style: string;
   explode: boolean;
-  doc: DocComment;
+  doc: DocText;
 }
 
 export type BodyEncoding = "json" | "form" | "multipart" | "binary" | "text";
@@ -170,7 +178,8 @@ export interface Operation {
   /** Group (first tag, or `default`), and the file it lands in. */
   group: string;
   groupFile: string;
-  doc: DocComment;
+  /** The operation's summary and description (when it differs from the summary). */
+  doc: DocText;
   deprecated: boolean;
   pathParams: Parameter[];
   queryParams: Parameter[];
@@ -237,7 +246,6 @@ export type NewKey =
 
 export interface EntityField {
   name: string;
-  key: string;
   /** Its TypeScript type (read form); printed as `tsType`. */
   type: TsType;
   pgType: string;
@@ -249,10 +257,10 @@ export interface EntityField {
   isKey: boolean;
   /** Stored as a Postgres number but a string in JSON (`format: decimal` / `int64` strings): sent as text. */
   numericString: boolean;
-  /** JSON text of the default value, when the spec gives one. */
-  default?: string;
+  /** The default value, when the spec gives one. */
+  default?: JsonValue;
   enum?: (string | number | boolean | null)[];
-  doc: DocComment;
+  doc: DocText;
   /** `x-sync-exclude`: lives only on this device, never sent, never synced. */
   syncExclude: boolean;
   /** `x-owner-only`: only the owner role may edit it (enforced with `x-rbac`; docs/extensions.md#x-owner-only). */
@@ -365,6 +373,7 @@ export interface Entity {
   table: string;
   /** The names of its SQL objects (view, tables, functions), unquoted. */
   objects: EntityObjects;
+  /** The key property (the key column), as written in the spec. */
   key: string;
   keyField: EntityField;
   /** `client`: the client makes the key; `server`: rows made here get a temporary key, replaced by the server's on confirmation. */
@@ -409,7 +418,7 @@ export interface Entity {
   pathFields: EntityField[];
   endpoints: EntityEndpoints;
   rbac?: Rbac;
-  doc: DocComment;
+  doc: DocText;
 }
 
 /** A column as the runtime sees it. */

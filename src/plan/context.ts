@@ -6,10 +6,21 @@
  * so it cannot drift from what templates really get. Keep this module free of other imports.
  *
  * The model holds facts; what templates print as code (quoted SQL names and literals, the
- * temporary-key SQL, TypeScript object literals) is added here by the one printing module,
- * src/plan/print/. The template-visible shape is the model's plus those printed fields.
+ * temporary-key SQL, TypeScript types, property keys, object literals and doc comments) is added
+ * here by the one printing module, src/plan/print/. The template-visible shape is the model's plus
+ * those printed fields (`doc` is the model's text printed as comment lines).
  */
 import type { Entity, EntityDescription, EntityField, EntityObjects, NamedSchema, Operation, OperationError, OperationGroup, Parameter, RequestBody, SchemaProperty, SpecModel } from "../model/types.js";
+
+/** A documentation comment's lines, made safe to place inside `/** … *\/` (printed from the model's `DocText`). */
+export type DocComment = string[];
+
+/** What a template gets of a name it prints as a TypeScript property key, and of documentation. */
+interface Printed {
+  /** The name as a TypeScript property key: bare when it is an identifier, quoted otherwise. */
+  key: string;
+  doc: DocComment;
+}
 
 /** What every template receives as `it`. */
 export interface TemplateData {
@@ -42,14 +53,15 @@ export interface TemplateModel extends Omit<SpecModel, "entities" | "operations"
   groups: TemplateGroup[];
 }
 
-/** A property of a named schema with its TypeScript type printed. */
-export interface TemplateSchemaProperty extends SchemaProperty {
+/** A property of a named schema with its key, TypeScript type and doc comment printed. */
+export interface TemplateSchemaProperty extends Omit<SchemaProperty, "doc">, Printed {
   /** TypeScript type expression (in the form of the list it is in: read or write). */
   tsType: string;
 }
 
-/** A named schema with its TypeScript types printed. */
-export interface TemplateSchema extends Omit<NamedSchema, "properties" | "writeProperties" | "indexType"> {
+/** A named schema with its TypeScript types and doc comment printed (`@deprecated` included). */
+export interface TemplateSchema extends Omit<NamedSchema, "properties" | "writeProperties" | "indexType" | "doc"> {
+  doc: DocComment;
   properties: TemplateSchemaProperty[];
   writeProperties: TemplateSchemaProperty[];
   /** Index signature value type for `additionalProperties`, on interfaces. */
@@ -61,7 +73,7 @@ export interface TemplateSchema extends Omit<NamedSchema, "properties" | "writeP
 }
 
 /** An entity field with its SQL and TypeScript text. */
-export interface TemplateField extends EntityField {
+export interface TemplateField extends Omit<EntityField, "doc">, Printed {
   /** TypeScript type expression (read form). */
   tsType: string;
   /** SQL identifier, always double-quoted and escaped: `"order"`. */
@@ -90,7 +102,8 @@ export interface EntitySql {
 type FieldLists = "keyField" | "fields" | "syncedFields" | "dataFields" | "deviceFields" | "writableFields" | "writeIdField" | "scopeField" | "pathFields" | "tempKey";
 
 /** An entity as templates see it. */
-export interface TemplateEntity extends Omit<Entity, FieldLists> {
+export interface TemplateEntity extends Omit<Entity, FieldLists | "doc"> {
+  doc: DocComment;
   /** Quoted SQL identifiers derived from `table`, and the table name as a string literal. */
   sql: EntitySql;
   keyField: TemplateField;
@@ -116,13 +129,15 @@ export interface TemplateEntity extends Omit<Entity, FieldLists> {
   descriptionName: string;
 }
 
-/** A parameter with its TypeScript type printed. */
-export interface TemplateParameter extends Parameter {
+/** A parameter with its key, TypeScript type and doc comment printed. */
+export interface TemplateParameter extends Omit<Parameter, "doc">, Printed {
   tsType: string;
 }
 
 /** An operation as templates see it. */
-export interface TemplateOperation extends Omit<Operation, "pathParams" | "queryParams" | "headerParams" | "body" | "errors"> {
+export interface TemplateOperation extends Omit<Operation, "pathParams" | "queryParams" | "headerParams" | "body" | "errors" | "doc"> {
+  /** The summary and description, then `METHOD /path`, `@deprecated` and `@throws`, as doc comment lines. */
+  doc: DocComment;
   pathParams: TemplateParameter[];
   queryParams: TemplateParameter[];
   headerParams: TemplateParameter[];

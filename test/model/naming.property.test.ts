@@ -1,17 +1,18 @@
 /**
  * Properties of the naming and quoting functions, over arbitrary unicode input:
- *  1. propertyKey(s) is a bare identifier or a JSON string literal that reads back as s.
+ *  1. printKey(s) is a bare identifier or a JSON string literal that reads back as s.
  *  2. sqlIdentifier(s) is one double-quoted identifier: undoubling its quotes gives s (minus NUL).
  *  3. sqlString(s) is one single-quoted literal: undoubling gives s (minus NUL).
- *  4. docLines never contains a comment terminator or a line break inside a line.
+ *  4. docComment never contains a comment terminator or a line break inside a line.
  *  5. pascalCase / camelCase / safeIdentifier / safeTypeName produce valid identifiers, never reserved words.
  *  6. kebabCase (file names) never contains a path separator, `..` or a dot.
  *  7. NameRegistry never hands out the same name twice.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { camelCase, docLines, isReservedWord, kebabCase, NameRegistry, pascalCase, propertyKey, safeIdentifier, safeTypeName } from "../../src/model/naming.js";
+import { camelCase, isReservedWord, kebabCase, NameRegistry, pascalCase, safeIdentifier, safeTypeName } from "../../src/model/naming.js";
 import { sqlIdentifier, sqlString } from "../../src/plan/print/sql.js";
+import { docComment, printKey } from "../../src/plan/print/typescript.js";
 
 // A fixed seed keeps CI deterministic; set FC_SEED to explore other inputs.
 fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261124), numRuns: 1000 });
@@ -25,7 +26,7 @@ describe("naming and quoting properties", () => {
   it("1. property keys are identifiers or JSON literals that round-trip", () => {
     fc.assert(
       fc.property(anyText, (s) => {
-        const key = propertyKey(s);
+        const key = printKey(s);
         if (key.startsWith('"')) expect(JSON.parse(key)).toBe(s);
         else expect(key).toBe(s);
       }),
@@ -58,7 +59,7 @@ describe("naming and quoting properties", () => {
   it("4. doc comments cannot be closed from inside", () => {
     fc.assert(
       fc.property(anyText, anyText, (a, b) => {
-        for (const line of docLines(a, b)) {
+        for (const line of docComment(a, b)) {
           expect(line).not.toContain("*/");
           expect(line).not.toMatch(/[\r\n\u2028\u2029]/);
         }

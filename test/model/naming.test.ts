@@ -1,19 +1,18 @@
 import { describe, expect, it } from "vitest";
 import {
   camelCase,
-  docLines,
   isIdentifier,
   kebabCase,
   NameRegistry,
   pascalCase,
   pluralOf,
-  propertyKey,
   safeIdentifier,
   safeTypeName,
   singularOf,
   snakeCase,
 } from "../../src/model/naming.js";
 import { sqlIdentifier } from "../../src/plan/print/sql.js";
+import { docComment, printKey } from "../../src/plan/print/typescript.js";
 
 describe("case conversion", () => {
   const cases: [string, { given: string; want: { pascal: string; camel: string; snake: string; kebab: string } }][] = [
@@ -87,7 +86,7 @@ describe("reserved words", () => {
   });
 });
 
-describe("propertyKey", () => {
+describe("printKey", () => {
   const cases: [string, { given: string; want: "bare" | "quoted" }][] = [
     ["leaves an identifier bare", { given: "first_name", want: "bare" }],
     ["leaves $ and _ identifiers bare", { given: "$_x1", want: "bare" }],
@@ -101,7 +100,7 @@ describe("propertyKey", () => {
     ["quotes the empty name", { given: "", want: "quoted" }],
   ];
   it.each(cases)("%s", (_name, { given, want }) => {
-    const key = propertyKey(given);
+    const key = printKey(given);
     if (want === "bare") {
       expect(key).toBe(given);
     } else {
@@ -123,7 +122,7 @@ describe("sqlIdentifier", () => {
   });
 });
 
-describe("docLines", () => {
+describe("docComment", () => {
   const cases: [string, { given: (string | undefined)[]; want: string[] }][] = [
     ["escapes a comment terminator", { given: ["ends */ here"], want: ["ends *\\/ here"] }],
     ["escapes repeated terminators", { given: ["*/*/"], want: ["*\\/*\\/"] }],
@@ -136,7 +135,7 @@ describe("docLines", () => {
     ["joins several texts as separate lines", { given: ["Title", "Description"], want: ["Title", "Description"] }],
   ];
   it.each(cases)("%s", (_name, { given, want }) => {
-    const lines = docLines(...given);
+    const lines = docComment(...given);
     expect(lines).toEqual(want);
     for (const line of lines) {
       expect(line).not.toContain("*/");

@@ -1,14 +1,15 @@
 /**
  * The printing module: the model (facts) → the template context (`it`, src/plan/context.ts),
- * adding what templates print as code: SQL text (./sql.ts), TypeScript literals (./typescript.ts),
- * and each entity's runtime description (src/model/description.ts). Pure; called once per plan.
+ * adding what templates print as code: SQL text (./sql.ts); TypeScript types, property keys,
+ * literals and doc comments (./typescript.ts); and each entity's runtime description
+ * (src/model/description.ts). Pure; called once per plan. Templates print only what it gives them.
  */
 import { describeEntity } from "../../model/description.js";
 import { ENTITY_OBJECT_SUFFIXES } from "../../model/sql-names.js";
 import type { Entity, NamedSchema, Operation, OperationGroup, Parameter, SchemaProperty, SpecModel } from "../../model/types.js";
 import type { PlanSettings, TemplateData, TemplateEntity, TemplateGroup, TemplateModel, TemplateOperation, TemplateParameter, TemplateSchema, TemplateSchemaProperty } from "../context.js";
 import { bookkeepingSql, entitySql, printField, tempKeySql } from "./sql.js";
-import { documentedLiteral, printTsType, queryStylesLiteral, tsLiteral } from "./typescript.js";
+import { docComment, documentedLiteral, operationDoc, printKey, printTsType, queryStylesLiteral, tsLiteral } from "./typescript.js";
 
 
 export function printEntity(e: Entity): TemplateEntity {
@@ -17,6 +18,7 @@ export function printEntity(e: Entity): TemplateEntity {
   const description = describeEntity(e);
   return {
     ...facts,
+    doc: docComment(e.doc),
     sql: entitySql(e),
     keyField: f(e.keyField),
     fields: e.fields.map(f),
@@ -39,13 +41,14 @@ function printGroup(g: OperationGroup, ops: Map<Operation, TemplateOperation>): 
 }
 
 function printParameter(p: Parameter): TemplateParameter {
-  return { ...p, tsType: printTsType(p.type) };
+  return { ...p, key: printKey(p.name), doc: docComment(p.doc), tsType: printTsType(p.type) };
 }
 
 function printOperation(o: Operation): TemplateOperation {
   const { body, ...rest } = o;
   return {
     ...rest,
+    doc: operationDoc(o),
     pathParams: o.pathParams.map(printParameter),
     queryParams: o.queryParams.map(printParameter),
     headerParams: o.headerParams.map(printParameter),
@@ -58,7 +61,7 @@ function printOperation(o: Operation): TemplateOperation {
 }
 
 function printSchemaProperty(p: SchemaProperty): TemplateSchemaProperty {
-  return { ...p, tsType: printTsType(p.type) };
+  return { ...p, key: printKey(p.name), doc: docComment(p.doc, p.deprecated ? "@deprecated" : undefined), tsType: printTsType(p.type) };
 }
 
 /** A named schema with its types printed (`tsType` / `tsWriteType` empty for interfaces). */
@@ -66,6 +69,7 @@ export function printSchema(s: NamedSchema): TemplateSchema {
   const { indexType, ...rest } = s;
   return {
     ...rest,
+    doc: docComment(s.doc, s.deprecated ? "@deprecated" : undefined),
     properties: s.properties.map(printSchemaProperty),
     writeProperties: s.writeProperties.map(printSchemaProperty),
     ...(indexType ? { indexType: printTsType(indexType) } : {}),

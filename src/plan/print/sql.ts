@@ -4,7 +4,7 @@
  * key is made and recognized). The model holds the facts (names, types); the SQL templates
  * (templates/partials/sql/*.eta) print what this module gives them through `it`.
  */
-import { printTsType } from "./typescript.js";
+import { docComment, printKey, printTsType } from "./typescript.js";
 import { BOOKKEEPING, CHANNELS, ENTITY_OBJECT_SUFFIXES, SYNC_STATUS_COLUMN } from "../../model/sql-names.js";
 import type { Entity, EntityField } from "../../model/types.js";
 import type { BookkeepingSql, EntitySql, TemplateField } from "../context.js";
@@ -33,9 +33,9 @@ export function bookkeepingSql(): BookkeepingSql {
   };
 }
 
-/** A field with its column (quoted identifier) and its name as a string literal. */
+/** A field with its column (quoted identifier), its name as a string literal and as a TypeScript key, its type and doc comment. */
 export function printField(f: EntityField): TemplateField {
-  return { ...f, tsType: printTsType(f.type), column: sqlIdentifier(f.name), literal: sqlString(f.name) };
+  return { ...f, key: printKey(f.name), doc: docComment(f.doc), tsType: printTsType(f.type), column: sqlIdentifier(f.name), literal: sqlString(f.name) };
 }
 
 /** The quoted names of an entity's SQL objects and its name as a string literal. */
