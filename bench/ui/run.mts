@@ -12,7 +12,8 @@
  *   click → painted (1 tab)      click "Add" → the new row painted (p99 over --clicks clicks)
  *   data path (1 tab)            collection.insert() → the list's live query has the row (p99)
  *   … (3 tabs)                   the same with two more tabs of the profile open
- *   tab A → painted in tab B     the API stopped: a create in tab A → the row painted in tab B (p99)
+ *   tab A → in tab B             the API stopped: a create in tab A → the row in tab B's DOM (p99; B is
+ *                                in the background, where Chromium paints about once a second)
  *   drain                        100 writes queued while the API is stopped; the API back → all confirmed
  *   heap                         the page's JS heap (CDP Runtime.getHeapUsage) after all that
  *
@@ -164,6 +165,8 @@ try {
         const c = await openTab(context, url);
         await waitLoaded(b, ROWS, load);
         await waitLoaded(c, ROWS, load);
+        // Tab A in front again: Chromium paints a background tab about once a second.
+        await a.bringToFront();
         const three = await clicks(a, "Three");
         f.clickPaint3 = three.paint;
         f.dataPath3 = three.live;
@@ -173,7 +176,8 @@ try {
         const cross: number[] = [];
         for (let i = 0; i < CLICKS + WARMUP; i++) {
           const name = `Cross C${i}`;
-          const seen = probe.paintedAt(b, name);
+          // Tab B is in the background (tab A has the click): the row in its DOM, not its next paint.
+          const seen = probe.seenAt(b, name);
           const click = await probe.createContact(a, "Cross", `C${i}`);
           cross.push((await seen) - click.clickedAt);
         }
@@ -216,7 +220,7 @@ try {
     ["data path p99, 1 tab", "dataPath1", "< 16 ms"],
     ["click → painted p99, 3 tabs", "clickPaint3", "< 50 ms"],
     ["data path p99, 3 tabs", "dataPath3", "< 16 ms"],
-    ["tab A write → painted in tab B p99, API down", "crossTab", "< 50 ms"],
+    ["tab A write → in tab B's DOM p99, API down", "crossTab", "< 50 ms"],
     ["queued writes drained (count)", "drainWrites", ""],
     ["drain after the API is back", "drainMs", "< 5000 ms (100)"],
     ["page JS heap, MB", "heapMB", "< 150"],

@@ -220,7 +220,7 @@ export interface DataPathSample {
 
 interface Probes {
   firstRows(): { dom?: number; paint?: number };
-  paintedAt(name: string): Promise<number>;
+  seenAt(name: string): Promise<number>;
   createContact(first: string, last: string): Promise<UiTiming>;
   editContact(id: string, last: string): Promise<UiTiming>;
   dataPath(n: number, prefix: string): Promise<DataPathSample[]>;
@@ -234,7 +234,7 @@ export const probe = {
   editContact: (page: Page, id: string, last: string) =>
     page.evaluate(([i, l]) => (globalThis as unknown as ProbeGlobal).__probes.editContact(i, l), [id, last] as const),
   firstRows: (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeGlobal).__probes.firstRows()),
-  paintedAt: (page: Page, name: string) => page.evaluate((n) => (globalThis as unknown as ProbeGlobal).__probes.paintedAt(n), name),
+  seenAt: (page: Page, name: string) => page.evaluate((n) => (globalThis as unknown as ProbeGlobal).__probes.seenAt(n), name),
   longTasks: (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeGlobal).__probes.longTasks()),
   dataPath: (page: Page, n: number, prefix: string) =>
     page.evaluate(([count, p]) => (globalThis as unknown as ProbeGlobal).__probes.dataPath(count, p), [n, prefix] as const),

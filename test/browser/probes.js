@@ -70,11 +70,11 @@
       return { ...firstRows };
     },
 
-    /** Resolves when a contact row named `name` is painted: epoch ms (performance.timeOrigin + now, comparable across tabs). */
-    async paintedAt(name) {
+    /** Epoch ms when a contact named `name` is in the list's DOM (a tab in the background paints only about once a second). */
+    async seenAt(name) {
       const list = byTestId("contacts");
       await whenDom(list, () => list.querySelector(`[data-testid="contact-row"][data-name="${CSS.escape(name)}"]`) !== null);
-      return performance.timeOrigin + (await nextPaint());
+      return performance.timeOrigin + performance.now();
     },
 
     /** Long tasks (start, duration in ms) since `since` (performance.now() time). */
