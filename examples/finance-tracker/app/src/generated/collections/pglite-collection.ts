@@ -206,22 +206,12 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
   const getKey = (row: TRow): Key => (row as Record<string, unknown>)[key] as Key;
   const onDemand = options.syncMode === "on-demand";
 
-  /** Runs what a live query asks (subset-sql.ts) and hands its rows to `store`, in one sync transaction. */
+  /** Runs what a live query asks (subset-sql.ts: one statement) and hands its rows to `store`, in one sync transaction. */
   const loadSubset = async (request: LoadSubsetOptions, store: (rows: Record<string, unknown>[]) => SyncAppliedReceipt): Promise<void> => {
     const plan = planSubset(entity, request);
-    const rows: Record<string, unknown>[] = [];
-    for (const [i, statement] of plan.statements.entries()) {
-      const r = await pg.query<Record<string, unknown>>(statement.sql, statement.params);
-      rows.push(...r.rows);
-      // D3: the rows tied with the last one on the first order column belong to the prefix too.
-      if (i === 0 && plan.ties && r.rows.length >= plan.ties.limit && r.rows.length > 0) {
-        const last = normalize(r.rows[r.rows.length - 1]!, columns)[plan.ties.column];
-        const tie = plan.ties.statement(last);
-        rows.push(...(await pg.query<Record<string, unknown>>(tie.sql, tie.params)).rows);
-      }
-    }
+    const r = await pg.query<Record<string, unknown>>(plan.sql, plan.params);
     if (request.signal?.aborted) return;
-    await store(rows);
+    await store(r.rows);
   };
 
   // A temporary key replaced by the server's while a write of it was on its way (K1): write the server's row.

@@ -4,7 +4,7 @@
 /**
  * On-demand loading (TanStack DB's `syncMode: "on-demand"`): what a live query asks of a
  * collection (`where`, `orderBy`, `limit`, a cursor) as SQL on the entity's view. Pure: a request
- * in, statements out; the collection runs them (pglite-collection.ts). SPEC section D.
+ * in, one statement out; the collection runs it (pglite-collection.ts). SPEC section D.
  *
  * D1. The rows a statement returns are a superset of the rows the live query needs: what cannot be
  *     said in SQL with the same meaning as TanStack DB's evaluator (an unknown function, a JSON
@@ -24,18 +24,14 @@ import { quoteIdent, type ColumnDescription, type EntityDescription } from "../d
 
 type Expression = IR.BasicExpression;
 
-/** One statement on the view, with its parameters. */
-export interface SubsetStatement {
+/**
+ * What loads a subset: ONE statement on the view, so that its rows are read at one point of the
+ * database's history and reach the collection in the order of the reads (a change the feed read
+ * after it is applied after it; two reads would let a feed read fall between them, D4).
+ */
+export interface SubsetPlan {
   sql: string;
   params: unknown[];
-}
-
-/** What loads a subset: the main statement and, for a limited one, how to read the ties of its last row (D3). */
-export interface SubsetPlan {
-  /** Every statement to run; their rows together are the subset. */
-  statements: SubsetStatement[];
-  /** When the first statement returned `limit` rows: the statement for the rows tied with its last row. */
-  ties?: { limit: number; column: string; statement(lastValue: unknown): SubsetStatement };
   /** Whether the request was pushed down exactly (false: a superset, every row matching the filter). */
   exact: boolean;
 }
@@ -173,49 +169,38 @@ function orderBy(entity: EntityDescription, clauses: IR.OrderBy | undefined): { 
   return { text: parts.join(", "), lead: lead! };
 }
 
-/** The statements that load what `request` asks of the entity's view (D1–D3). */
+/** The statement that loads what `request` asks of the entity's view (D1–D3). */
 export function planSubset(entity: EntityDescription, request: Pick<LoadSubsetOptions, "where" | "orderBy" | "limit" | "cursor" | "offset">): SubsetPlan {
   const view = quoteIdent(entity.sql.view);
+  const key = quoteIdent(entity.key);
   const select = (where: string) => `SELECT * FROM ${view} WHERE ${where}`;
-  const filter = new Translator(entity);
-  const where = filter.where(request.where);
+  // One parameter list for the whole statement.
+  const sql = new Translator(entity);
+  const where = sql.where(request.where);
   const order = request.limit !== undefined ? orderBy(entity, request.orderBy) : undefined;
-  if (!where.exact || request.limit === undefined || !order) {
-    // Every row matching the filter (a superset when the filter is inexact): nothing is cut by a limit.
-    return { statements: [{ sql: select(where.text), params: filter.params }], exact: where.exact && request.limit === undefined };
-  }
-  const statements: SubsetStatement[] = [];
-  let limit = request.limit;
-  let main = where;
-  let params = filter.params;
+  const whole = (exact: boolean): SubsetPlan => ({ sql: select(where.text), params: sql.params, exact });
+  // Every row matching the filter (a superset when the filter is inexact): nothing is cut by a limit.
+  if (!where.exact || request.limit === undefined || !order) return whole(where.exact && request.limit === undefined);
+  let limit = Math.max(0, Math.floor(request.limit));
+  let main = where.text;
+  let current: string | undefined;
   if (request.cursor) {
-    // Rows after the cursor (limited) and every row at the cursor's value.
-    const after = new Translator(entity, [...filter.params]);
-    const from = after.where(request.cursor.whereFrom);
-    const at = new Translator(entity, [...filter.params]);
-    const current = at.where(request.cursor.whereCurrent);
-    if (!from.exact || !current.exact) return { statements: [{ sql: select(where.text), params: filter.params }], exact: false };
-    statements.push({ sql: select(`${where.text} AND ${current.text}`), params: at.params });
-    main = { text: `${where.text} AND ${from.text}`, exact: true };
-    params = after.params;
+    // Rows after the cursor (limited), and every row at the cursor's value.
+    const from = sql.where(request.cursor.whereFrom);
+    const at = sql.where(request.cursor.whereCurrent);
+    if (!from.exact || !at.exact) return whole(false);
+    main = `${where.text} AND ${from.text}`;
+    current = `${where.text} AND ${at.text}`;
   } else if (request.offset) {
     // From the start of the order: the rows before the offset belong to the prefix too (D3).
-    limit += request.offset;
+    limit += Math.max(0, Math.floor(request.offset));
   }
-  statements.unshift({ sql: `${select(main.text)} ORDER BY ${order.text} LIMIT ${Math.max(0, Math.floor(limit))}`, params });
-  const lead = order.lead;
-  const form = comparable(lead)!;
-  return {
-    statements,
-    exact: true,
-    ties: {
-      limit,
-      column: lead.name,
-      statement: (lastValue) => {
-        const tie = new Translator(entity, [...params]);
-        const condition = lastValue === null || lastValue === undefined ? `${quoteIdent(lead.name)} IS NULL` : `${form} = ${tie.param(lastValue)}`;
-        return { sql: select(`${main.text} AND ${condition}`), params: tie.params };
-      },
-    },
-  };
+  const form = comparable(order.lead)!;
+  // D3: the page, and every row tied with its last row on the first order column (when the page is full).
+  const parts = [
+    `SELECT * FROM "page"`,
+    `${select(main)} AND ${key} NOT IN (SELECT ${key} FROM "page") AND (SELECT count(*) FROM "page") >= ${limit} AND ${form} IS NOT DISTINCT FROM (SELECT ${form} FROM "page" ORDER BY ${order.text} OFFSET ${Math.max(0, limit - 1)} LIMIT 1)`,
+    ...(current ? [`${select(current)} AND ${key} NOT IN (SELECT ${key} FROM "page")`] : []),
+  ];
+  return { sql: `WITH "page" AS (${select(main)} ORDER BY ${order.text} LIMIT ${limit}) ${parts.join(" UNION ALL ")}`, params: sql.params, exact: true };
 }
