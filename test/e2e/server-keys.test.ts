@@ -19,6 +19,7 @@ import { usePostgres } from "../support/postgres/index.js";
 import { startSerialBackend, SERIAL_SCHEMA, type SerialBackend } from "../support/serial-backend.js";
 import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 import type { Engine, LocalDatabase, Row } from "../support/sync-client.js";
+import { eventually } from "../support/eventually.js";
 
 const row = (name: string, props: string) => `{ type: object, required: [id], properties: { id: { type: integer, readOnly: true }, ${props} } }`;
 const crud = (collection: string, item: string, schema: string, params = "", itemParams = "") => `  ${collection}:
@@ -71,17 +72,6 @@ let projects: Collection;
 let offline = true;
 let out: string;
 
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() - start > timeoutMs) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const local = async (sql: string, params: unknown[] = []) => (await db.pg.query(sql, params)).rows;
 const remote = async (sql: string) => (await server.query(sql)).rows as Row[];
 

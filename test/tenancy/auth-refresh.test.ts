@@ -15,6 +15,7 @@ import { createShapeProxy, shapesFromSpec, toNodeHandler, type SpecShapes } from
 import { entitySpec, generateClient } from "../support/generated.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
+import { eventually } from "../support/eventually.js";
 
 const postgres = usePostgres();
 
@@ -38,18 +39,6 @@ let out = "";
 const valid = new Set<string>(["t1"]);
 /** What reached the proxy: the query and the answer's status. */
 const requests: { offset: string | null; handle: string | null; token: string; status: number }[] = [];
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() - start > timeoutMs) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   const databaseUrl = await postgres().createDatabase();

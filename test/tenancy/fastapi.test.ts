@@ -12,6 +12,7 @@ import { generateClient } from "../support/generated.js";
 import { FASTAPI_EXAMPLE, fastApiAvailable, startFastApi, type FastApi } from "../support/fastapi.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
+import { eventually } from "../support/eventually.js";
 
 const postgres = usePostgres();
 
@@ -25,18 +26,6 @@ let shapes: ShapeServer;
 let app: FastApi;
 let api = "";
 let client: Client;
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() - start > timeoutMs) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function call(method: string, url: string, token: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(api + url, {

@@ -15,20 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fastApiAvailable } from "../support/fastapi.js";
 import { usePostgres } from "../support/postgres/index.js";
 import { startFastApiBackend, startHono, type TenancyBackend, type Who } from "./backends.js";
+import { eventually } from "../support/eventually.js";
 
 const postgres = usePostgres();
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() - start > timeoutMs) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const BACKENDS = [
   { name: "Hono", start: startHono, available: true },

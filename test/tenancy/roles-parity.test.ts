@@ -24,6 +24,7 @@ import { EXAMPLE_SPEC_TEXT, generateClient } from "../support/generated.js";
 import { usePostgres, type PostgresServer } from "../support/postgres/index.js";
 import { startShapeServer } from "../../packages/shape-server/src/index.js";
 import type { GeneratedClient } from "./backends.js";
+import { eventually } from "../support/eventually.js";
 
 const postgres = usePostgres();
 
@@ -195,18 +196,6 @@ const CASES: Case[] = [
 ];
 
 const title = (c: Case) => `${c.who} ${c.op}${c.kinds.length ? ` ${c.kinds.join("+")}` : ""} → ${c.status}${c.reason ? ` ${c.reason}` : ""}`;
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() - start > timeoutMs) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const BACKENDS = [
   { name: "Hono", start: startHonoRoles, available: true },
