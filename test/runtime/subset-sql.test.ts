@@ -178,6 +178,23 @@ describe("D4: changes reach an on-demand collection through the change feed", ()
     await expect.poll(() => shown()).toEqual(expected());
     expect((demandLive.toArray as unknown as Thing[]).map((r) => r.name)).toContain("burst 200");
     expect(onDemand.size).toBeLessThan(eager.size);
+
+    // A reload of the whole entity (a shape re-fetch: the table replaced in bulk): the collection is
+    // truncated, and TanStack DB loads the windows again before it shows the result: never an empty list.
+    const sizes: number[] = [];
+    const watching = demandLive.subscribeChanges(() => sizes.push(demandLive.size));
+    const gone = shown()[1]!;
+    await pg.transaction(async (tx) => {
+      await tx.query(`SET LOCAL sp.bulk = 'on'`);
+      await tx.query(`DELETE FROM things_synced WHERE id = $1`, [gone]);
+      await tx.query(`UPDATE things_synced SET name = 'after the re-fetch' WHERE id = $1`, [shown()[2]!]);
+    });
+    await feed.flush();
+    await expect.poll(() => shown()).toEqual(expected());
+    expect(shown()).not.toContain(gone);
+    expect((demandLive.toArray as unknown as Thing[]).map((r) => r.name)).toContain("after the re-fetch");
+    expect(sizes.filter((n) => n === 0)).toEqual([]);
+    watching.unsubscribe();
     await Promise.all([eagerLive.cleanup(), demandLive.cleanup()]);
   });
 });
