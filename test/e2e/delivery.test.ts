@@ -105,7 +105,8 @@ describe("duplicate and out-of-order delivery", () => {
     expect(proxy.injected.duplicated).toBeGreaterThan(0);
     expect(proxy.injected.stale).toBeGreaterThan(0);
     expect(proxy.injected.broken).toBeGreaterThan(0);
-    expect(errors.filter((e) => e.includes("required headers"))).toHaveLength(proxy.injected.broken); // reported, then recovered
+    // Each broken response is reported once, then recovered from; the last report can trail the settled data.
+    await expect.poll(() => errors.filter((e) => e.includes("required headers")).length, { timeout: 15_000 }).toBe(proxy.injected.broken);
     expect(skipped).toBeGreaterThan(0);
     expect(movedBack).toEqual([]);
     expect(onServer).toBe(written.length);
