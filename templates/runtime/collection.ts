@@ -206,7 +206,9 @@ export function pgliteCollectionOptions<TRow extends object>(options: PgliteColl
   /** Runs what a live query asks (subset-sql.ts: one statement) and hands its rows to `store`, in one sync transaction. */
   const loadSubset = async (request: LoadSubsetOptions, store: (rows: Record<string, unknown>[]) => SyncAppliedReceipt): Promise<void> => {
     const plan = planSubset(entity, request);
-    const r = await pg.query<Record<string, unknown>>(plan.sql, plan.params);
+    // A read cut off by a change of PGlite's leader (another tab closed) is read again.
+    let r: { rows: Record<string, unknown>[] } | undefined;
+    while (!r) r = await pg.query<Record<string, unknown>>(plan.sql, plan.params).catch((error: unknown) => (isLeaderChange(error) && !request.signal?.aborted ? undefined : Promise.reject(error)));
     if (request.signal?.aborted) return;
     await store(r.rows);
   };
