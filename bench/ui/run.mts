@@ -25,8 +25,8 @@
  * SyncInspector hook) and test/browser/probes.js are added to the profile with addInitScript.
  * Medians over runs; p99 within a run. No pass/fail: goals are printed next to the figures.
  *
- * Collections load on demand (`?load=on-demand`: contacts and transactions, each list reads its
- * window as SQL) or whole (the app's default), side by side with `--loads`. "All rows loaded" means every
+ * Collections load on demand (the app's default for contacts and transactions: each list reads its
+ * window as SQL) or whole (`?load=eager`), side by side with `--loads`. "All rows loaded" means every
  * contact stored in the local database, and with eager loading also in the collection.
  *
  * Run: npx tsx bench/ui/run.mts [--rows 100000] [--runs 3] [--clicks 30] [--storages opfs-ahp,idb] [--loads on-demand,eager]
@@ -136,7 +136,7 @@ try {
       await context.addInitScript({ path: INSPECT });
       const f: Figures = {};
       try {
-        const url = appUrl(web.url, stack, "bench-ui", { ...(storage === "idb" ? { storage: "idb" } : {}), ...(load === "on-demand" ? { load: "on-demand" } : {}) });
+        const url = appUrl(web.url, stack, "bench-ui", { ...(storage === "idb" ? { storage: "idb" } : {}), ...(load === "eager" ? { load: "eager" } : {}) });
         const a = context.pages()[0] ?? (await context.newPage());
         a.on("pageerror", (e) => console.error("page error:", e.message));
         let t = performance.now();

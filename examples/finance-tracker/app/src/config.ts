@@ -13,7 +13,7 @@ import type { CollectionsOptions } from "./generated/index.js";
  *   ?retryMax=5000                       longest wait between two retries of a queued write, ms
  *   ?relaxed                             PGlite's relaxedDurability: off by default, it can lose data (docs/local-database.md)
  *   ?mainthread                          run PGlite on the main thread instead of in a Web Worker (the fallback)
- *   ?load=on-demand                      contacts and transactions load on demand (each list reads its window); by default collections read whole tables
+ *   ?load=eager                          collections read whole tables; by default contacts and transactions load on demand (each list reads its window)
  */
 export interface AppConfig {
   apiUrl: string;
@@ -26,7 +26,7 @@ export interface AppConfig {
   relaxedDurability: boolean;
   /** PGlite on the main thread instead of in a Web Worker. */
   mainThread: boolean;
-  /** How the collections load: every table whole, or the large tables on demand (`?load=on-demand`: their lists read a window). */
+  /** How the collections load: the large tables on demand (their lists read a window), or every table whole (`?load=eager`). */
   collectionOptions: CollectionsOptions;
 }
 
@@ -43,6 +43,6 @@ export function readConfig(search: string, env: Record<string, string | undefine
     retryMaxMs: Number(params.get("retryMax")) || 5_000,
     relaxedDurability: params.has("relaxed"),
     mainThread: params.has("mainthread"),
-    collectionOptions: { syncMode: params.get("load") === "on-demand" ? { contacts: "on-demand", transactions: "on-demand" } : "eager" },
+    collectionOptions: { syncMode: params.get("load") === "eager" ? "eager" : { contacts: "on-demand", transactions: "on-demand" } },
   };
 }
