@@ -117,15 +117,26 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
       throw error;
     }
   };
-  await writer.start({ send: false });
-  lock.onLead(() => {
-    if (leading || stopped) return;
-    leading = true;
-    takeOver().catch((error: unknown) => options.onError?.(error as Error));
-  });
-  if (lock.isLeader() && !leading) {
-    leading = true;
-    await takeOver();
+  try {
+    await writer.start({ send: false });
+    lock.onLead(() => {
+      if (leading || stopped) return;
+      leading = true;
+      takeOver().catch((error: unknown) => options.onError?.(error as Error));
+    });
+    if (lock.isLeader() && !leading) {
+      leading = true;
+      await takeOver();
+    }
+  } catch (error) {
+    // Not started (e.g. PGlite's leader changed meanwhile; the caller opens again): the engine lock
+    // goes too, or the next engine of this database would wait for it for ever and nothing would sync.
+    stopped = true;
+    stopRoles();
+    lock.release();
+    await writer.stop().catch(() => {});
+    await Promise.all(shapes.map((s) => s.stop().catch(() => {})));
+    throw error;
   }
   return {
     writer,
@@ -136,9 +147,13 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     async stop() {
       stopped = true;
       stopRoles();
-      await writer.stop();
-      await Promise.all(shapes.map((s) => s.stop()));
-      lock.release();
+      try {
+        await writer.stop();
+        await Promise.all(shapes.map((s) => s.stop()));
+      } finally {
+        // Whatever the stop met (a change of PGlite's leader), the lock goes: another engine of this database can lead.
+        lock.release();
+      }
     },
   };
 }
