@@ -42,8 +42,8 @@ const TRUE: Sql = { text: "TRUE", exact: false };
 
 /** Codecs whose SQL order is the order of their JavaScript values (numbers, booleans; uuid and date text, which has one fixed format). */
 const NATIVE = new Set<ColumnDescription["codec"]>(["int", "bigint", "float", "bool", "uuid", "date"]);
-/** Codecs whose JavaScript value is a string compared as text: the column's text under code point order. */
-const TEXT = new Set<ColumnDescription["codec"]>(["text", "numeric", "time"]);
+/** Codecs other than text whose JavaScript value is a string (numeric, time): their text under code point order. */
+const TEXT = new Set<ColumnDescription["codec"]>(["numeric", "time"]);
 /** Codecs whose text has one fixed format: locale order equals code point order. */
 const FIXED_FORMAT = new Set<ColumnDescription["codec"]>(["uuid", "date", "timestamp"]);
 
@@ -82,9 +82,9 @@ class Translator {
   readonly params: unknown[];
   private readonly columns: ReadonlyMap<string, ColumnDescription>;
 
-  constructor(entity: EntityDescription, params: unknown[] = []) {
+  constructor(entity: EntityDescription) {
     this.columns = new Map(entity.columns.map((c) => [c.name, c]));
-    this.params = params;
+    this.params = [];
   }
 
   column(expression: Expression | undefined): ColumnDescription | undefined {

@@ -117,6 +117,17 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
       throw error;
     }
   };
+  /** Stops everything; whatever it meets (a change of PGlite's leader), the lock goes: another engine of this database can lead. */
+  async function halt(): Promise<void> {
+    stopped = true;
+    stopRoles();
+    try {
+      await writer.stop();
+      await Promise.all(shapes.map((s) => s.stop()));
+    } finally {
+      lock.release();
+    }
+  }
   try {
     await writer.start({ send: false });
     lock.onLead(() => {
@@ -129,13 +140,9 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
       await takeOver();
     }
   } catch (error) {
-    // Not started (e.g. PGlite's leader changed meanwhile; the caller opens again): the engine lock
-    // goes too, or the next engine of this database would wait for it for ever and nothing would sync.
-    stopped = true;
-    stopRoles();
-    lock.release();
-    await writer.stop().catch(() => {});
-    await Promise.all(shapes.map((s) => s.stop().catch(() => {})));
+    // Not started (e.g. PGlite's leader changed meanwhile; the caller opens again): stopped like any
+    // engine, so its lock goes too, or the next engine of this database would wait for it for ever.
+    await halt().catch(() => {});
     throw error;
   }
   return {
@@ -144,16 +151,6 @@ export async function startSync(options: StartSyncOptions): Promise<SyncEngine> 
     ready: Promise.all(shapes.map((s) => s.ready)).then(() => undefined),
     leading: () => leading,
     syncsShapes: Boolean(electricUrl),
-    async stop() {
-      stopped = true;
-      stopRoles();
-      try {
-        await writer.stop();
-        await Promise.all(shapes.map((s) => s.stop()));
-      } finally {
-        // Whatever the stop met (a change of PGlite's leader), the lock goes: another engine of this database can lead.
-        lock.release();
-      }
-    },
+    stop: halt,
   };
 }
