@@ -245,3 +245,31 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
+
+/**
+ * What a tab knows about the contacts named `first …` (needs INSPECT): the database's view and
+ * overlay rows, the queued changes, the collection's rows and whether this tab leads the sync
+ * engine. Printed when a test's status check fails, so a flaky failure says where the status stuck.
+ */
+export async function contactState(page: Page, first: string): Promise<unknown> {
+  return page
+    .evaluate(async (first) => {
+      type Inspected = {
+        db: { pg: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> } };
+        engine: { leading?(): boolean; status?: unknown };
+        collections: { contacts: { toArray: Array<Record<string, unknown>> } };
+      };
+      const t = (globalThis as unknown as { __financeTracker?: Inspected }).__financeTracker;
+      if (!t) return "no __financeTracker (INSPECT not loaded, or the app did not open)";
+      const q = async (sql: string, params: unknown[] = []) => (await t.db.pg.query(sql, params).catch((e: Error) => ({ rows: [e.message] }))).rows;
+      return {
+        leading: t.engine.leading?.(),
+        view: await q(`SELECT id, last_name, _sync_status FROM contacts WHERE first_name = $1 ORDER BY last_name`, [first]),
+        local: await q(`SELECT id, last_name, "_sp_status", "_sp_insert", "_sp_deleted" FROM contacts_local WHERE first_name = $1`, [first]),
+        synced: await q(`SELECT id, last_name FROM contacts_synced WHERE first_name = $1`, [first]),
+        changes: await q(`SELECT * FROM "_changes" ORDER BY 1 DESC LIMIT 20`),
+        collection: t.collections.contacts.toArray.filter((r) => r.first_name === first).map((r) => ({ id: r.id, last_name: r.last_name, status: r._sync_status })),
+      };
+    }, first)
+    .catch((e: Error) => `unreadable: ${e.message}`);
+}

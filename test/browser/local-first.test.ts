@@ -12,7 +12,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { addContact, contactRow, editContact, expectAttr, expectCount } from "./app-page.js";
-import { appUrl, buildApp, echoPageErrors, launchProfile, openApp, serveStatic, startStack, type Stack, type StaticServer } from "./harness.js";
+import { appUrl, buildApp, contactState, echoPageErrors, INSPECT, launchProfile, openApp, serveStatic, signedIn, startStack, type Stack, type StaticServer } from "./harness.js";
 
 const postgres = usePostgres();
 let stack: Stack;
@@ -57,6 +57,7 @@ async function backendUp(): Promise<boolean> {
 async function profile(): Promise<BrowserContext> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-profile-"));
   const context = await launchProfile(dir);
+  await context.addInitScript({ path: INSPECT });
   profiles.push({ context, dir });
   return context;
 }
@@ -83,6 +84,17 @@ const names = async (page: Page, first: string) =>
   (await page.locator(`[data-testid="contact-row"][data-name^="${first} "]`).evaluateAll((rows) => rows.map((r) => (r as unknown as Attributed).getAttribute("data-name") ?? ""))).sort();
 const serverNames = async (first: string) =>
   (await query<{ name: string }>(`SELECT first_name || ' ' || last_name AS name FROM contacts WHERE first_name = $1`, [first])).map((r) => r.name).sort();
+/** Every row of `first` in every tab of `pages` settles on "synced"; if not, the failure shows what each tab holds. */
+async function allSynced(pages: Page[], first: string): Promise<void> {
+  for (const page of pages) {
+    try {
+      await expect.poll(() => statuses(page, first), WAIT).toEqual(["synced"]);
+    } catch (error) {
+      const states = await Promise.all(pages.map((p) => contactState(p, first)));
+      throw new Error(`${(error as Error).message}\nwhat each tab holds: ${JSON.stringify(states, null, 1)}`);
+    }
+  }
+}
 const statuses = async (page: Page, first: string) =>
   [...new Set(await page.locator(`[data-testid="contact-row"][data-name^="${first} "]`).evaluateAll((rows) => rows.map((r) => (r as unknown as Attributed).getAttribute("data-status"))))];
 
@@ -166,10 +178,8 @@ describe("tabs of one browser profile", () => {
       await expectAttr(badge(page), "data-state", "synced");
     }
     expect(await serverNames("Tab")).toEqual(expected);
-    for (const page of [a, b, c]) {
-      await expect.poll(() => names(page, "Tab"), WAIT).toEqual(expected);
-      await expect.poll(() => statuses(page, "Tab"), WAIT).toEqual(["synced"]);
-    }
+    for (const page of [a, b, c]) await expect.poll(() => names(page, "Tab"), WAIT).toEqual(expected);
+    await allSynced([a, b, c], "Tab");
 
     // Writes queue behind a slow API; the leading tab closes while they drain.
     stack.backend.faults!.delayResponses(400);
@@ -179,13 +189,78 @@ describe("tabs of one browser profile", () => {
     await expect.poll(async () => [await badge(b).getAttribute("data-leading"), await badge(c).getAttribute("data-leading")].sort(), { timeout: 30_000 }).toEqual(["false", "true"]);
     const drained = Array.from({ length: 6 }, (_, i) => `Drain N${i + 1}`);
     await expect.poll(() => serverNames("Drain"), { timeout: 60_000 }).toEqual(drained);
-    for (const page of [b, c]) {
-      await expectAttr(badge(page), "data-queued", "0", DRAIN);
-      await expect.poll(() => statuses(page, "Drain"), WAIT).toEqual(["synced"]);
-    }
+    for (const page of [b, c]) await expectAttr(badge(page), "data-queued", "0", DRAIN);
+    await allSynced([b, c], "Drain");
     // And the new leader keeps syncing: a write after the hand-over lands too.
     await addContact(c, "Drain", "After");
     await expect.poll(() => serverNames("Drain"), { timeout: 30_000 }).toEqual([...drained, "Drain After"].sort());
-    await expect.poll(() => statuses(b, "Drain"), WAIT).toEqual(["synced"]);
+    await allSynced([b, c], "Drain");
+  }, 240_000);
+  it("a tab that opens while a closed tab's worker still holds the database's files waits for them, then shows its rows and writes", async () => {
+    const context = await profile();
+    const a = await tab(context, "held", "tab A");
+    await addContact(a, "Held", "Before");
+    await expectAttr(contactRow(a, "Held Before"), "data-status", "synced", 30_000);
+    await a.close();
+
+    // A worker of another tab holds every file of the database but its state file, as a closed
+    // tab's worker still can for a moment while the next tab is already elected.
+    const holder = await tab(context, "holder", "holder");
+    expect(await holder.evaluate(holdFiles, "held")).toBeGreaterThan(100);
+    const b = await context.newPage();
+    echoPageErrors(b, "tab B");
+    b.on("pageerror", (e) => pageErrors.push(`tab B: ${e.message}`));
+    const waiting = new Promise<string>((resolve) =>
+      b.on("worker", (worker) => worker.on("console", (m) => /is still held by another worker/.test(m.text()) && resolve(m.text()))),
+    );
+    await b.goto(appUrl(web.url, stack, "held"));
+    expect(await waiting).toContain("held@");
+    expect(await holder.evaluate(() => (globalThis as unknown as { __release(): Promise<number> }).__release())).toBeGreaterThan(100);
+
+    await signedIn(b);
+    await expectAttr(contactRow(b, "Held Before"), "data-status", "synced");
+    await addContact(b, "Held", "After");
+    await expectAttr(contactRow(b, "Held After"), "data-status", "synced", 30_000);
+    expect(await serverNames("Held")).toEqual(["Held After", "Held Before"]);
   }, 240_000);
 });
+
+/**
+ * In the page: a worker opens an access handle on every file in `data/` of the OPFS databases
+ * named `db` (or `db@<user>`), waiting for any another worker still holds; `__release()` closes
+ * them. Returns how many it holds.
+ */
+function holdFiles(db: string): Promise<number> {
+  const source = `
+    const handles = [];
+    onmessage = async (event) => {
+      if (event.data === "release") {
+        for (const handle of handles.splice(0)) handle.close();
+        postMessage(-1);
+        return;
+      }
+      const root = await navigator.storage.getDirectory();
+      for await (const [name, dir] of root.entries()) {
+        if (dir.kind !== "directory" || (name !== event.data && !name.startsWith(event.data + "@"))) continue;
+        const data = await dir.getDirectoryHandle("data");
+        for await (const [, file] of data.entries()) {
+          for (let tries = 0; ; tries++) {
+            try { handles.push(await file.createSyncAccessHandle()); break; }
+            catch (error) { if (tries > 300) throw error; await new Promise((resolve) => setTimeout(resolve, 50)); }
+          }
+        }
+      }
+      postMessage(handles.length);
+    };`;
+  type Holder = { postMessage(message: unknown): void; onmessage: ((event: { data: number }) => void) | null };
+  const scope = globalThis as unknown as { Worker: new (url: string) => Holder; URL: { createObjectURL(blob: unknown): string }; Blob: new (parts: string[], options: object) => unknown; __release(): Promise<number> };
+  const worker = new scope.Worker(scope.URL.createObjectURL(new scope.Blob([source], { type: "text/javascript" })));
+  const answer = (message: unknown) =>
+    new Promise<number>((resolve) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.postMessage(message);
+    });
+  let count = 0;
+  scope.__release = async () => ((await answer("release")), count);
+  return answer(db).then((n) => (count = n));
+}

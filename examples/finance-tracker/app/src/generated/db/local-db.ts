@@ -382,14 +382,18 @@ export async function openStorage<TPg, TOptions extends { dataDir?: string; load
   const dataDir = choice.dataDir === undefined ? {} : { dataDir: choice.dataDir };
   let loadDataDir = prebuilt && choice.fresh !== false ? await prebuilt() : undefined;
   const deadline = Date.now() + 15_000;
+  let waited = false;
   for (;;) {
     try {
       const pg = await create({ ...options, ...dataDir, ...(loadDataDir ? { loadDataDir } : {}) });
       return { pg, choice };
     } catch (error) {
       if (loadDataDir && isExistingDatabase(error)) loadDataDir = undefined;
-      else if (isHandleBusy(error) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      else throw error;
+      else if (isHandleBusy(error) && Date.now() < deadline) {
+        if (!waited) console.warn(`sync-patterns: ${options.dataDir} is still held by another worker (a closed tab's); opening it again for up to 15 s. ${(error as Error).message}`);
+        waited = true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      } else throw error;
     }
   }
 }

@@ -13,6 +13,7 @@
 // (`opfs-ahp` needs a worker's sync access handles; `idb` where they are missing, see
 // `chooseStorage`), and a new database starts from the prebuilt data directory when one is given.
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import type { OpfsAhpFS } from "@electric-sql/pglite/opfs-ahp";
 import { worker } from "@electric-sql/pglite/worker";
 import { chooseStorage, openStorage, STORAGE_SETTING } from "./local-db.js";
 
@@ -76,19 +77,83 @@ function releasable(pg: PGlite, name: "_runExclusiveQuery" | "_runExclusiveTrans
     });
 }
 
+/** The file tree of PGlite's opfs-ahp filesystem (its public `state`). */
+type OpfsNode = { type: "file" } | { type: "directory"; children: Record<string, OpfsNode> };
+
+/** The files of `fs` whose access handle it could not open (`lstat` reads a file's size through its handle). */
+function missingHandles(fs: OpfsAhpFS): string[] {
+  const missing: string[] = [];
+  const walk = (node: OpfsNode, path: string): void => {
+    if (node.type === "directory") for (const [name, child] of Object.entries(node.children)) walk(child, `${path}/${name}`);
+    else
+      try {
+        fs.lstat(path);
+      } catch {
+        missing.push(path);
+      }
+  };
+  const root = (fs as unknown as { state?: { root: OpfsNode } }).state?.root;
+  if (root) walk(root, "");
+  return missing;
+}
+
+/** The error `openStorage` waits out (it tries again while another worker holds the handles). */
+const handlesBusy = (detail: string) => new DOMException(`The OPFS access handles of this database are held by another worker (${detail})`, "NoModificationAllowedError");
+
+/**
+ * PGlite on `opfs-ahp://<dir>`, all of its files open. A closed tab's worker (the previous leader)
+ * lets go of its access handles one by one, and not always before the Web Lock that elects the
+ * next leader. PGlite's OpfsAhpFS (0.5.16) then opens what it can: a database file it could not
+ * open is only logged, and every query that reads it later fails ("Cannot read properties of
+ * undefined (reading 'sh')", seen in a tab that took over from a closed one); a pool file it could
+ * not open rejects where nothing catches it, and the open never ends. Both are caught here, the
+ * handles this attempt got are closed, and `openStorage` tries again.
+ */
+async function openOpfsAhp(dir: string, options: PGliteOptions, initialPoolSize?: number): Promise<PGlite> {
+  const { OpfsAhpFS } = await import("@electric-sql/pglite/opfs-ahp");
+  const fs = new OpfsAhpFS(dir, initialPoolSize ? { initialPoolSize } : {});
+  let onRejection!: (event: PromiseRejectionEvent) => void;
+  const poolFileBusy = new Promise<never>((_, reject) => {
+    onRejection = (event) => {
+      if ((event.reason as { name?: unknown } | undefined)?.name !== "NoModificationAllowedError") return;
+      event.preventDefault();
+      reject(handlesBusy("a pool file"));
+    };
+  });
+  poolFileBusy.catch(() => undefined);
+  self.addEventListener("unhandledrejection", onRejection);
+  let pg: PGlite | undefined;
+  try {
+    pg = await Promise.race([PGlite.create({ ...options, fs }), poolFileBusy]);
+    const missing = missingHandles(fs);
+    if (missing.length === 0) return pg;
+    throw handlesBusy(`${missing.length} files, e.g. ${missing[0]}`);
+  } catch (error) {
+    const missing = (error as { name?: unknown }).name === "NoModificationAllowedError" ? [] : missingHandles(fs);
+    await pg?.close().catch(() => undefined);
+    // Closes what this attempt opened; pool files still opening are closed by a second pass.
+    const release = () => fs.closeFs().catch(() => undefined);
+    await release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await release();
+    throw missing.length > 0 ? handlesBusy(`${missing.length} files, e.g. ${missing[0]}`) : error;
+  } finally {
+    self.removeEventListener("unhandledrejection", onRejection);
+  }
+}
+
 void worker({
   async init(options) {
     const { meta, ...rest } = options as PGliteOptions & { meta?: WorkerMeta };
     const source = meta?.prebuiltDataDir;
     const prebuilt = source === undefined ? undefined : async () => (typeof source === "string" ? await (await fetch(source)).blob() : source);
     const { pg, choice } = await openStorage(async (o: PGliteOptions) => {
-      if (o.loadDataDir && o.dataDir?.startsWith("opfs-ahp://")) {
+      if (o.dataDir?.startsWith("opfs-ahp://")) {
+        const { dataDir, ...withoutDir } = o;
         // The opfs-ahp filesystem keeps one OPFS file (and access handle) per database file, from
         // a pool of 1000 made up front and refilled only after a query; a data directory with the
         // schema in it has more files than that, and loading it would run out. A larger first pool.
-        const { OpfsAhpFS } = await import("@electric-sql/pglite/opfs-ahp");
-        const { dataDir, ...withoutDir } = o;
-        return PGlite.create({ ...withoutDir, fs: new OpfsAhpFS(dataDir.slice("opfs-ahp://".length), { initialPoolSize: 1300 }) });
+        return openOpfsAhp(dataDir.slice("opfs-ahp://".length), withoutDir, o.loadDataDir ? 1300 : undefined);
       }
       if (o.relaxedDurability && o.dataDir?.startsWith("idb://") && (await chooseStorage(o.dataDir)).fresh) {
         // A new idb:// database is created durably first (see createDatabase's relaxedDurability).
