@@ -565,6 +565,73 @@ function onPgliteLeaderChange(pg: PGliteInterface, callback: () => void): () => 
   return typeof shared.onLeaderChange === "function" ? shared.onLeaderChange(callback) : () => {};
 }
 
+/** How long a probe of the new leader waits for its answer before another is sent: doubling, at most the last. */
+const PROBE_WAIT_MS = [100, 200, 400, 800, 1600];
+
+/** What PGliteWorker rejects a call cut off by a change of leader with (its LeaderChangedError's message). */
+const leaderChanged = (): Error => new Error("Leader changed, pending operation in indeterminate state");
+
+/**
+ * Makes PGliteWorker's calls end across a change of PGlite's leader (SPEC L16). PGliteWorker 0.5.16
+ * sends each call on a BroadcastChannel that the new leader's worker reads only once it has opened
+ * the database (seconds): a call sent before that is lost, with no answer and no error, and so is
+ * the lock release its own `finally` sends after a call the change cut off, so that call never
+ * ends either (seen as a write handler that never settled, its row `pending` for good). Here:
+ *  - a call in progress when the leader changes rejects with "Leader changed" at once (the callers
+ *    run it again; a local write checks whether it got in first, L7);
+ *  - a query of a transaction that began before the change rejects without being sent (a ROLLBACK
+ *    sent to the new leader outside its transaction lock could end another tab's transaction);
+ *  - new calls wait until the new leader answers a probe (it takes and gives back the query lock,
+ *    no SQL; sent again while unanswered; a lost probe leaves nothing behind).
+ */
+export function guardLeaderChanges(pg: PGliteInterface): void {
+  type Exclusive = <T>(fn: () => Promise<T>) => Promise<T>;
+  const shared = pg as unknown as { _runExclusiveQuery: Exclusive; _runExclusiveTransaction: Exclusive };
+  const query: Exclusive = shared._runExclusiveQuery.bind(pg);
+  const transaction: Exclusive = shared._runExclusiveTransaction.bind(pg);
+  let change = 0;
+  let ready: Promise<void> = Promise.resolve();
+  // Rejected at the next change of leader (then replaced): what every call in progress races with.
+  let reject!: (error: Error) => void;
+  let changed = new Promise<never>((_, r) => (reject = r));
+  changed.catch(() => undefined);
+  // The change of leader the transaction (or plain query: PGlite runs both under the transaction lock) in progress began in.
+  let inTransaction: { change: number } | undefined;
+
+  const probe = async (mine: number): Promise<void> => {
+    for (let attempt = 0; mine === change; attempt++) {
+      const wait = PROBE_WAIT_MS[Math.min(attempt, PROBE_WAIT_MS.length - 1)]!;
+      const answered = query(async () => true).catch(() => false);
+      if (await Promise.race([answered, new Promise<false>((resolve) => setTimeout(() => resolve(false), wait))])) return;
+    }
+  };
+  onPgliteLeaderChange(pg, () => {
+    reject(leaderChanged());
+    changed = new Promise<never>((_, r) => (reject = r));
+    changed.catch(() => undefined);
+    ready = probe(++change);
+  });
+  const guarded = async <T>(run: Exclusive, fn: () => Promise<T>): Promise<T> => {
+    // A probe left behind by a further change ends without an answer: wait for the newest one.
+    for (let waited = ready; ; waited = ready) {
+      await waited;
+      if (waited === ready) break;
+    }
+    return Promise.race([run(fn), changed]);
+  };
+  shared._runExclusiveTransaction = (fn) =>
+    guarded(transaction, async () => {
+      const mine = { change };
+      inTransaction = mine;
+      try {
+        return await fn();
+      } finally {
+        if (inTransaction === mine) inTransaction = undefined;
+      }
+    });
+  shared._runExclusiveQuery = (fn) => (inTransaction && inTransaction.change !== change ? Promise.reject(leaderChanged()) : guarded(query, fn));
+}
+
 /** Which tab runs the sync engine. */
 export interface EngineLock {
   isLeader(): boolean;

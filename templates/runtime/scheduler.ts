@@ -1,7 +1,7 @@
 // The one scheduler of the runtime: the change writer's drain, its status emitter and the change
 // feed's reader all run through it. Plain TypeScript, copied as is into the generated output
 // (db/scheduler.ts); eject it to change it. Invariants: templates/runtime/SPEC.md, section L
-// (L10–L14).
+// (L10–L15).
 //
 //  - `run()` runs the task now, or once more right after the run in progress: never two at once,
 //    and a burst of calls during a run costs one more run, not one per call (L10).
@@ -13,8 +13,10 @@
 //  - A run that failed with an error `rerun(error)` accepts (a query cut off by a change of
 //    leader) runs again at once; other errors go to `onError` and the next `run()` tries again
 //    (L13).
-//  - `stop()` cancels the timer and no run starts after it (until `resume()`); `idle()` resolves
-//    when no run is in progress (L14).
+//  - `idle()` resolves when no run is in progress; a run left behind by `restart()` is not waited
+//    for (L15: the change feed's `flush()`, which a collection's write handler awaits, would
+//    otherwise wait for ever for a query lost in a change of leader).
+//  - `stop()` cancels the timer and no run starts after it (until `resume()`) (L14).
 
 export interface SchedulerOptions {
   /** Errors after which the task runs again at once (e.g. PGliteWorker's "Leader changed"). */
@@ -33,12 +35,16 @@ export class Serial {
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  /** Resolved by `restart()`: an `idle()` waiting for the run left behind waits for the new one instead (L15). */
+  private restarted: Promise<void>;
+  private wake!: () => void;
 
   /** `task` gets `current()`: false once the run was left behind by `restart` (it must then change nothing). */
   constructor(task: (current: () => boolean) => Promise<void>, options: SchedulerOptions = {}) {
     this.task = task;
     this.rerun = options.rerun ?? (() => false);
     this.onError = options.onError ?? (() => {});
+    this.restarted = new Promise((resolve) => (this.wake = resolve));
   }
 
   run(): void {
@@ -50,7 +56,7 @@ export class Serial {
     const mine = ++this.generation;
     const current = (): boolean => mine === this.generation;
     this.running = (async () => {
-      do {
+      for (;;) {
         this.again = false;
         try {
           await this.task(current);
@@ -58,10 +64,11 @@ export class Serial {
           if (this.rerun(error)) this.again = true;
           else if (current()) this.onError(error);
         }
-      } while (this.again && current() && !this.stopped);
-    })().finally(() => {
+        // The last check and the end of the run in one step: a run() in between is not lost (L10).
+        if (!(this.again && current() && !this.stopped)) break;
+      }
       if (current()) this.running = undefined;
-    });
+    })();
   }
 
   /** Runs the task in `ms` (replacing a run planned before); `run()` meanwhile does not cancel it. */
@@ -84,6 +91,9 @@ export class Serial {
     this.generation++;
     this.running = undefined;
     this.again = false;
+    const wake = this.wake;
+    this.restarted = new Promise((resolve) => (this.wake = resolve));
+    wake();
     this.run();
   }
 
@@ -99,8 +109,8 @@ export class Serial {
     this.stopped = false;
   }
 
-  /** Resolves when no run is in progress. */
+  /** Resolves when no run is in progress (not waiting for a run `restart` left behind: L15). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running) await Promise.race([this.running, this.restarted]);
   }
 }

@@ -254,14 +254,23 @@ export function percentile(values: number[], p: number): number {
 export async function contactState(page: Page, first: string): Promise<unknown> {
   return page
     .evaluate(async (first) => {
+      // TanStack DB's own state of the collection (0.15: not public API, read only for this report).
+      type CollectionInternals = {
+        transactions: Map<string, { id: string; state: string; mutations: Array<{ key: unknown; type: string }> }>;
+        pendingSyncedTransactions: Array<{ committed: boolean; operations: unknown[] }>;
+        optimisticUpserts: Map<unknown, unknown>;
+        syncedData: Map<unknown, Record<string, unknown>>;
+      };
       type Inspected = {
         db: { pg: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> } };
         engine: { leading?(): boolean; status?: unknown };
-        collections: { contacts: { toArray: Array<Record<string, unknown>> } };
+        collections: { contacts: { toArray: Array<Record<string, unknown>>; _state?: CollectionInternals } };
       };
       const t = (globalThis as unknown as { __financeTracker?: Inspected }).__financeTracker;
       if (!t) return "no __financeTracker (INSPECT not loaded, or the app did not open)";
-      const q = async (sql: string, params: unknown[] = []) => (await t.db.pg.query(sql, params).catch((e: Error) => ({ rows: [e.message] }))).rows;
+      // A query the database never answers is reported as such, not waited for.
+      const unanswered = () => new Promise<{ rows: unknown[] }>((resolve) => setTimeout(() => resolve({ rows: ["no answer in 5 s"] }), 5_000));
+      const q = async (sql: string, params: unknown[] = []) => (await Promise.race([t.db.pg.query(sql, params).catch((e: Error) => ({ rows: [e.message] })), unanswered()])).rows;
       return {
         leading: t.engine.leading?.(),
         view: await q(`SELECT id, last_name, _sync_status FROM contacts WHERE first_name = $1 ORDER BY last_name`, [first]),
@@ -269,6 +278,13 @@ export async function contactState(page: Page, first: string): Promise<unknown> 
         synced: await q(`SELECT id, last_name FROM contacts_synced WHERE first_name = $1`, [first]),
         changes: await q(`SELECT * FROM "_changes" ORDER BY 1 DESC LIMIT 20`),
         collection: t.collections.contacts.toArray.filter((r) => r.first_name === first).map((r) => ({ id: r.id, last_name: r.last_name, status: r._sync_status })),
+        internals: ((state) =>
+          state && {
+            transactions: [...state.transactions.values()].map((tx) => ({ id: tx.id, state: tx.state, keys: tx.mutations.map((m) => `${m.type} ${String(m.key)}`) })),
+            pendingSynced: state.pendingSyncedTransactions.map((tx) => ({ committed: tx.committed, operations: tx.operations.length })),
+            optimistic: [...state.optimisticUpserts.keys()].map(String),
+            synced: [...state.syncedData.values()].filter((r) => r.first_name === first).map((r) => `${String(r.last_name)} ${String(r._sync_status)}`),
+          })(t.collections.contacts._state),
       };
     }, first)
     .catch((e: Error) => `unreadable: ${e.message}`);

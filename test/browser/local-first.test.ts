@@ -21,6 +21,8 @@ let remote: pg.Client;
 const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-browser-lf-"));
 const profiles: { context: BrowserContext; dir: string }[] = [];
 const pageErrors: string[] = [];
+/** What the tabs' database workers logged (printed with a failure's report). */
+const workerLog: string[] = [];
 
 beforeAll(async () => {
   const databaseUrl = await postgres().createDatabase();
@@ -42,6 +44,7 @@ afterEach(async () => {
     await p.context.close();
     fs.rmSync(p.dir, { recursive: true, force: true });
   }
+  workerLog.splice(0);
   expect(pageErrors.splice(0)).toEqual([]);
   stack.backend.faults?.reset();
   if (!(await backendUp())) await stack.restartBackend();
@@ -66,6 +69,7 @@ async function profile(): Promise<BrowserContext> {
 async function tab(context: BrowserContext, db: string, label: string): Promise<Page> {
   const page = await context.newPage();
   echoPageErrors(page, label);
+  page.on("worker", (worker) => worker.on("console", (m) => workerLog.push(`${label} worker ${m.type()}: ${m.text()}`)));
   page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
   await openApp(page, appUrl(web.url, stack, db));
   return page;
@@ -84,16 +88,19 @@ const names = async (page: Page, first: string) =>
   (await page.locator(`[data-testid="contact-row"][data-name^="${first} "]`).evaluateAll((rows) => rows.map((r) => (r as unknown as Attributed).getAttribute("data-name") ?? ""))).sort();
 const serverNames = async (first: string) =>
   (await query<{ name: string }>(`SELECT first_name || ' ' || last_name AS name FROM contacts WHERE first_name = $1`, [first])).map((r) => r.name).sort();
-/** Every row of `first` in every tab of `pages` settles on "synced"; if not, the failure shows what each tab holds. */
-async function allSynced(pages: Page[], first: string): Promise<void> {
-  for (const page of pages) {
-    try {
-      await expect.poll(() => statuses(page, first), WAIT).toEqual(["synced"]);
-    } catch (error) {
-      const states = await Promise.all(pages.map((p) => contactState(p, first)));
-      throw new Error(`${(error as Error).message}\nwhat each tab holds: ${JSON.stringify(states, null, 1)}`);
-    }
+/** Runs `check`; if it fails, the failure shows what each tab of `pages` holds of the contacts `first …`, and what their database workers logged. */
+async function reported(pages: Page[], first: string, check: () => Promise<unknown>): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    const states = await Promise.all(pages.map((p) => contactState(p, first)));
+    throw new Error(`${(error as Error).message}\nwhat each tab holds: ${JSON.stringify(states, null, 1)}\nworkers:\n${workerLog.slice(-40).join("\n")}`);
   }
+}
+
+/** Every row of `first` in every tab of `pages` settles on "synced". */
+async function allSynced(pages: Page[], first: string): Promise<void> {
+  for (const page of pages) await reported(pages, first, () => expect.poll(() => statuses(page, first), WAIT).toEqual(["synced"]));
 }
 const statuses = async (page: Page, first: string) =>
   [...new Set(await page.locator(`[data-testid="contact-row"][data-name^="${first} "]`).evaluateAll((rows) => rows.map((r) => (r as unknown as Attributed).getAttribute("data-status"))))];
@@ -123,11 +130,11 @@ describe("offline: the network really off", () => {
       await expectAttr(badge(page), "data-queued", "18");
       await expectAttr(badge(page), "data-state", "offline");
     };
-    await expectOfflineState();
+    await reported([page], "Away", expectOfflineState);
 
     await page.reload();
     await page.getByTestId("contact-form").waitFor({ timeout: 30_000 });
-    await expectOfflineState();
+    await reported([page], "Away", expectOfflineState);
     expect(await serverNames("Away")).toEqual([]);
 
     await context.setOffline(false);
@@ -186,7 +193,9 @@ describe("tabs of one browser profile", () => {
     for (let i = 1; i <= 6; i++) await addContact(b, "Drain", `N${i}`);
     await expect.poll(async () => (await serverNames("Drain")).length, { timeout: 20_000 }).toBeGreaterThan(0);
     await a.close();
-    await expect.poll(async () => [await badge(b).getAttribute("data-leading"), await badge(c).getAttribute("data-leading")].sort(), { timeout: 30_000 }).toEqual(["false", "true"]);
+    await reported([b, c], "Drain", () =>
+      expect.poll(async () => [await badge(b).getAttribute("data-leading"), await badge(c).getAttribute("data-leading")].sort(), { timeout: 30_000 }).toEqual(["false", "true"]),
+    );
     const drained = Array.from({ length: 6 }, (_, i) => `Drain N${i + 1}`);
     await expect.poll(() => serverNames("Drain"), { timeout: 60_000 }).toEqual(drained);
     for (const page of [b, c]) await expectAttr(badge(page), "data-queued", "0", DRAIN);

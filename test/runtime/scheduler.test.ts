@@ -50,6 +50,35 @@ describe("Serial", () => {
     expect(runs).toBe(2);
   });
 
+  it("L15: idle() waiting for a run that restart() leaves behind resolves when the new run ends", async () => {
+    const stuck = gate();
+    let calls = 0;
+    const s = new Serial(async () => {
+      if (++calls === 1) await stuck.promise;
+    });
+    s.run();
+    await tick();
+    let idle = false;
+    void s.idle().then(() => (idle = true));
+    s.restart();
+    for (let i = 0; i < 5; i++) await tick();
+    expect(calls).toBe(2);
+    expect(idle).toBe(true);
+    stuck.open();
+  });
+
+  it("L15: a run() made as a run ends is not lost", async () => {
+    let runs = 0;
+    const s = new Serial(async () => void runs++);
+    s.run();
+    // Right after the task's last await: the run is ending; this call must cost one more run.
+    await Promise.resolve();
+    s.run();
+    for (let i = 0; i < 5; i++) await tick();
+    await s.idle();
+    expect(runs).toBe(2);
+  });
+
   it("L12: restart leaves a stuck run behind; the run left behind sees current() false", async () => {
     const stuck = gate();
     const seen: boolean[] = [];

@@ -3,7 +3,7 @@
 
 import { PGlite, type PGliteInterface, type PGliteOptions } from "@electric-sql/pglite";
 import { PGliteWorker } from "@electric-sql/pglite/worker";
-import { ChangeFeed, migrate, openStorage, STORAGE_SETTING, WriteJournal, type MigrationReport, type StorageKind } from "./local-db.js";
+import { ChangeFeed, guardLeaderChanges, migrate, openStorage, STORAGE_SETTING, WriteJournal, type MigrationReport, type StorageKind } from "./local-db.js";
 import { LOCAL_SCHEMA } from "./schema.js";
 import { ENTITIES } from "../sync/entities.js";
 
@@ -158,6 +158,7 @@ export async function createDatabase(given: CreateDatabaseOptions = {}): Promise
       ...pgOptions,
       ...(prebuiltUrl !== undefined ? { meta: { prebuiltDataDir: prebuiltUrl } } : {}),
     });
+    guardLeaderChanges(workerPg);
     pg = workerPg;
     const set = await workerPg.query<{ storage: StorageKind | null }>(`SELECT current_setting($1, true) AS "storage"`, [STORAGE_SETTING]);
     storage = set.rows[0]?.storage ?? "idb";
