@@ -188,7 +188,9 @@ describe("tabs of one browser profile", () => {
     for (const page of [a, b, c]) await expect.poll(() => names(page, "Tab"), WAIT).toEqual(expected);
     await allSynced([a, b, c], "Tab");
 
-    // Writes queue behind a slow API; the leading tab closes while they drain.
+    // Writes queue behind a slow API; the leading tab closes while they drain. SPEC L16: every call of
+    // the other tabs ends across the change of PGlite's leader (a write made just before it stayed
+    // pending in its tab for good), L7, L8.
     stack.backend.faults!.delayResponses(400);
     for (let i = 1; i <= 6; i++) await addContact(b, "Drain", `N${i}`);
     await expect.poll(async () => (await serverNames("Drain")).length, { timeout: 20_000 }).toBeGreaterThan(0);
