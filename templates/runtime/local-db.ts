@@ -565,8 +565,8 @@ function onPgliteLeaderChange(pg: PGliteInterface, callback: () => void): () => 
   return typeof shared.onLeaderChange === "function" ? shared.onLeaderChange(callback) : () => {};
 }
 
-/** How long a probe of the new leader waits for its answer before another is sent: doubling, at most the last. */
-const PROBE_WAIT_MS = [100, 200, 400, 800, 1600];
+/** How long a probe of the new leader waits for its answer before another is sent (then the last, again and again). A lost probe costs nothing. */
+const PROBE_WAIT_MS = [100, 100, 200, 200, 400];
 
 /** What PGliteWorker rejects a call cut off by a change of leader with (its LeaderChangedError's message). */
 const leaderChanged = (): Error => new Error("Leader changed, pending operation in indeterminate state");
@@ -585,6 +585,7 @@ const leaderChanged = (): Error => new Error("Leader changed, pending operation 
  *    no SQL; sent again while unanswered; a lost probe leaves nothing behind).
  */
 export function guardLeaderChanges(pg: PGliteInterface): void {
+  // Call it once the tab is connected (after its first answered query).
   type Exclusive = <T>(fn: () => Promise<T>) => Promise<T>;
   const shared = pg as unknown as { _runExclusiveQuery: Exclusive; _runExclusiveTransaction: Exclusive };
   const query: Exclusive = shared._runExclusiveQuery.bind(pg);

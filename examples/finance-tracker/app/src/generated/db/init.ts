@@ -158,9 +158,11 @@ export async function createDatabase(given: CreateDatabaseOptions = {}): Promise
       ...pgOptions,
       ...(prebuiltUrl !== undefined ? { meta: { prebuiltDataDir: prebuiltUrl } } : {}),
     });
-    guardLeaderChanges(workerPg);
     pg = workerPg;
     const set = await workerPg.query<{ storage: StorageKind | null }>(`SELECT current_setting($1, true) AS "storage"`, [STORAGE_SETTING]);
+    // Once connected: the election that made the first leader (its "leader-change" events come
+    // before the first answer) is not a change of leader.
+    guardLeaderChanges(workerPg);
     storage = set.rows[0]?.storage ?? "idb";
   } else {
     const prebuilt = prebuiltUrl === undefined ? undefined : async () => (typeof prebuiltUrl === "string" ? await (await fetch(prebuiltUrl)).blob() : prebuiltUrl);
