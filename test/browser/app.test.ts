@@ -23,6 +23,8 @@ import {
   probe,
   PROBES,
   REPO,
+  reported,
+  rowState,
   serveStatic,
   startStack,
   type Stack,
@@ -216,7 +218,10 @@ describe("the finance-tracker app in Chromium", { timeout: 240_000 }, () => {
   it("f: a valid transaction syncs with its decimal amount and updates the balance", async () => {
     const page = await open("transaction");
     await addAccount(page, "Groceries card");
-    await expectAttr(accountRow(page, "Groceries card"), "data-status", "synced", 15_000);
+    await reported(
+      () => expectAttr(accountRow(page, "Groceries card"), "data-status", "synced", 15_000),
+      () => rowState(page, "accounts", "name", "Groceries card"),
+    );
     await page.getByTestId("transaction-account").selectOption({ label: "Groceries card" });
     await page.getByTestId("transaction-amount").fill("-42.50");
     await page.getByTestId("transaction-description").fill("Groceries");

@@ -247,45 +247,63 @@ export function percentile(values: number[], p: number): number {
 }
 
 /**
- * What a tab knows about the contacts named `first …` (needs INSPECT): the database's view and
- * overlay rows, the queued changes, the collection's rows and whether this tab leads the sync
- * engine. Printed when a test's status check fails, so a flaky failure says where the status stuck.
+ * What a tab knows about the rows of an entity's `table` whose `column` equals `value` (needs
+ * INSPECT): the database's view, overlay and synced rows, the queued changes, the collection's
+ * rows and TanStack DB's state of it, and whether this tab leads the sync engine. Printed when a
+ * test's check fails, so a flaky failure says where a row or its status stuck.
  */
-export async function contactState(page: Page, first: string): Promise<unknown> {
+export async function rowState(page: Page, table: string, column: string, value: string): Promise<unknown> {
   return page
-    .evaluate(async (first) => {
-      // TanStack DB's own state of the collection (0.15: not public API, read only for this report).
-      type CollectionInternals = {
-        transactions: Map<string, { id: string; state: string; mutations: Array<{ key: unknown; type: string }> }>;
-        pendingSyncedTransactions: Array<{ committed: boolean; operations: unknown[] }>;
-        optimisticUpserts: Map<unknown, unknown>;
-        syncedData: Map<unknown, Record<string, unknown>>;
-      };
-      type Inspected = {
-        db: { pg: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> } };
-        engine: { leading?(): boolean; status?: unknown };
-        collections: { contacts: { toArray: Array<Record<string, unknown>>; _state?: CollectionInternals } };
-      };
-      const t = (globalThis as unknown as { __financeTracker?: Inspected }).__financeTracker;
-      if (!t) return "no __financeTracker (INSPECT not loaded, or the app did not open)";
-      // A query the database never answers is reported as such, not waited for.
-      const unanswered = () => new Promise<{ rows: unknown[] }>((resolve) => setTimeout(() => resolve({ rows: ["no answer in 5 s"] }), 5_000));
-      const q = async (sql: string, params: unknown[] = []) => (await Promise.race([t.db.pg.query(sql, params).catch((e: Error) => ({ rows: [e.message] })), unanswered()])).rows;
-      return {
-        leading: t.engine.leading?.(),
-        view: await q(`SELECT id, last_name, _sync_status FROM contacts WHERE first_name = $1 ORDER BY last_name`, [first]),
-        local: await q(`SELECT id, last_name, "_sp_status", "_sp_insert", "_sp_deleted" FROM contacts_local WHERE first_name = $1`, [first]),
-        synced: await q(`SELECT id, last_name FROM contacts_synced WHERE first_name = $1`, [first]),
-        changes: await q(`SELECT * FROM "_changes" ORDER BY 1 DESC LIMIT 20`),
-        collection: t.collections.contacts.toArray.filter((r) => r.first_name === first).map((r) => ({ id: r.id, last_name: r.last_name, status: r._sync_status })),
-        internals: ((state) =>
-          state && {
-            transactions: [...state.transactions.values()].map((tx) => ({ id: tx.id, state: tx.state, keys: tx.mutations.map((m) => `${m.type} ${String(m.key)}`) })),
-            pendingSynced: state.pendingSyncedTransactions.map((tx) => ({ committed: tx.committed, operations: tx.operations.length })),
-            optimistic: [...state.optimisticUpserts.keys()].map(String),
-            synced: [...state.syncedData.values()].filter((r) => r.first_name === first).map((r) => `${String(r.last_name)} ${String(r._sync_status)}`),
-          })(t.collections.contacts._state),
-      };
-    }, first)
+    .evaluate(
+      async ({ table, column, value }) => {
+        // TanStack DB's own state of the collection (0.15: not public API, read only for this report).
+        type CollectionInternals = {
+          transactions: Map<string, { id: string; state: string; mutations: Array<{ key: unknown; type: string }> }>;
+          pendingSyncedTransactions: Array<{ committed: boolean; operations: unknown[] }>;
+          optimisticUpserts: Map<unknown, unknown>;
+          syncedData: Map<unknown, Record<string, unknown>>;
+        };
+        type Collection = { toArray: Array<Record<string, unknown>>; _state?: CollectionInternals };
+        type Inspected = {
+          db: { pg: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> } };
+          engine: { leading?(): boolean };
+          collections: Record<string, Collection>;
+        };
+        const t = (globalThis as unknown as { __financeTracker?: Inspected }).__financeTracker;
+        if (!t) return "no __financeTracker (INSPECT not loaded, or the app did not open)";
+        // A query the database never answers is reported as such, not waited for.
+        const unanswered = () => new Promise<{ rows: unknown[] }>((resolve) => setTimeout(() => resolve({ rows: ["no answer in 5 s"] }), 5_000));
+        const q = async (sql: string, params: unknown[] = []) => (await Promise.race([t.db.pg.query(sql, params).catch((e: Error) => ({ rows: [e.message] })), unanswered()])).rows;
+        const c = `"${column}"`;
+        const collection = Object.values(t.collections).find((x) => (x as unknown as { id?: string }).id === table);
+        const mine = (r: Record<string, unknown>) => r[column] === value;
+        return {
+          leading: t.engine.leading?.(),
+          view: await q(`SELECT * FROM "${table}" WHERE ${c} = $1`, [value]),
+          local: await q(`SELECT * FROM "${table}_local" WHERE ${c} = $1`, [value]),
+          synced: await q(`SELECT * FROM "${table}_synced" WHERE ${c} = $1`, [value]),
+          changes: await q(`SELECT "seq", "entity", "op", "row_key", "status", "attempts", "txid", "last_error" FROM "_changes" ORDER BY 1 DESC LIMIT 20`),
+          collection: collection?.toArray.filter(mine),
+          internals:
+            collection?._state &&
+            ((state: CollectionInternals) => ({
+              transactions: [...state.transactions.values()].map((tx) => ({ id: tx.id, state: tx.state, keys: tx.mutations.map((m) => `${m.type} ${String(m.key)}`) })),
+              pendingSynced: state.pendingSyncedTransactions.map((tx) => ({ committed: tx.committed, operations: tx.operations.length })),
+              optimistic: [...state.optimisticUpserts.keys()].map(String),
+              synced: [...state.syncedData.values()].filter(mine),
+            }))(collection._state),
+        };
+      },
+      { table, column, value },
+    )
     .catch((e: Error) => `unreadable: ${e.message}`);
+}
+
+/** Runs `check`; if it fails, the failure also shows `state()` (e.g. rowState of each tab) and `log`. */
+export async function reported(check: () => Promise<unknown>, state: () => Promise<unknown>, log: readonly string[] = []): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nwhat the tabs hold: ${JSON.stringify(await state(), null, 1)}${log.length ? `\nlog:\n${log.slice(-40).join("\n")}` : ""}`);
+  }
 }

@@ -12,7 +12,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { addContact, contactRow, editContact, expectAttr, expectCount } from "./app-page.js";
-import { appUrl, buildApp, contactState, echoPageErrors, INSPECT, launchProfile, openApp, serveStatic, signedIn, startStack, type Stack, type StaticServer } from "./harness.js";
+import { appUrl, buildApp, reported as reportedWith, rowState, echoPageErrors, INSPECT, launchProfile, openApp, serveStatic, signedIn, startStack, type Stack, type StaticServer } from "./harness.js";
 
 const postgres = usePostgres();
 let stack: Stack;
@@ -89,14 +89,8 @@ const names = async (page: Page, first: string) =>
 const serverNames = async (first: string) =>
   (await query<{ name: string }>(`SELECT first_name || ' ' || last_name AS name FROM contacts WHERE first_name = $1`, [first])).map((r) => r.name).sort();
 /** Runs `check`; if it fails, the failure shows what each tab of `pages` holds of the contacts `first …`, and what their database workers logged. */
-async function reported(pages: Page[], first: string, check: () => Promise<unknown>): Promise<void> {
-  try {
-    await check();
-  } catch (error) {
-    const states = await Promise.all(pages.map((p) => contactState(p, first)));
-    throw new Error(`${(error as Error).message}\nwhat each tab holds: ${JSON.stringify(states, null, 1)}\nworkers:\n${workerLog.slice(-40).join("\n")}`);
-  }
-}
+const reported = (pages: Page[], first: string, check: () => Promise<unknown>) =>
+  reportedWith(check, () => Promise.all(pages.map((p) => rowState(p, "contacts", "first_name", first))), workerLog);
 
 /** Every row of `first` in every tab of `pages` settles on "synced". */
 async function allSynced(pages: Page[], first: string): Promise<void> {

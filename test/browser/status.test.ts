@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { usePostgres } from "../support/postgres/index.js";
 import { accountRow, addAccount, addContact, attr, contactRow, editContact, expectAttr, expectCount, expectText, synced } from "./app-page.js";
-import { appUrl, buildApp, echoPageErrors, HOUSEHOLD, INSPECT, launchChromium, openApp, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
+import { appUrl, buildApp, echoPageErrors, HOUSEHOLD, INSPECT, launchChromium, openApp, reported, rowState, serveStatic, startStack, USERS, type Stack, type StaticServer } from "./harness.js";
 
 const postgres = usePostgres();
 let stack: Stack;
@@ -379,7 +379,10 @@ describe("honest status in Chromium", () => {
       },
     });
     await addAccount(page, "Listed");
-    await expectAttr(accountRow(page, "Listed"), "data-status", "synced", 15_000);
+    await reported(
+      () => expectAttr(accountRow(page, "Listed"), "data-status", "synced", 15_000),
+      () => rowState(page, "accounts", "name", "Listed"),
+    );
     await page.reload();
     await page.getByTestId("contact-form").waitFor({ timeout: 30_000 });
     await accountRow(page, "Listed").waitFor();
