@@ -35,16 +35,14 @@ export class Serial {
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
-  /** Resolved by `restart()`: an `idle()` waiting for the run left behind waits for the new one instead (L15). */
-  private restarted: Promise<void>;
-  private wake!: () => void;
+  /** Woken by `restart()`: an `idle()` waiting for the run left behind waits for the new one instead (L15). */
+  private readonly idlers = new Set<() => void>();
 
   /** `task` gets `current()`: false once the run was left behind by `restart` (it must then change nothing). */
   constructor(task: (current: () => boolean) => Promise<void>, options: SchedulerOptions = {}) {
     this.task = task;
     this.rerun = options.rerun ?? (() => false);
     this.onError = options.onError ?? (() => {});
-    this.restarted = new Promise((resolve) => (this.wake = resolve));
   }
 
   run(): void {
@@ -91,9 +89,8 @@ export class Serial {
     this.generation++;
     this.running = undefined;
     this.again = false;
-    const wake = this.wake;
-    this.restarted = new Promise((resolve) => (this.wake = resolve));
-    wake();
+    for (const wake of this.idlers) wake();
+    this.idlers.clear();
     this.run();
   }
 
@@ -111,6 +108,15 @@ export class Serial {
 
   /** Resolves when no run is in progress (not waiting for a run `restart` left behind: L15). */
   async idle(): Promise<void> {
-    while (this.running) await Promise.race([this.running, this.restarted]);
+    while (this.running) {
+      const running = this.running;
+      await new Promise<void>((resolve) => {
+        this.idlers.add(resolve);
+        void running.finally(() => {
+          this.idlers.delete(resolve);
+          resolve();
+        });
+      });
+    }
   }
 }

@@ -14,6 +14,7 @@ globalThis.__SYNC_PATTERNS_INSPECTOR__ = {
           .limit(50),
       startSync: true,
     });
-    globalThis.__financeTracker = { ...value, contactsList };
+    // When the provider had the database open and the sync engine started (ms since navigation).
+    globalThis.__financeTracker = { ...value, contactsList, openedAt: performance.now() };
   },
 };

@@ -595,10 +595,9 @@ export function guardLeaderChanges(pg: PGliteInterface): void {
   const transaction: Exclusive = shared._runExclusiveTransaction.bind(pg);
   let change = 0;
   let ready: Promise<void> = Promise.resolve();
-  // Rejected at the next change of leader (then replaced): what every call in progress races with.
-  let reject!: (error: Error) => void;
-  let changed = new Promise<never>((_, r) => (reject = r));
-  changed.catch(() => undefined);
+  // The calls in progress: each is rejected at the next change of leader (a Set, not one shared
+  // promise to race with: that would keep a reaction per call until the next change).
+  const inProgress = new Set<(error: Error) => void>();
   // The change of leader the transaction (or plain query: PGlite runs both under the transaction lock) in progress began in.
   let inTransaction: { change: number } | undefined;
 
@@ -610,9 +609,8 @@ export function guardLeaderChanges(pg: PGliteInterface): void {
     }
   };
   onPgliteLeaderChange(pg, () => {
-    reject(leaderChanged());
-    changed = new Promise<never>((_, r) => (reject = r));
-    changed.catch(() => undefined);
+    for (const cut of inProgress) cut(leaderChanged());
+    inProgress.clear();
     ready = probe(++change);
   });
   const guarded = async <T>(run: Exclusive, fn: () => Promise<T>): Promise<T> => {
@@ -621,7 +619,12 @@ export function guardLeaderChanges(pg: PGliteInterface): void {
       await waited;
       if (waited === ready) break;
     }
-    return Promise.race([run(fn), changed]);
+    return new Promise<T>((resolve, reject) => {
+      inProgress.add(reject);
+      run(fn)
+        .then(resolve, reject)
+        .finally(() => inProgress.delete(reject));
+    });
   };
   shared._runExclusiveTransaction = (fn) =>
     guarded(transaction, async () => {
