@@ -22,6 +22,7 @@ import { usePostgres } from "../support/postgres/index.js";
 import { startShapeServer, type ShapeServer } from "../../packages/shape-server/src/index.js";
 import { startRolesBackend, ROLES_SCHEMA, type RolesBackend } from "./backend.js";
 import { expectedEdit, expectedOp, FIELD_CASES, ROLE_CASES, ROLES_SPEC } from "./spec.js";
+import { eventually } from "../support/eventually.js";
 
 const postgres = usePostgres();
 
@@ -82,18 +83,6 @@ afterAll(async () => {
   await shapes?.stop();
   await server?.end();
 });
-
-async function eventually(check: () => Promise<void> | void, ms = 20_000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() - start > ms) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Device {
   pg: Queryable;

@@ -3,7 +3,7 @@
  * `timeoutMs` the last error is thrown. For what arrives through sync in its own time: no timing
  * is asserted, the timeout only bounds a failing test.
  */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_000): Promise<T> {
   const start = Date.now();
   for (;;) {
     try {

@@ -15,7 +15,7 @@
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import type { OpfsAhpFS } from "@electric-sql/pglite/opfs-ahp";
 import { worker } from "@electric-sql/pglite/worker";
-import { chooseStorage, openStorage, STORAGE_SETTING } from "./local-db.js";
+import { chooseStorage, isHandleBusy, openStorage, STORAGE_SETTING } from "./local-db.js";
 
 /** What the page sends along (`PGliteWorker`'s `meta`). */
 interface WorkerMeta {
@@ -80,8 +80,11 @@ function releasable(pg: PGlite, name: "_runExclusiveQuery" | "_runExclusiveTrans
 /** The file tree of PGlite's opfs-ahp filesystem (its public `state`). */
 type OpfsNode = { type: "file" } | { type: "directory"; children: Record<string, OpfsNode> };
 
-/** The files of `fs` whose access handle it could not open (`lstat` reads a file's size through its handle). */
-function missingHandles(fs: OpfsAhpFS): string[] {
+/** The error `openStorage` waits out (it tries again while another worker holds the handles). */
+const handlesBusy = (detail: string) => new DOMException(`The OPFS access handles of this database are held by another worker (${detail})`, "NoModificationAllowedError");
+
+/** That error when a file of `fs` has no access handle (`lstat` reads a file's size through its handle). */
+function busyFiles(fs: OpfsAhpFS): DOMException | undefined {
   const missing: string[] = [];
   const walk = (node: OpfsNode, path: string): void => {
     if (node.type === "directory") for (const [name, child] of Object.entries(node.children)) walk(child, `${path}/${name}`);
@@ -94,11 +97,8 @@ function missingHandles(fs: OpfsAhpFS): string[] {
   };
   const root = (fs as unknown as { state?: { root: OpfsNode } }).state?.root;
   if (root) walk(root, "");
-  return missing;
+  return missing.length > 0 ? handlesBusy(`${missing.length} files, e.g. ${missing[0]}`) : undefined;
 }
-
-/** The error `openStorage` waits out (it tries again while another worker holds the handles). */
-const handlesBusy = (detail: string) => new DOMException(`The OPFS access handles of this database are held by another worker (${detail})`, "NoModificationAllowedError");
 
 /**
  * PGlite on `opfs-ahp://<dir>`, all of its files open. A closed tab's worker (the previous leader)
@@ -125,18 +125,19 @@ async function openOpfsAhp(dir: string, options: PGliteOptions, initialPoolSize?
   let pg: PGlite | undefined;
   try {
     pg = await Promise.race([PGlite.create({ ...options, fs }), poolFileBusy]);
-    const missing = missingHandles(fs);
-    if (missing.length === 0) return pg;
-    throw handlesBusy(`${missing.length} files, e.g. ${missing[0]}`);
+    const busy = busyFiles(fs);
+    if (!busy) return pg;
+    throw busy;
   } catch (error) {
-    const missing = (error as { name?: unknown }).name === "NoModificationAllowedError" ? [] : missingHandles(fs);
+    // A query that read a file without its handle fails in PGlite.create: the same cause.
+    const busy = isHandleBusy(error) ? error : (busyFiles(fs) ?? error);
     await pg?.close().catch(() => undefined);
     // Closes what this attempt opened; pool files still opening are closed by a second pass.
     const release = () => fs.closeFs().catch(() => undefined);
     await release();
     await new Promise((resolve) => setTimeout(resolve, 100));
     await release();
-    throw missing.length > 0 ? handlesBusy(`${missing.length} files, e.g. ${missing[0]}`) : error;
+    throw busy;
   } finally {
     self.removeEventListener("unhandledrejection", onRejection);
   }
